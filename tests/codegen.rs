@@ -1,0 +1,352 @@
+//! Drift guards for the codegen pipeline: the API surface and the generated response
+//! types are snapshotted, the committed code must match `openapi/`, generation is
+//! deterministic, and `--check` fails loudly on a stale tree.
+
+use cloudflare_mcp_sync_generated::types;
+use serde_json::{Value, json};
+use workspace_tests::{SYNC_OP, committed_spec, scratch_workspace, workspace_root, write_spec};
+use xtask::generate::{self, Outcome};
+
+/// What each snapshot guards, printed when one fails so the reviewer knows where to look.
+fn surface() -> String {
+    xtask::surface::summary(&committed_spec()).expect("summary")
+}
+
+#[test]
+fn api_surface_snapshot() {
+    insta::with_settings!({
+        description => "API surface of openapi/: one line per parameter, response field and auth alternative. \
+                        A changed line here is a changed API: review it against the generated code diff.",
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!("api_surface", surface());
+    });
+}
+
+#[test]
+fn response_type_json_schemas_snapshot() {
+    let schemas = json!({
+        "200 McpPortalsApiSyncServerResponse": schemars::schema_for!(types::McpPortalsApiSyncServerResponse),
+        "404 McpPortalsApiSyncServerNotFoundResponse": schemars::schema_for!(types::McpPortalsApiSyncServerNotFoundResponse),
+    });
+    insta::with_settings!({
+        description => "JSON Schema of every generated response type (schemars). A change here is a change \
+                        in what the client decodes.",
+        omit_expression => true,
+    }, {
+        insta::assert_json_snapshot!("response_type_schemas", schemas);
+    });
+}
+
+/// Each mutation is an API change that a maintainer must review; every one of them must
+/// move the surface summary away from the committed snapshot.
+#[test]
+fn every_api_change_moves_the_surface_snapshot() {
+    let original = committed_spec();
+    let base = surface();
+    let ok_result = format!(
+        "{SYNC_OP}/responses/200/content/application~1json/schema/properties/result/properties"
+    );
+    type Mutation<'a> = Box<dyn Fn(&mut Value) + 'a>;
+    let mutations: Vec<(&str, Mutation)> = vec![
+        (
+            "new status value",
+            Box::new(|d: &mut Value| {
+                d.pointer_mut(&format!("{ok_result}/status/enum"))
+                    .unwrap()
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!("syncing"));
+            }),
+        ),
+        (
+            "status type",
+            Box::new(|d: &mut Value| {
+                d.pointer_mut(&format!("{ok_result}/status")).unwrap()["type"] = json!("integer");
+            }),
+        ),
+        (
+            "removed response field",
+            Box::new(|d: &mut Value| {
+                d.pointer_mut(&ok_result)
+                    .unwrap()
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("error");
+            }),
+        ),
+        (
+            "new response field",
+            Box::new(|d: &mut Value| {
+                d.pointer_mut(&ok_result).unwrap()["synced_at"] =
+                    json!({"type": "string", "format": "date-time"});
+            }),
+        ),
+        (
+            "tightened id pattern",
+            Box::new(|d: &mut Value| {
+                d.pointer_mut(&format!("{SYNC_OP}/parameters/0/schema"))
+                    .unwrap()["maxLength"] = json!(16);
+            }),
+        ),
+        (
+            "new required query parameter",
+            Box::new(|d: &mut Value| {
+                d.pointer_mut(&format!("{SYNC_OP}/parameters")).unwrap().as_array_mut().unwrap()
+                .push(json!({"name": "force", "in": "query", "required": true, "schema": {"type": "boolean"}}));
+            }),
+        ),
+        (
+            "new response code",
+            Box::new(|d: &mut Value| {
+                d.pointer_mut(&format!("{SYNC_OP}/responses")).unwrap()["409"] =
+                    json!({"description": "Conflict"});
+            }),
+        ),
+        (
+            "removed auth alternative",
+            Box::new(|d: &mut Value| {
+                d.pointer_mut(&format!("{SYNC_OP}/security"))
+                    .unwrap()
+                    .as_array_mut()
+                    .unwrap()
+                    .pop();
+            }),
+        ),
+        (
+            "changed auth header",
+            Box::new(|d: &mut Value| {
+                d.pointer_mut("/components/securitySchemes/api_key")
+                    .unwrap()["name"] = json!("X-Api-Key");
+            }),
+        ),
+        (
+            "changed method",
+            Box::new(|d: &mut Value| {
+                let item = d.pointer_mut("/paths/~1accounts~1{account_id}~1access~1ai-controls~1mcp~1servers~1{id}~1sync").unwrap();
+                let op = item.as_object_mut().unwrap().remove("post").unwrap();
+                item["put"] = op;
+            }),
+        ),
+        (
+            "changed server",
+            Box::new(|d: &mut Value| {
+                d["servers"][0]["url"] = json!("https://api.cloudflare.com/client/v5");
+            }),
+        ),
+        (
+            "404 error code type",
+            Box::new(|d: &mut Value| {
+                d.pointer_mut(&format!("{SYNC_OP}/responses/404/content/application~1json/schema/properties/errors/items/properties/code")).unwrap()["type"] = json!("string");
+            }),
+        ),
+    ];
+    for (name, mutate) in mutations {
+        let mut doc = original.clone();
+        mutate(&mut doc);
+        let changed = xtask::surface::summary(&doc).expect("summary of mutated spec");
+        assert_ne!(
+            changed, base,
+            "mutation {name:?} left the API surface snapshot unchanged"
+        );
+    }
+    // A description edit is not an API change and must not churn the snapshot.
+    let mut doc = original.clone();
+    doc.pointer_mut(SYNC_OP).unwrap()["description"] = json!("reworded");
+    assert_eq!(xtask::surface::summary(&doc).unwrap(), base);
+}
+
+#[test]
+fn committed_generated_code_matches_openapi() {
+    if let Err(e) = generate::check(&workspace_root()) {
+        panic!("{e:#}");
+    }
+}
+
+#[test]
+fn generation_is_deterministic() {
+    let root = workspace_root();
+    let first = generate::render(&root).unwrap();
+    let second = generate::render(&root).unwrap();
+    assert_eq!(first, second);
+    assert!(first.starts_with("// @generated by `cargo xtask generate` from openapi/mcp-portals-api-sync-server.json (sha256 "));
+    assert!(first.contains("DO NOT EDIT"));
+}
+
+#[test]
+fn check_fails_on_a_stale_tree_and_generate_repairs_it() {
+    let ws = scratch_workspace();
+    generate::check(ws.path()).expect("a fresh copy passes --check");
+
+    let mut doc = committed_spec();
+    let status = format!(
+        "{SYNC_OP}/responses/200/content/application~1json/schema/properties/result/properties/status/enum"
+    );
+    doc.pointer_mut(&status)
+        .unwrap()
+        .as_array_mut()
+        .unwrap()
+        .push(json!("syncing"));
+    write_spec(ws.path(), &doc);
+
+    let err = format!("{:#}", generate::check(ws.path()).unwrap_err());
+    assert!(err.contains("is out of date"), "{err}");
+    assert!(err.contains("Run `cargo xtask generate`"), "{err}");
+    let added: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+        .collect();
+    assert!(
+        added.iter().any(|l| l.contains("Syncing")),
+        "diff should add the new variant: {added:#?}"
+    );
+    assert!(
+        added.iter().any(|l| l.contains("sha256")),
+        "diff should show the new spec hash: {added:#?}"
+    );
+
+    assert_eq!(generate::write(ws.path()).unwrap(), Outcome::Written);
+    generate::check(ws.path()).expect("--check passes after generate");
+    let path = ws.path().join(generate::GENERATED_FILE);
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(generate::write(ws.path()).unwrap(), Outcome::Unchanged);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "a second generate changed bytes"
+    );
+}
+
+#[test]
+fn check_fails_when_the_generated_file_was_edited_by_hand() {
+    let ws = scratch_workspace();
+    let path = ws.path().join(generate::GENERATED_FILE);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("pub success: bool,", "pub success: bool, // tweak"),
+    )
+    .unwrap();
+    let err = format!("{:#}", generate::check(ws.path()).unwrap_err());
+    assert!(
+        err.contains("-        pub success: bool, // tweak"),
+        "{err}"
+    );
+}
+
+#[test]
+fn inlined_and_referenced_spellings_generate_the_same_code() {
+    let ws = scratch_workspace();
+    let inline = generate::render(ws.path()).unwrap();
+    // Move the 200 body's `result` and the parameters into shared components, as upstream does.
+    let mut doc = committed_spec();
+    let result_ptr =
+        format!("{SYNC_OP}/responses/200/content/application~1json/schema/properties/result");
+    let result = doc.pointer(&result_ptr).unwrap().clone();
+    *doc.pointer_mut(&result_ptr).unwrap() =
+        json!({"$ref": "#/components/schemas/mcp-portals_server-sync-result"});
+    let params = doc
+        .pointer(&format!("{SYNC_OP}/parameters"))
+        .unwrap()
+        .clone();
+    *doc.pointer_mut(&format!("{SYNC_OP}/parameters")).unwrap() = json!([
+        {"$ref": "#/components/parameters/mcp-portals_id"},
+        {"$ref": "#/components/parameters/mcp-portals_account_id"}
+    ]);
+    doc["components"]["schemas"] = json!({"mcp-portals_server-sync-result": result});
+    doc["components"]["parameters"] =
+        json!({"mcp-portals_id": params[0], "mcp-portals_account_id": params[1]});
+    write_spec(ws.path(), &doc);
+    let referenced = generate::render(ws.path()).unwrap();
+    let strip = |s: &str| s.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(strip(&inline), strip(&referenced));
+    assert!(
+        !referenced.contains("mcp-portals_server"),
+        "an upstream component name leaked into the code"
+    );
+}
+
+#[test]
+fn documented_404_body_decodes_into_its_own_type() {
+    let body = r#"{"success":false,"errors":[{"code":7002,"message":"Not Found"}]}"#;
+    let nf: types::McpPortalsApiSyncServerNotFoundResponse = serde_json::from_str(body).unwrap();
+    assert!(!nf.success);
+    assert_eq!(nf.errors.len(), 1);
+    assert_eq!(nf.errors[0].code, 7002.0);
+    assert_eq!(nf.errors[0].message, "Not Found");
+    // ...and it is not mistaken for a 200 body.
+    assert!(serde_json::from_str::<types::McpPortalsApiSyncServerResponse>(body).is_err());
+}
+
+#[test]
+fn unknown_status_keeps_its_raw_value() {
+    let body = r#"{"success":true,"errors":[],"messages":[],"result":{"status":"syncing"}}"#;
+    let ok: types::McpPortalsApiSyncServerResponse = serde_json::from_str(body).unwrap();
+    match ok.result.status {
+        Some(types::McpPortalsApiSyncServerResponseResultStatus::Unknown(raw)) => {
+            assert_eq!(raw, "syncing")
+        }
+        other => panic!("expected Unknown(\"syncing\"), got {other:?}"),
+    }
+    let known = r#"{"success":true,"result":{"status":"ready"}}"#;
+    let ok: types::McpPortalsApiSyncServerResponse = serde_json::from_str(known).unwrap();
+    assert!(matches!(
+        ok.result.status,
+        Some(types::McpPortalsApiSyncServerResponseResultStatus::McpPortalsApiSyncServerResponseResultStatusKnown(
+            types::McpPortalsApiSyncServerResponseResultStatusKnown::Ready
+        ))
+    ));
+}
+
+/// The generated progenitor client itself, over HTTP: the 404 comes back as a typed
+/// `ErrorResponse`, not as a decode failure.
+#[tokio::test]
+async fn generated_client_decodes_404_as_its_error_type() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(
+            "/accounts/acc/access/ai-controls/mcp/servers/srv/sync",
+        ))
+        .respond_with(ResponseTemplate::new(404).set_body_raw(
+            r#"{"success":false,"errors":[{"code":7002,"message":"Not Found"}]}"#,
+            "application/json",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = cloudflare_mcp_sync_generated::Client::new(&server.uri());
+    let id: types::McpPortalsApiSyncServerId = "srv".parse().unwrap();
+    match client.mcp_portals_api_sync_server("acc", &id).await {
+        Err(cloudflare_mcp_sync_generated::Error::ErrorResponse(rv)) => {
+            assert_eq!(rv.status().as_u16(), 404);
+            assert_eq!(rv.errors[0].code, 7002.0);
+        }
+        other => panic!("expected ErrorResponse, got {other:?}"),
+    }
+}
+
+#[test]
+fn id_newtype_enforces_the_spec_constraints() {
+    for bad in [
+        "",
+        "UPPER",
+        "a/b",
+        "-lead",
+        "trail-",
+        "a--b",
+        &"x".repeat(33),
+    ] {
+        assert!(
+            bad.parse::<types::McpPortalsApiSyncServerId>().is_err(),
+            "{bad:?} was accepted"
+        );
+    }
+    for good in ["my-mcp-portal", "a", "a_b-c", &"x".repeat(32)] {
+        assert!(
+            good.parse::<types::McpPortalsApiSyncServerId>().is_ok(),
+            "{good:?} was refused"
+        );
+    }
+}

@@ -1,0 +1,325 @@
+//! A normalised, human-readable summary of the API surface of a spec document.
+//!
+//! One line per fact, each naming its full location (operation, response, property
+//! path), so that a snapshot diff says by itself which part of the API changed.
+//! Descriptions and examples are left out: they do not change the API. `$ref`s are
+//! followed, so an inlined and a referenced spelling of one operation read the same.
+
+use std::fmt::Write as _;
+
+use anyhow::{Result, bail};
+use serde_json::Value;
+
+use crate::spec;
+
+/// Schema keywords that constrain values, printed in this order when present.
+const CONSTRAINTS: [&str; 14] = [
+    "format",
+    "enum",
+    "const",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minItems",
+    "maxItems",
+    "nullable",
+    "readOnly",
+];
+
+/// How deep `$ref`s are followed before giving up (guards against cycles).
+const MAX_DEPTH: usize = 64;
+
+/// The summary of every operation in `doc`, sorted by operationId.
+pub fn summary(doc: &Value) -> Result<String> {
+    let mut out = String::new();
+    let mut ops = spec::operations(doc);
+    ops.sort_by(|a, b| {
+        a.op["operationId"]
+            .as_str()
+            .cmp(&b.op["operationId"].as_str())
+    });
+    if ops.is_empty() {
+        bail!("the document has no operations");
+    }
+    for op in ops {
+        let id = op
+            .op
+            .get("operationId")
+            .and_then(Value::as_str)
+            .unwrap_or("(no operationId)");
+        let w = &mut out;
+        let _ = writeln!(
+            w,
+            "operation {id}: {} {}",
+            op.method.to_uppercase(),
+            op.path
+        );
+        let servers = op.op.get("servers").or_else(|| doc.get("servers"));
+        for server in servers.and_then(Value::as_array).into_iter().flatten() {
+            let url = server.get("url").and_then(Value::as_str).unwrap_or("?");
+            let _ = writeln!(w, "{id} server: {url}");
+        }
+        let path_params = doc
+            .pointer(&format!("/paths/{}/parameters", escape(op.path)))
+            .and_then(Value::as_array);
+        let op_params = op.op.get("parameters").and_then(Value::as_array);
+        let mut params: Vec<String> = Vec::new();
+        for p in path_params
+            .into_iter()
+            .flatten()
+            .chain(op_params.into_iter().flatten())
+        {
+            let p = resolve(doc, p, 0)?;
+            let name = p.get("name").and_then(Value::as_str).unwrap_or("?");
+            let loc = p.get("in").and_then(Value::as_str).unwrap_or("?");
+            let required = p.get("required").and_then(Value::as_bool).unwrap_or(false);
+            let mut line = format!(
+                "{id} parameter {loc} {name} ({})",
+                if required { "required" } else { "optional" }
+            );
+            let mut lines = Vec::new();
+            if let Some(schema) = p.get("schema") {
+                schema_lines(doc, schema, &line, 0, &mut lines)?;
+            } else {
+                line.push_str(" (no schema)");
+                lines.push(line);
+            }
+            params.extend(lines);
+        }
+        params.sort();
+        for p in params {
+            let _ = writeln!(w, "{p}");
+        }
+        match op.op.get("requestBody") {
+            None => {
+                let _ = writeln!(w, "{id} request body: none");
+            }
+            Some(body) => {
+                let body = resolve(doc, body, 0)?;
+                let required = body
+                    .get("required")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                for (media, content) in body
+                    .get("content")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                {
+                    let prefix = format!(
+                        "{id} request body {media} ({})",
+                        if required { "required" } else { "optional" }
+                    );
+                    let mut lines = Vec::new();
+                    match content.get("schema") {
+                        Some(schema) => schema_lines(doc, schema, &prefix, 0, &mut lines)?,
+                        None => lines.push(prefix),
+                    }
+                    for l in lines {
+                        let _ = writeln!(w, "{l}");
+                    }
+                }
+            }
+        }
+        let mut codes: Vec<(&String, &Value)> = op
+            .op
+            .get("responses")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .collect();
+        codes.sort_by(|a, b| a.0.cmp(b.0));
+        for (code, response) in codes {
+            let response = resolve(doc, response, 0)?;
+            let content = response.get("content").and_then(Value::as_object);
+            if content.is_none_or(|c| c.is_empty()) {
+                let _ = writeln!(w, "{id} response {code}: no body");
+            }
+            for (media, c) in content.into_iter().flatten() {
+                let prefix = format!("{id} response {code} {media}");
+                let mut lines = Vec::new();
+                match c.get("schema") {
+                    Some(schema) => schema_lines(doc, schema, &prefix, 0, &mut lines)?,
+                    None => lines.push(prefix),
+                }
+                for l in lines {
+                    let _ = writeln!(w, "{l}");
+                }
+            }
+        }
+        let security = op.op.get("security").or_else(|| doc.get("security"));
+        let alternatives = security
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        if alternatives.is_empty() {
+            let _ = writeln!(w, "{id} security: none");
+        }
+        let mut alts: Vec<String> = Vec::new();
+        for alt in &alternatives {
+            let mut parts: Vec<String> = Vec::new();
+            for name in alt.as_object().into_iter().flatten().map(|(k, _)| k) {
+                let scheme = doc.pointer(&format!("/components/securitySchemes/{}", escape(name)));
+                let scheme = match scheme {
+                    Some(s) => resolve(doc, s, 0)?,
+                    None => bail!(
+                        "security requirement names {name:?}, which components.securitySchemes does not define"
+                    ),
+                };
+                parts.push(format!("{name} ({})", describe_scheme(scheme)));
+            }
+            parts.sort();
+            alts.push(format!("{id} security alternative: {}", parts.join(" + ")));
+        }
+        alts.sort();
+        for a in alts {
+            let _ = writeln!(w, "{a}");
+        }
+    }
+    Ok(out)
+}
+
+fn describe_scheme(scheme: &Value) -> String {
+    let get = |k: &str| scheme.get(k).and_then(Value::as_str).unwrap_or("?");
+    match get("type") {
+        "http" => format!("http {}", get("scheme")),
+        "apiKey" => format!("apiKey in {} {}", get("in"), get("name")),
+        other => other.to_string(),
+    }
+}
+
+/// JSON-pointer escaping of one reference token.
+fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// Follows `$ref` (local only) until a non-reference object.
+fn resolve<'a>(doc: &'a Value, node: &'a Value, depth: usize) -> Result<&'a Value> {
+    let Some(pointer) = node.get("$ref").and_then(Value::as_str) else {
+        return Ok(node);
+    };
+    if depth > MAX_DEPTH {
+        bail!("$ref chain deeper than {MAX_DEPTH} at {pointer}");
+    }
+    let Some(target) = pointer.strip_prefix('#').and_then(|p| doc.pointer(p)) else {
+        bail!("dangling $ref {pointer:?}");
+    };
+    resolve(doc, target, depth + 1)
+}
+
+fn schema_lines(
+    doc: &Value,
+    schema: &Value,
+    prefix: &str,
+    depth: usize,
+    out: &mut Vec<String>,
+) -> Result<()> {
+    if depth > MAX_DEPTH {
+        bail!("schema nesting deeper than {MAX_DEPTH} at {prefix} (a $ref cycle?)");
+    }
+    let schema = resolve(doc, schema, 0)?;
+    let mut line = format!("{prefix}:");
+    match schema.get("type") {
+        Some(Value::String(t)) => {
+            let _ = write!(line, " {t}");
+        }
+        Some(other) => {
+            let _ = write!(line, " {other}");
+        }
+        None if schema.get("properties").is_some() => line.push_str(" (object)"),
+        None => line.push_str(" (any)"),
+    }
+    for key in CONSTRAINTS {
+        if let Some(v) = schema.get(key) {
+            let _ = write!(line, " {key}={v}");
+        }
+    }
+    if let Some(Value::Array(req)) = schema.get("required") {
+        let mut names: Vec<&str> = req.iter().filter_map(Value::as_str).collect();
+        names.sort_unstable();
+        let _ = write!(line, " required=[{}]", names.join(","));
+    }
+    match schema.get("additionalProperties") {
+        Some(Value::Bool(b)) => {
+            let _ = write!(line, " additionalProperties={b}");
+        }
+        Some(ap @ Value::Object(_)) => {
+            schema_lines(doc, ap, &format!("{prefix}.*"), depth + 1, out)?;
+        }
+        _ => {}
+    }
+    out.push(line);
+    if let Some(Value::Object(props)) = schema.get("properties") {
+        let mut names: Vec<&String> = props.keys().collect();
+        names.sort();
+        for name in names {
+            schema_lines(
+                doc,
+                &props[name],
+                &format!("{prefix}.{name}"),
+                depth + 1,
+                out,
+            )?;
+        }
+    }
+    if let Some(items) = schema.get("items") {
+        schema_lines(doc, items, &format!("{prefix}[]"), depth + 1, out)?;
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        if let Some(Value::Array(subs)) = schema.get(key) {
+            for (i, sub) in subs.iter().enumerate() {
+                schema_lines(doc, sub, &format!("{prefix}<{key}#{i}>"), depth + 1, out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doc(status_schema: Value) -> Value {
+        json!({"paths": {"/p": {"post": {"operationId": "op", "responses": {"200": {"description": "d",
+            "content": {"application/json": {"schema": {"type": "object", "properties": {"status": status_schema}}}}}}}}}})
+    }
+
+    #[test]
+    fn lines_name_their_full_location() {
+        let s = summary(&doc(json!({"type": "string", "enum": ["a"]}))).unwrap();
+        assert!(
+            s.contains("op response 200 application/json.status: string enum=[\"a\"]\n"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn descriptions_do_not_change_the_summary() {
+        let a = summary(&doc(json!({"type": "string"}))).unwrap();
+        let b = summary(&doc(
+            json!({"type": "string", "description": "new words", "example": "x"}),
+        ))
+        .unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn refs_read_the_same_as_inline() {
+        let inline = summary(&doc(json!({"type": "string"}))).unwrap();
+        let mut referenced = doc(json!({"$ref": "#/components/schemas/S"}));
+        referenced["components"] = json!({"schemas": {"S": {"type": "string"}}});
+        assert_eq!(inline, summary(&referenced).unwrap());
+    }
+
+    #[test]
+    fn a_ref_cycle_is_an_error_not_a_hang() {
+        let mut d = doc(json!({"$ref": "#/components/schemas/S"}));
+        d["components"] = json!({"schemas": {"S": {"type": "object", "properties": {"s": {"$ref": "#/components/schemas/S"}}}}});
+        assert!(summary(&d).unwrap_err().to_string().contains("deeper than"));
+    }
+}
