@@ -1,1 +1,64 @@
+//! Sync an MCP server behind a Cloudflare Zero Trust MCP portal.
+//!
+//! One client, built once and shared; one call per server:
+//!
+//! ```no_run
+//! use cloudflare_mcp_sync::{Client, Credentials, Error, SyncStatus};
+//!
+//! # async fn run() -> Result<(), Error> {
+//! let client = Client::builder()
+//!     .credentials(Credentials::api_token(std::env::var("CLOUDFLARE_API_TOKEN").unwrap_or_default()))
+//!     .build()?;
+//! let report = client.sync("023e105f4ecef8ad9ca31a8372d0c353", "my-mcp-server").await?;
+//! match &report.status {
+//!     SyncStatus::Ready => println!("ready (ray {:?})", report.meta.ray_id),
+//!     other => match report.failure() {
+//!         Some(failure) => eprintln!("{other}: {failure}"),
+//!         None => eprintln!("not ready yet: {other}"),
+//!     },
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Errors are one enum, [`Error`], whose `Display` is one line such as
+//! `404 Not Found: [7002] Not Found (ray 8f1c2a3b4d5e6f70-SJC)`; its questions
+//! ([`Error::status`], [`Error::ray_id`], [`Error::is_retryable`], …) save matching.
+//!
+//! What the client does for you:
+//! - checks both ids before sending anything (the server id against the spec's pattern;
+//!   an account id that could change the URL's path is refused);
+//! - sends exactly one auth mode's headers, marked sensitive, and never prints a secret;
+//! - unwraps Cloudflare's envelope, and treats a 2xx with `success: false` or without
+//!   `result` as the errors they are;
+//! - retries connection failures, timeouts, 429 and the edge's 502–504/520–524 within
+//!   one total timeout ([`RetryPolicy`]). Retrying this POST is safe: a second sync has
+//!   the same effect as the first;
+//! - caps the body it reads, follows no redirect, and refuses plain `http://` to
+//!   anything but loopback.
+//!
+//! Everything is re-exported here; nobody needs to name the generated crate.
 
+mod client;
+mod credentials;
+mod decode;
+mod error;
+mod ids;
+mod report;
+mod retry;
+
+pub use client::{
+    Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_TOTAL_TIMEOUT, ENV_BASE_URL,
+};
+pub use credentials::{Credentials, ENV_API_KEY, ENV_API_TOKEN, ENV_EMAIL};
+pub use decode::decode_response;
+pub use error::{
+    ApiErrorItem, ConfigError, Error, InvalidInput, ResponseDetails, SNIPPET_CHARS, TransportError,
+    TransportKind,
+};
+pub use report::{RateLimit, ResponseMeta, SyncReport, SyncStatus, UpstreamFailure};
+pub use retry::RetryPolicy;
+
+/// The HTTP header map used in [`ResponseMeta`] and [`decode_response`].
+pub use reqwest::header::HeaderMap;

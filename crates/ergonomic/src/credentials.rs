@@ -1,0 +1,221 @@
+//! API credentials: one enum, held in secret types, turned into headers once.
+
+use std::fmt;
+
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::ConfigError;
+
+/// Environment variable holding an API token.
+pub const ENV_API_TOKEN: &str = "CLOUDFLARE_API_TOKEN";
+/// Environment variable holding the account email of the legacy global key.
+pub const ENV_EMAIL: &str = "CLOUDFLARE_EMAIL";
+/// Environment variable holding the legacy global API key.
+pub const ENV_API_KEY: &str = "CLOUDFLARE_API_KEY";
+
+const X_AUTH_EMAIL: HeaderName = HeaderName::from_static("x-auth-email");
+const X_AUTH_KEY: HeaderName = HeaderName::from_static("x-auth-key");
+
+/// How requests authenticate. Exactly one mode's headers are sent.
+///
+/// `Debug` never prints the secret values:
+///
+/// ```
+/// use cloudflare_mcp_sync::Credentials;
+/// let creds = Credentials::api_token("s3cr3t-token");
+/// assert!(!format!("{creds:?}").contains("s3cr3t"));
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum Credentials {
+    /// An API token, sent as `Authorization: Bearer <token>` (preferred by Cloudflare).
+    ApiToken(SecretString),
+    /// The legacy global API key, sent as `X-Auth-Email` and `X-Auth-Key`.
+    GlobalKey {
+        /// The account's email address.
+        email: SecretString,
+        /// The global API key.
+        key: SecretString,
+    },
+}
+
+impl Credentials {
+    /// An API token (`Authorization: Bearer …`).
+    pub fn api_token(token: impl Into<String>) -> Self {
+        Self::ApiToken(SecretString::from(token.into()))
+    }
+
+    /// The legacy email + global API key pair (`X-Auth-Email` + `X-Auth-Key`).
+    pub fn global_key(email: impl Into<String>, key: impl Into<String>) -> Self {
+        Self::GlobalKey {
+            email: SecretString::from(email.into()),
+            key: SecretString::from(key.into()),
+        }
+    }
+
+    /// Reads `CLOUDFLARE_API_TOKEN`, or `CLOUDFLARE_EMAIL` + `CLOUDFLARE_API_KEY`.
+    ///
+    /// Returns `Ok(None)` when none of them is set. A token set together with a key or
+    /// email, or an email without a key (or the reverse), is a [`ConfigError`]: guessing
+    /// which one the user meant is how confusing auth failures start.
+    pub fn from_env() -> Result<Option<Self>, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`Credentials::from_env`] over any variable lookup (testable without touching
+    /// the process environment). Empty values count as unset.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let token = get(ENV_API_TOKEN);
+        let email = get(ENV_EMAIL);
+        let key = get(ENV_API_KEY);
+        match (token, email, key) {
+            (None, None, None) => Ok(None),
+            (Some(token), None, None) => Ok(Some(Self::api_token(token))),
+            (None, Some(email), Some(key)) => Ok(Some(Self::global_key(email, key))),
+            (Some(_), _, _) => Err(ConfigError::new(format!(
+                "{ENV_API_TOKEN} is set together with {ENV_EMAIL}/{ENV_API_KEY}; set either a token or an email and key, not both"
+            ))),
+            (None, Some(_), None) => Err(ConfigError::new(format!(
+                "{ENV_EMAIL} is set but {ENV_API_KEY} is not; the global key needs both"
+            ))),
+            (None, None, Some(_)) => Err(ConfigError::new(format!(
+                "{ENV_API_KEY} is set but {ENV_EMAIL} is not; the global key needs both"
+            ))),
+        }
+    }
+
+    /// Which mode this is, for logs and messages (never the values).
+    pub fn mode(&self) -> &'static str {
+        match self {
+            Self::ApiToken(_) => "api-token",
+            Self::GlobalKey { .. } => "global-key",
+        }
+    }
+
+    /// The auth headers, each marked sensitive so that HTTP-layer logging hides it.
+    pub(crate) fn headers(&self) -> Result<HeaderMap, ConfigError> {
+        let mut headers = HeaderMap::with_capacity(2);
+        let value = |what: &str, raw: &str| {
+            let mut v = HeaderValue::from_str(raw).map_err(|_| {
+                ConfigError::new(format!(
+                    "the {what} contains characters that cannot be sent in an HTTP header"
+                ))
+            })?;
+            v.set_sensitive(true);
+            Ok::<_, ConfigError>(v)
+        };
+        match self {
+            Self::ApiToken(token) => {
+                let token = token.expose_secret().trim();
+                if token.is_empty() {
+                    return Err(ConfigError::new("the API token is empty"));
+                }
+                headers.insert(
+                    AUTHORIZATION,
+                    value("API token", &format!("Bearer {token}"))?,
+                );
+            }
+            Self::GlobalKey { email, key } => {
+                let (email, key) = (email.expose_secret().trim(), key.expose_secret().trim());
+                if email.is_empty() || key.is_empty() {
+                    return Err(ConfigError::new(
+                        "the global key needs a non-empty email and key",
+                    ));
+                }
+                headers.insert(X_AUTH_EMAIL, value("email", email)?);
+                headers.insert(X_AUTH_KEY, value("API key", key)?);
+            }
+        }
+        Ok(headers)
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ApiToken(_) => f.write_str("Credentials::ApiToken(<redacted>)"),
+            Self::GlobalKey { .. } => {
+                f.write_str("Credentials::GlobalKey { email: <redacted>, key: <redacted> }")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn env_token_alone_is_a_token() {
+        let c = Credentials::from_lookup(lookup(&[(ENV_API_TOKEN, "t")])).unwrap();
+        assert_eq!(c.map(|c| c.mode()), Some("api-token"));
+    }
+
+    #[test]
+    fn env_email_and_key_is_the_global_key() {
+        let c =
+            Credentials::from_lookup(lookup(&[(ENV_EMAIL, "e@x"), (ENV_API_KEY, "k")])).unwrap();
+        assert_eq!(c.map(|c| c.mode()), Some("global-key"));
+    }
+
+    #[test]
+    fn env_nothing_is_none() {
+        assert!(Credentials::from_lookup(lookup(&[])).unwrap().is_none());
+        assert!(
+            Credentials::from_lookup(lookup(&[(ENV_API_TOKEN, " ")]))
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn env_conflicts_and_halves_are_errors() {
+        let both = Credentials::from_lookup(lookup(&[(ENV_API_TOKEN, "t"), (ENV_API_KEY, "k")]));
+        assert!(both.unwrap_err().to_string().contains("not both"));
+        let email_only = Credentials::from_lookup(lookup(&[(ENV_EMAIL, "e@x")]));
+        assert!(
+            email_only
+                .unwrap_err()
+                .to_string()
+                .contains("CLOUDFLARE_API_KEY is not")
+        );
+        let key_only = Credentials::from_lookup(lookup(&[(ENV_API_KEY, "k")]));
+        assert!(
+            key_only
+                .unwrap_err()
+                .to_string()
+                .contains("CLOUDFLARE_EMAIL is not")
+        );
+    }
+
+    #[test]
+    fn headers_are_sensitive_and_exclusive() {
+        let h = Credentials::api_token("tok").headers().unwrap();
+        assert_eq!(h.len(), 1);
+        assert!(h[AUTHORIZATION].is_sensitive());
+        let h = Credentials::global_key("e@x", "k").headers().unwrap();
+        assert_eq!(h.len(), 2);
+        assert!(h.get(AUTHORIZATION).is_none());
+        assert!(h["x-auth-email"].is_sensitive() && h["x-auth-key"].is_sensitive());
+    }
+
+    #[test]
+    fn header_errors_do_not_echo_the_secret() {
+        let err = Credentials::api_token("bad\ntoken-secret")
+            .headers()
+            .unwrap_err();
+        assert!(!err.to_string().contains("token-secret"));
+    }
+}

@@ -1,0 +1,211 @@
+//! Turning one HTTP response (status, headers, body bytes) into a report or an error.
+//!
+//! Pure and synchronous, so the whole decoding path can be fuzzed without a socket.
+
+use std::time::SystemTime;
+
+use reqwest::header::{CONTENT_TYPE, HeaderMap};
+use serde::Deserialize;
+
+use cloudflare_mcp_sync_generated::types::McpPortalsApiSyncServerResponseResult;
+
+use crate::error::{ApiErrorItem, Error, ResponseDetails, SNIPPET_CHARS, one_line};
+use crate::report::{RateLimit, ResponseMeta, SyncReport};
+use crate::retry;
+
+/// The envelope of a 2xx answer; `result` is the generated type from the spec.
+#[derive(Deserialize)]
+struct SuccessEnvelope {
+    #[serde(default)]
+    success: Option<bool>,
+    #[serde(default)]
+    errors: Vec<ApiErrorItem>,
+    #[serde(default)]
+    messages: Vec<ApiErrorItem>,
+    #[serde(default)]
+    result: Option<McpPortalsApiSyncServerResponseResult>,
+}
+
+/// The envelope of an error answer: only the parts every Cloudflare error has.
+#[derive(Deserialize)]
+struct ErrorEnvelope {
+    #[serde(default)]
+    errors: Vec<ApiErrorItem>,
+    #[serde(default)]
+    messages: Vec<ApiErrorItem>,
+}
+
+/// Decodes one response of the sync operation.
+///
+/// `attempts` is recorded in the result's metadata or the error. Never panics, whatever
+/// the bytes: every input gives a report or a typed [`Error`].
+pub fn decode_response(
+    status: u16,
+    headers: HeaderMap,
+    body: &[u8],
+    attempts: u32,
+) -> Result<SyncReport, Error> {
+    let mut details = ResponseDetails::new(status);
+    details.attempts = attempts;
+    details.ray_id = ray_id(&headers);
+    details.content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| one_line(v, 100));
+    details.retryable =
+        retry::should_retry_header(&headers).unwrap_or_else(|| retry::status_is_retryable(status));
+    details.retry_after = retry::advised_wait(&headers, SystemTime::now());
+    let json = looks_like_json(details.content_type.as_deref(), body);
+
+    if (200..300).contains(&status) {
+        if !json {
+            details.snippet = Some(snippet(body));
+            details.problem = Some("expected a JSON body".into());
+            return Err(Error::NotJson(Box::new(details)));
+        }
+        let envelope: SuccessEnvelope = match serde_json::from_slice(body) {
+            Ok(e) => e,
+            Err(source) => {
+                details.snippet = Some(snippet(body));
+                details.problem = Some(format!(
+                    "body does not decode: {}",
+                    one_line(&source.to_string(), 200)
+                ));
+                return Err(Error::Decode {
+                    details: Box::new(details),
+                    source,
+                });
+            }
+        };
+        details.errors = envelope.errors;
+        details.messages = envelope.messages;
+        if envelope.success == Some(false) {
+            details.problem = Some("success is false".into());
+            return Err(Error::Unsuccessful(Box::new(details)));
+        }
+        let Some(result) = envelope.result else {
+            details.problem = Some("the envelope has no result".into());
+            return Err(Error::MissingResult(Box::new(details)));
+        };
+        let meta = ResponseMeta {
+            status,
+            ray_id: details.ray_id,
+            attempts,
+            rate_limit: RateLimit::from_headers(&headers),
+            headers,
+        };
+        return Ok(SyncReport::from_result(result, details.messages, meta));
+    }
+
+    let envelope = if json {
+        serde_json::from_slice::<ErrorEnvelope>(body).ok()
+    } else {
+        None
+    };
+    match envelope {
+        Some(e) if !e.errors.is_empty() || !e.messages.is_empty() => {
+            details.errors = e.errors;
+            details.messages = e.messages;
+        }
+        _ => details.snippet = (!body.is_empty()).then(|| snippet(body)),
+    }
+    if (300..400).contains(&status) {
+        let location = headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("?");
+        details.problem = Some(format!(
+            "redirect to {} not followed",
+            one_line(location, 100)
+        ));
+    }
+    let details = Box::new(details);
+    Err(match status {
+        401 | 403 => Error::Unauthorized(details),
+        404 => Error::NotFound(details),
+        429 => Error::RateLimited(details),
+        _ if envelope_missing(&details) && !json => Error::NotJson(details),
+        _ => Error::Api(details),
+    })
+}
+
+fn envelope_missing(details: &ResponseDetails) -> bool {
+    details.errors.is_empty() && details.messages.is_empty()
+}
+
+/// The `cf-ray` header, bounded.
+pub(crate) fn ray_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("cf-ray")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| one_line(v, 64))
+}
+
+/// JSON by content type, or by its first byte when there is no content type.
+fn looks_like_json(content_type: Option<&str>, body: &[u8]) -> bool {
+    match content_type {
+        Some(ct) => {
+            let essence = ct
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            essence == "application/json" || essence.ends_with("+json")
+        }
+        None => body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'),
+    }
+}
+
+/// The start of a body, as one line of text (invalid UTF-8 replaced).
+fn snippet(body: &[u8]) -> String {
+    // Cut the bytes first so a huge body costs nothing; 4 bytes per char at most.
+    let head = body.get(..SNIPPET_CHARS * 4).unwrap_or(body);
+    let text = String::from_utf8_lossy(head);
+    let mut s = one_line(text.trim(), SNIPPET_CHARS);
+    if head.len() < body.len() && !s.ends_with('…') {
+        s.push('…');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn json_headers() -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        h.insert("cf-ray", HeaderValue::from_static("8f1c2a3b4d5e6f70-SJC"));
+        h
+    }
+
+    #[test]
+    fn ready_report() {
+        let body = br#"{"success":true,"errors":[],"messages":[],"result":{"status":"ready"}}"#;
+        let r = decode_response(200, json_headers(), body, 1).unwrap();
+        assert!(r.is_ready());
+        assert_eq!(r.meta.ray_id.as_deref(), Some("8f1c2a3b4d5e6f70-SJC"));
+    }
+
+    #[test]
+    fn not_found_display_is_one_line() {
+        let body = br#"{"success":false,"errors":[{"code":7002,"message":"Not Found"}]}"#;
+        let e = decode_response(404, json_headers(), body, 1).unwrap_err();
+        assert!(matches!(e, Error::NotFound(_)));
+        assert_eq!(
+            e.to_string(),
+            "404 Not Found: [7002] Not Found (ray 8f1c2a3b4d5e6f70-SJC)"
+        );
+    }
+
+    #[test]
+    fn snippet_is_bounded_and_single_line() {
+        let body = format!("<html>\n{}</html>", "x".repeat(10_000));
+        let s = snippet(body.as_bytes());
+        assert!(s.chars().count() <= SNIPPET_CHARS + 1);
+        assert!(!s.contains('\n'));
+        assert!(s.ends_with('…'));
+    }
+}

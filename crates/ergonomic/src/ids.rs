@@ -1,0 +1,122 @@
+//! Checks on the two path parameters, done before anything is sent.
+
+use std::fmt::Write as _;
+
+use cloudflare_mcp_sync_generated::types::McpPortalsApiSyncServerId;
+
+use crate::error::{Error, InvalidInput};
+
+/// Longest value echoed back in an [`InvalidInput`] error.
+const ECHO_CHARS: usize = 64;
+
+fn invalid(field: &'static str, value: &str, reason: impl Into<String>) -> Error {
+    Error::InvalidInput(InvalidInput {
+        field,
+        value: crate::error::one_line(value, ECHO_CHARS),
+        reason: reason.into(),
+    })
+}
+
+/// Checks a server id against the spec's constraints (1–32 characters, pattern
+/// `^[a-z0-9_]+(?:-[a-z0-9_]+)*$`), using the generated type that enforces them.
+pub(crate) fn check_server_id(id: &str) -> Result<&str, Error> {
+    match id.parse::<McpPortalsApiSyncServerId>() {
+        Ok(_) => Ok(id),
+        Err(e) => Err(invalid(
+            "server id",
+            id,
+            format!("{e} (1 to 32 of a-z, 0-9, _ in words joined by single -)"),
+        )),
+    }
+}
+
+/// Checks an account id: the spec only says "string", so anything is accepted that
+/// cannot change which URL the request goes to. Empty, `.`, `..`, and any `/`, `\`,
+/// `?`, `#`, `%`, whitespace or control character are refused.
+pub(crate) fn check_account_id(id: &str) -> Result<&str, Error> {
+    let reason = if id.is_empty() {
+        Some("must not be empty".to_string())
+    } else if id == "." || id == ".." {
+        Some("must not be a dot segment".to_string())
+    } else {
+        id.chars()
+            .find(|c| {
+                matches!(c, '/' | '\\' | '?' | '#' | '%') || c.is_whitespace() || c.is_control()
+            })
+            .map(|c| format!("must not contain {c:?}"))
+    };
+    match reason {
+        Some(reason) => Err(invalid("account id", id, reason)),
+        None => Ok(id),
+    }
+}
+
+/// Appends `segment` to `out`, percent-encoding everything outside RFC 3986's
+/// unreserved set. The checks above already refused what could change the path; this
+/// keeps any other byte (say, non-ASCII) from being sent raw.
+pub(crate) fn push_segment(out: &mut String, segment: &str) {
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_ids_follow_the_spec() {
+        for ok in ["my-mcp-portal", "a", "a_b-c1", &"x".repeat(32)] {
+            assert!(check_server_id(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "A",
+            "a/b",
+            "a--b",
+            "-a",
+            "a-",
+            "..",
+            "a b",
+            &"x".repeat(33),
+        ] {
+            assert!(
+                matches!(check_server_id(bad), Err(Error::InvalidInput(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn account_ids_that_could_move_the_url_are_refused() {
+        for bad in [
+            "", ".", "..", "a/b", "a\\b", "a?b", "a#b", "a%2fb", "a b", "a\nb",
+        ] {
+            assert!(
+                matches!(check_account_id(bad), Err(Error::InvalidInput(_))),
+                "{bad:?}"
+            );
+        }
+        for ok in ["023e105f4ecef8ad9ca31a8372d0c353", "acc", "a.b", "..."] {
+            assert!(check_account_id(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn segments_are_percent_encoded() {
+        let mut s = String::new();
+        push_segment(&mut s, "aé~.-_");
+        assert_eq!(s, "a%C3%A9~.-_");
+    }
+
+    #[test]
+    fn long_values_are_shortened_in_errors() {
+        let long = "/".repeat(500);
+        let err = check_account_id(&long).unwrap_err().to_string();
+        assert!(err.len() < 200, "{err}");
+    }
+}
