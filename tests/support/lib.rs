@@ -42,3 +42,54 @@ pub fn write_spec(workspace: &Path, doc: &serde_json::Value) {
 /// JSON pointer of the sync operation inside the fragment.
 pub const SYNC_OP: &str =
     "/paths/~1accounts~1{account_id}~1access~1ai-controls~1mcp~1servers~1{id}~1sync/post";
+
+/// Credentials used by the wire tests; every test asserts these never show up in output.
+pub mod secrets {
+    /// The API token.
+    pub const TOKEN: &str = "tok-SECRET-4f9a1c0d";
+    /// The global-key email.
+    pub const EMAIL: &str = "leak-check@secret.example";
+    /// The global key.
+    pub const KEY: &str = "key-SECRET-77e2b9";
+
+    /// Panics if `text` contains any of the secrets (or the distinctive part of them).
+    pub fn assert_no_secret(text: &str) {
+        for secret in [TOKEN, EMAIL, KEY, "SECRET", "leak-check"] {
+            assert!(
+                !text.contains(secret),
+                "secret {secret:?} leaked into: {text}"
+            );
+        }
+    }
+}
+
+/// The account and server ids the wire tests use.
+pub const ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
+/// See [`ACCOUNT`].
+pub const SERVER: &str = "my-mcp-server";
+/// The path the sync of [`SERVER`] in [`ACCOUNT`] goes to.
+pub const SYNC_PATH: &str =
+    "/accounts/023e105f4ecef8ad9ca31a8372d0c353/access/ai-controls/mcp/servers/my-mcp-server/sync";
+/// A Ray ID for mocks.
+pub const RAY: &str = "8f1c2a3b4d5e6f70-SJC";
+
+/// A builder pointed at `base` with the test token and no retries (tests that retry
+/// set their own policy).
+pub fn builder(base: &str) -> cloudflare_mcp_sync::ClientBuilder {
+    cloudflare_mcp_sync::Client::builder()
+        .credentials(cloudflare_mcp_sync::Credentials::api_token(secrets::TOKEN))
+        .base_url(base)
+        .retry_policy(cloudflare_mcp_sync::RetryPolicy::disabled())
+}
+
+/// A JSON body with `content-type: application/json` and a `cf-ray`.
+pub fn json_response(status: u16, body: &str) -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(status)
+        .insert_header("cf-ray", RAY)
+        .set_body_raw(body.to_string(), "application/json")
+}
+
+/// The envelope of a successful sync with the given `result` JSON.
+pub fn ok_body(result: &str) -> String {
+    format!(r#"{{"success":true,"errors":[],"messages":[],"result":{result}}}"#)
+}

@@ -45,6 +45,63 @@ const STEPS: [Step; 4] = [
     },
 ];
 
+/// The example, run as a new user would: nothing configured, so it syncs against its
+/// embedded mock. (arguments, expected exit code)
+const EXAMPLE_RUNS: [(&[&str], i32); 2] = [
+    (
+        &[
+            "my-mcp-server",
+            "--account-id",
+            "023e105f4ecef8ad9ca31a8372d0c353",
+        ],
+        0,
+    ),
+    (
+        &[
+            "Not-Valid",
+            "--account-id",
+            "023e105f4ecef8ad9ca31a8372d0c353",
+        ],
+        2,
+    ),
+];
+
+/// Runs the `sync` example with no credentials in its environment and checks its exit
+/// codes.
+fn example_smoke(cargo: &str, root: &std::path::Path) -> Result<()> {
+    for (args, expected) in EXAMPLE_RUNS {
+        let shown = format!(
+            "cargo run -q -p cloudflare-mcp-sync --example sync -- {}",
+            args.join(" ")
+        );
+        eprintln!("==> example: {shown} (expect exit {expected})");
+        let status = Command::new(cargo)
+            .args([
+                "run",
+                "-q",
+                "--locked",
+                "-p",
+                "cloudflare-mcp-sync",
+                "--example",
+                "sync",
+                "--",
+            ])
+            .args(args)
+            .env_remove("CLOUDFLARE_API_TOKEN")
+            .env_remove("CLOUDFLARE_EMAIL")
+            .env_remove("CLOUDFLARE_API_KEY")
+            .env_remove("CLOUDFLARE_BASE_URL")
+            .current_dir(root)
+            .status()?;
+        if status.code() != Some(expected) {
+            bail!(
+                "step 'example' failed: exit {status}, expected {expected}; rerun it with: {shown}"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Runs every check; the error names the failed step and how to rerun it.
 pub fn run() -> Result<()> {
     let root = spec::workspace_root();
@@ -60,6 +117,9 @@ pub fn run() -> Result<()> {
                 .collect::<String>(),
             step.args.join(" ")
         );
+        if step.label == "tests" {
+            example_smoke(&cargo, &root)?;
+        }
         eprintln!("==> {}: {shown}", step.label);
         let mut command = Command::new(&cargo);
         command
