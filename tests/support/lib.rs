@@ -1,5 +1,8 @@
 //! Helpers shared by the workspace-level tests.
 
+pub mod capture;
+pub mod fault;
+
 use std::path::{Path, PathBuf};
 
 /// The workspace root (parent of this crate).

@@ -419,7 +419,10 @@ impl Client {
 impl Inner {
     async fn run(&self, url: &str) -> Result<SyncReport, Error> {
         let started = Instant::now();
-        let deadline = started + self.total_timeout;
+        // Beyond a year the clock's range is the only limit; a year is "no deadline" here.
+        let deadline = started
+            .checked_add(self.total_timeout.min(Duration::from_secs(365 * 24 * 3600)))
+            .unwrap_or(started);
         let span = tracing::Span::current();
         let mut attempt: u32 = 0;
         loop {

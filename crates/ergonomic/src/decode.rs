@@ -124,13 +124,9 @@ pub fn decode_response(
         401 | 403 => Error::Unauthorized(details),
         404 => Error::NotFound(details),
         429 => Error::RateLimited(details),
-        _ if envelope_missing(&details) && !json => Error::NotJson(details),
+        _ if details.snippet.is_some() && !json => Error::NotJson(details),
         _ => Error::Api(details),
     })
-}
-
-fn envelope_missing(details: &ResponseDetails) -> bool {
-    details.errors.is_empty() && details.messages.is_empty()
 }
 
 /// The `cf-ray` header, bounded.

@@ -88,7 +88,8 @@ impl RetryPolicy {
             .initial_backoff
             .saturating_mul(exp)
             .min(self.max_backoff);
-        base.mul_f64(1.0 - 0.25 * jitter.clamp(0.0, 1.0))
+        let factor = 1.0 - 0.25 * jitter.clamp(0.0, 1.0);
+        Duration::try_from_secs_f64(base.as_secs_f64() * factor).unwrap_or(base)
     }
 }
 
@@ -295,6 +296,13 @@ mod tests {
         for s in [400, 401, 403, 404, 408, 409, 500, 501, 525] {
             assert!(!status_is_retryable(s), "{s}");
         }
+    }
+
+    #[test]
+    fn extreme_settings_do_not_panic() {
+        let p = RetryPolicy::new().with_backoff(Duration::MAX, Duration::MAX);
+        assert!(p.backoff(u32::MAX, 0.0) > Duration::ZERO);
+        assert!(p.backoff(1, 1.0) > Duration::ZERO);
     }
 
     #[test]

@@ -1,0 +1,646 @@
+//! The fault matrix: real sockets on 127.0.0.1, one scripted server per scenario.
+//! Each test asserts the exact outcome, the attempts the client reports, the requests
+//! the server saw, and that no credential appears in what the caller gets.
+//! `TESTING.md` lists every scenario with its expected outcome and test name.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use cloudflare_mcp_sync::{
+    Client, ClientBuilder, Credentials, Error, RetryPolicy, SyncReport, SyncStatus,
+};
+use tracing::instrument::WithSubscriber;
+use workspace_tests::capture::Capture;
+use workspace_tests::fault::{FaultServer, Step, json, response};
+use workspace_tests::secrets::{self, assert_no_secret};
+use workspace_tests::{ACCOUNT, RAY, SERVER, ok_body};
+
+/// 2 retries with millisecond backoff, 200 ms per attempt, 5 s in all.
+fn fast(base: &str) -> ClientBuilder {
+    Client::builder()
+        .credentials(Credentials::api_token(secrets::TOKEN))
+        .base_url(base)
+        .retry_policy(
+            RetryPolicy::new()
+                .with_max_retries(2)
+                .with_backoff(Duration::from_millis(1), Duration::from_millis(4)),
+        )
+        .attempt_timeout(Duration::from_millis(200))
+        .total_timeout(Duration::from_secs(5))
+}
+
+async fn run(server: &FaultServer) -> Result<SyncReport, Error> {
+    run_with(fast(&server.base)).await
+}
+
+async fn run_with(builder: ClientBuilder) -> Result<SyncReport, Error> {
+    let client = builder.build().expect("client");
+    let outcome = client.sync(ACCOUNT, SERVER).await;
+    match &outcome {
+        Ok(report) => {
+            assert_no_secret(&format!("{report:?}"));
+        }
+        Err(e) => {
+            assert_no_secret(&format!("{e} {e:?}"));
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                assert_no_secret(&format!("{s} {s:?}"));
+                source = s.source();
+            }
+        }
+    }
+    outcome
+}
+
+fn ready() -> Vec<u8> {
+    json("200 OK", &ok_body(r#"{"status":"ready"}"#))
+}
+
+// ---- transport faults ----
+
+#[tokio::test]
+async fn connection_refused() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = run_with(fast(&format!("http://127.0.0.1:{port}")))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Connect(_)), "{err:?}");
+    assert_eq!(err.attempts(), 3);
+}
+
+#[tokio::test]
+async fn reset_before_headers_is_retried_then_reported() {
+    let server = FaultServer::start(vec![Step::ResetBeforeHeaders]).await;
+    let err = run(&server).await.unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert_eq!(err.attempts(), 3);
+    assert_eq!(server.requests(), 3);
+}
+
+#[tokio::test]
+async fn reset_before_headers_then_success() {
+    let server = FaultServer::start(vec![Step::ResetBeforeHeaders, Step::Raw(ready())]).await;
+    let report = run(&server).await.unwrap();
+    assert!(report.is_ready());
+    assert_eq!(report.meta.attempts, 2);
+    assert_eq!(server.requests(), 2);
+}
+
+#[tokio::test]
+async fn reset_mid_body() {
+    let full = ready();
+    let cut = full[..full.len() - 20].to_vec();
+    let server = FaultServer::start(vec![Step::ResetAfter(cut)]).await;
+    let err = run(&server).await.unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert_eq!(err.attempts(), 3);
+    assert_eq!(server.requests(), 3);
+}
+
+#[tokio::test]
+async fn slow_headers_past_the_attempt_timeout() {
+    let server = FaultServer::start(vec![Step::StallThen(Duration::from_secs(30), ready())]).await;
+    let err = run(&server).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "attempt timed out after 200ms (3 attempts)"
+    );
+    assert_eq!(err.attempts(), 3);
+    assert_eq!(server.requests(), 3);
+}
+
+#[tokio::test]
+async fn slow_body_past_the_attempt_timeout() {
+    let full = ready();
+    let (head, rest) = full.split_at(full.len() - 10);
+    let server = FaultServer::start(vec![Step::Split(
+        head.to_vec(),
+        Duration::from_secs(30),
+        rest.to_vec(),
+    )])
+    .await;
+    let err = run(&server).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert_eq!(err.attempts(), 3);
+    assert_eq!(server.requests(), 3);
+}
+
+#[tokio::test]
+async fn slow_headers_then_a_fast_answer_succeeds() {
+    let server = FaultServer::start(vec![
+        Step::StallThen(Duration::from_secs(30), ready()),
+        Step::Raw(ready()),
+    ])
+    .await;
+    let report = run(&server).await.unwrap();
+    assert_eq!(report.meta.attempts, 2);
+}
+
+// ---- bodies ----
+
+#[tokio::test]
+async fn truncated_json() {
+    let server = FaultServer::start(vec![Step::Raw(json(
+        "200 OK",
+        r#"{"success":true,"result":{"stat"#,
+    ))])
+    .await;
+    let err = run(&server).await.unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    assert_eq!((err.attempts(), server.requests()), (1, 1));
+    assert_eq!(err.ray_id(), Some(RAY));
+}
+
+#[tokio::test]
+async fn empty_200_body() {
+    let server = FaultServer::start(vec![Step::Raw(json("200 OK", ""))]).await;
+    let err = run(&server).await.unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    assert!(err.to_string().contains("EOF while parsing"), "{err}");
+    assert_eq!((err.attempts(), server.requests()), (1, 1));
+}
+
+#[tokio::test]
+async fn success_false_on_200() {
+    let body = r#"{"success":false,"errors":[{"code":1001,"message":"nope"}],"messages":[],"result":{"status":"ready"}}"#;
+    let server = FaultServer::start(vec![Step::Raw(json("200 OK", body))]).await;
+    let err = run(&server).await.unwrap_err();
+    assert!(matches!(err, Error::Unsuccessful(_)), "{err:?}");
+    assert_eq!(err.cloudflare_errors()[0].code, 1001);
+    assert_eq!((err.attempts(), server.requests()), (1, 1));
+}
+
+#[tokio::test]
+async fn success_without_result() {
+    let server = FaultServer::start(vec![Step::Raw(json(
+        "200 OK",
+        r#"{"success":true,"errors":[],"messages":[]}"#,
+    ))])
+    .await;
+    let err = run(&server).await.unwrap_err();
+    assert!(matches!(err, Error::MissingResult(_)), "{err:?}");
+    assert_eq!((err.attempts(), server.requests()), (1, 1));
+}
+
+#[tokio::test]
+async fn unknown_fields_everywhere() {
+    let body = r#"{"success":true,"new_top":1,"errors":[],"messages":[{"code":1,"message":"m","new_item":true}],
+        "result":{"status":"error","new_result":{"a":[1]},"error":"e","error_details":{"cause":"c","new_detail":"x","mcp_code":-32000}},
+        "result_info":{"page":1}}"#;
+    let server = FaultServer::start(vec![Step::Raw(json("200 OK", body))]).await;
+    let report = run(&server).await.unwrap();
+    assert_eq!(report.status, SyncStatus::Error);
+    assert_eq!(report.failure().unwrap().mcp_code, Some(-32000));
+    assert_eq!(
+        report.messages[0].extra["new_item"],
+        serde_json::json!(true)
+    );
+}
+
+#[tokio::test]
+async fn unknown_status() {
+    let server = FaultServer::start(vec![Step::Raw(json(
+        "200 OK",
+        &ok_body(r#"{"status":"syncing"}"#),
+    ))])
+    .await;
+    let report = run(&server).await.unwrap();
+    assert_eq!(report.status, SyncStatus::Unknown("syncing".into()));
+}
+
+#[tokio::test]
+async fn invalid_utf8_body() {
+    let mut body = br#"{"success":true,"result":{"status":"re"#.to_vec();
+    body.extend_from_slice(&[0xff, 0xfe]);
+    body.extend_from_slice(br#"ady"}}"#);
+    let bytes = response("200 OK", &[("content-type", "application/json")], &body);
+    let server = FaultServer::start(vec![Step::Raw(bytes)]).await;
+    let err = run(&server).await.unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains('\u{FFFD}'),
+        "the snippet shows the bad bytes replaced: {err}"
+    );
+}
+
+#[tokio::test]
+async fn oversized_body_by_content_length() {
+    let big = format!(
+        r#"{{"success":true,"result":{{"status":"ready","pad":"{}"}}}}"#,
+        "x".repeat(64 * 1024)
+    );
+    let server = FaultServer::start(vec![Step::Raw(json("200 OK", &big))]).await;
+    let err = run_with(fast(&server.base).max_body_bytes(16 * 1024))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::BodyTooLarge(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("larger than the limit of 16384 bytes"),
+        "{err}"
+    );
+    assert_eq!((err.attempts(), server.requests()), (1, 1));
+}
+
+#[tokio::test]
+async fn oversized_chunked_body_without_length() {
+    // A chunked body that never says how long it is: the cap stops reading mid-stream.
+    let mut bytes = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n".to_vec();
+    for _ in 0..64 {
+        bytes.extend_from_slice(format!("400\r\n{}\r\n", "y".repeat(1024)).as_bytes());
+    }
+    bytes.extend_from_slice(b"0\r\n\r\n");
+    let server = FaultServer::start(vec![Step::Raw(bytes)]).await;
+    let err = run_with(fast(&server.base).max_body_bytes(8 * 1024))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::BodyTooLarge(_)), "{err:?}");
+    assert_eq!((err.attempts(), server.requests()), (1, 1));
+}
+
+// ---- statuses and retries ----
+
+#[tokio::test]
+async fn html_502_is_retried_then_reported() {
+    let page = response(
+        "502 Bad Gateway",
+        &[("content-type", "text/html"), ("cf-ray", RAY)],
+        b"<html><body>502 Bad Gateway</body></html>",
+    );
+    let server = FaultServer::start(vec![Step::Raw(page)]).await;
+    let err = run(&server).await.unwrap_err();
+    assert!(matches!(err, Error::NotJson(_)), "{err:?}");
+    assert_eq!(err.status(), Some(502));
+    assert_eq!((err.attempts(), server.requests()), (3, 3));
+    assert!(
+        err.to_string()
+            .ends_with("(ray 8f1c2a3b4d5e6f70-SJC, 3 attempts)"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn status_520_then_success() {
+    let page = response(
+        "520 Unknown",
+        &[("content-type", "text/html")],
+        b"<html>520</html>",
+    );
+    let server = FaultServer::start(vec![Step::Raw(page), Step::Raw(ready())]).await;
+    let report = run(&server).await.unwrap();
+    assert!(report.is_ready());
+    assert_eq!((report.meta.attempts, server.requests()), (2, 2));
+}
+
+#[tokio::test]
+async fn status_503_on_every_attempt() {
+    let server = FaultServer::start(vec![Step::Raw(json(
+        "503 Service Unavailable",
+        r#"{"success":false,"errors":[{"code":10013,"message":"busy"}]}"#,
+    ))])
+    .await;
+    let err = run(&server).await.unwrap_err();
+    assert!(matches!(err, Error::Api(_)), "{err:?}");
+    assert_eq!((err.attempts(), server.requests()), (3, 3));
+    let with_five = run_with(
+        fast(&server.base).retry_policy(
+            RetryPolicy::new()
+                .with_max_retries(5)
+                .with_backoff(Duration::from_millis(1), Duration::from_millis(2)),
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(with_five.attempts(), 6);
+    assert_eq!(server.requests(), 3 + 6);
+}
+
+#[tokio::test]
+async fn retries_switched_off() {
+    let server = FaultServer::start(vec![Step::Raw(json("503 Service Unavailable", "{}"))]).await;
+    let err = run_with(fast(&server.base).retry_policy(RetryPolicy::disabled()))
+        .await
+        .unwrap_err();
+    assert_eq!((err.attempts(), server.requests()), (1, 1));
+}
+
+#[tokio::test]
+async fn x_should_retry_false_on_503() {
+    let bytes = response(
+        "503 Service Unavailable",
+        &[
+            ("content-type", "application/json"),
+            ("x-should-retry", "false"),
+        ],
+        b"{}",
+    );
+    let server = FaultServer::start(vec![Step::Raw(bytes)]).await;
+    let err = run(&server).await.unwrap_err();
+    assert!(!err.is_retryable());
+    assert_eq!((err.attempts(), server.requests()), (1, 1));
+}
+
+#[tokio::test]
+async fn x_should_retry_true_on_500() {
+    let bytes = response(
+        "500 Internal Server Error",
+        &[
+            ("content-type", "application/json"),
+            ("x-should-retry", "true"),
+        ],
+        b"{}",
+    );
+    let server = FaultServer::start(vec![Step::Raw(bytes), Step::Raw(ready())]).await;
+    let report = run(&server).await.unwrap();
+    assert_eq!((report.meta.attempts, server.requests()), (2, 2));
+}
+
+#[tokio::test]
+async fn conflict_409_is_not_retried() {
+    let server = FaultServer::start(vec![Step::Raw(json(
+        "409 Conflict",
+        r#"{"success":false,"errors":[{"code":1002,"message":"busy syncing"}]}"#,
+    ))])
+    .await;
+    let err = run(&server).await.unwrap_err();
+    assert!(matches!(err, Error::Api(_)), "{err:?}");
+    assert_eq!((err.attempts(), server.requests()), (1, 1));
+}
+
+#[tokio::test]
+async fn unauthorized_401_is_not_retried() {
+    let server = FaultServer::start(vec![Step::Raw(json(
+        "401 Unauthorized",
+        r#"{"success":false,"errors":[{"code":10000,"message":"Authentication error"}]}"#,
+    ))])
+    .await;
+    let err = run(&server).await.unwrap_err();
+    assert!(matches!(err, Error::Unauthorized(_)), "{err:?}");
+    assert_eq!((err.attempts(), server.requests()), (1, 1));
+}
+
+fn rate_limited(retry_after: &str) -> Vec<u8> {
+    response(
+        "429 Too Many Requests",
+        &[("content-type", "application/json"), ("retry-after", retry_after), ("cf-ray", RAY)],
+        br#"{"success":false,"errors":[{"code":10100,"message":"More than 1200 requests per 300 seconds reached"}]}"#,
+    )
+}
+
+#[tokio::test]
+async fn rate_limited_retry_after_1_then_success() {
+    let server = FaultServer::start(vec![Step::Raw(rate_limited("1")), Step::Raw(ready())]).await;
+    let started = Instant::now();
+    let report = run_with(fast(&server.base).total_timeout(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    assert!(report.is_ready());
+    assert_eq!((report.meta.attempts, server.requests()), (2, 2));
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "the advised second was waited"
+    );
+}
+
+#[tokio::test]
+async fn rate_limited_retry_after_300_fails_fast() {
+    let server = FaultServer::start(vec![Step::Raw(rate_limited("300"))]).await;
+    let started = Instant::now();
+    let err = run_with(fast(&server.base).total_timeout(Duration::from_secs(600)))
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(matches!(err, Error::RateLimited(_)), "{err:?}");
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(300)));
+    assert_eq!((err.attempts(), server.requests()), (1, 1));
+    assert!(err.to_string().contains("retry after 300s"), "{err}");
+}
+
+#[tokio::test]
+async fn rate_limited_retry_after_http_date() {
+    let later = httpdate_in(Duration::from_secs(3600));
+    let server = FaultServer::start(vec![Step::Raw(rate_limited(&later))]).await;
+    let started = Instant::now();
+    let err = run(&server).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(matches!(err, Error::RateLimited(_)), "{err:?}");
+    let wait = err.retry_after().unwrap();
+    assert!(
+        wait > Duration::from_secs(3590) && wait <= Duration::from_secs(3600),
+        "{wait:?}"
+    );
+    assert_eq!((err.attempts(), server.requests()), (1, 1));
+}
+
+#[tokio::test]
+async fn rate_limited_retry_after_past_http_date_retries_at_once() {
+    let server = FaultServer::start(vec![
+        Step::Raw(rate_limited("Sat, 01 Jan 2000 00:00:00 GMT")),
+        Step::Raw(ready()),
+    ])
+    .await;
+    let report = run(&server).await.unwrap();
+    assert_eq!((report.meta.attempts, server.requests()), (2, 2));
+}
+
+#[tokio::test]
+async fn rate_limit_headers_reach_the_metadata() {
+    let bytes = response(
+        "200 OK",
+        &[
+            ("content-type", "application/json"),
+            ("ratelimit", "\"default\";r=3;t=42"),
+            ("ratelimit-policy", "\"default\";q=1200;w=300"),
+        ],
+        ok_body(r#"{"status":"ready"}"#).as_bytes(),
+    );
+    let server = FaultServer::start(vec![Step::Raw(bytes)]).await;
+    let rl = run(&server).await.unwrap().meta.rate_limit.unwrap();
+    assert_eq!(
+        (rl.remaining, rl.reset, rl.limit, rl.window),
+        (
+            Some(3),
+            Some(Duration::from_secs(42)),
+            Some(1200),
+            Some(Duration::from_secs(300))
+        )
+    );
+}
+
+// ---- the time budget ----
+
+#[tokio::test]
+async fn deadline_reached_during_an_attempt() {
+    let server = FaultServer::start(vec![Step::StallThen(Duration::from_secs(30), ready())]).await;
+    let builder = fast(&server.base)
+        .attempt_timeout(Duration::from_secs(10))
+        .total_timeout(Duration::from_millis(300));
+    let started = Instant::now();
+    let err = run_with(builder).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "the call's total timeout of 300ms was reached"
+    );
+    assert!(!err.is_retryable());
+    assert_eq!((err.attempts(), server.requests()), (1, 1));
+}
+
+#[tokio::test]
+async fn deadline_would_be_crossed_by_the_backoff() {
+    // The server asks for 2 s; only 1 s of the budget is left: no sleep, fail at once.
+    let bytes = response(
+        "503 Service Unavailable",
+        &[
+            ("content-type", "application/json"),
+            ("retry-after-ms", "2000"),
+        ],
+        b"{}",
+    );
+    let server = FaultServer::start(vec![Step::Raw(bytes)]).await;
+    let started = Instant::now();
+    let err = run_with(fast(&server.base).total_timeout(Duration::from_secs(1)))
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
+    assert_eq!((err.attempts(), server.requests()), (1, 1));
+}
+
+#[tokio::test]
+async fn deadline_reached_mid_backoff_sequence() {
+    // Backoff 200 ms then 400 ms, each cut by up to 25 % jitter, under a 400 ms budget:
+    // the first wait (150–200 ms) fits, the second (300–400 ms) never does, so the call
+    // ends after exactly two attempts, at once rather than at the deadline.
+    let server = FaultServer::start(vec![Step::Raw(json("503 Service Unavailable", "{}"))]).await;
+    let policy = RetryPolicy::new()
+        .with_max_retries(10)
+        .with_backoff(Duration::from_millis(200), Duration::from_secs(5));
+    let started = Instant::now();
+    let err = run_with(
+        fast(&server.base)
+            .retry_policy(policy)
+            .total_timeout(Duration::from_millis(400)),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_millis(400),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(err.status(), Some(503));
+    assert_eq!((err.attempts(), server.requests()), (2, 2));
+}
+
+#[tokio::test]
+async fn cancellation_during_backoff_is_immediate() {
+    let bytes = response(
+        "503 Service Unavailable",
+        &[
+            ("content-type", "application/json"),
+            ("retry-after-ms", "20000"),
+        ],
+        b"{}",
+    );
+    let server = FaultServer::start(vec![Step::Raw(bytes)]).await;
+    let client = fast(&server.base)
+        .retry_policy(RetryPolicy::new().with_max_retry_after(Duration::from_secs(60)))
+        .total_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let log = Capture::new();
+    let call = tokio::spawn(
+        async move { client.sync(ACCOUNT, SERVER).await }.with_subscriber(log.subscriber()),
+    );
+    // The client logs "retrying" right before it sleeps the advised 20 s; cancel then.
+    log.wait_for("retrying").await;
+    assert_eq!(server.requests(), 1);
+    let aborted = Instant::now();
+    call.abort();
+    let joined = call.await;
+    assert!(joined.unwrap_err().is_cancelled());
+    assert!(
+        aborted.elapsed() < Duration::from_millis(500),
+        "cancel took {:?}",
+        aborted.elapsed()
+    );
+    assert_eq!(server.requests(), 1);
+}
+
+// ---- transport security ----
+
+#[tokio::test]
+async fn cross_origin_redirect_is_not_followed_and_leaks_nothing() {
+    let target = FaultServer::start(vec![Step::Raw(ready())]).await;
+    let location = format!("{}/steal", target.base);
+    let redirect = response("307 Temporary Redirect", &[("location", &location)], b"");
+    let origin = FaultServer::start(vec![Step::Raw(redirect)]).await;
+    for creds in [
+        Credentials::api_token(secrets::TOKEN),
+        Credentials::global_key(secrets::EMAIL, secrets::KEY),
+    ] {
+        let err = run_with(fast(&origin.base).credentials(creds))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Api(_)), "{err:?}");
+        assert_eq!(err.status(), Some(307));
+        assert!(err.to_string().contains("not followed"), "{err}");
+        assert_eq!(err.attempts(), 1);
+    }
+    assert_eq!(origin.requests(), 2);
+    assert_eq!(
+        target.requests(),
+        0,
+        "the second server must never be contacted"
+    );
+    for head in target.heads() {
+        for h in ["authorization", "x-auth-key", "x-auth-email"] {
+            assert!(!head.contains(h));
+        }
+    }
+}
+
+#[tokio::test]
+async fn plain_http_to_a_non_loopback_host_is_refused_before_any_request() {
+    for base in [
+        "http://192.0.2.10/client/v4",
+        "http://api.cloudflare.com/client/v4",
+        "http://[2001:db8::1]/",
+    ] {
+        let err = fast(base).build().unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err:?}");
+        assert_eq!(err.attempts(), 0);
+        assert!(
+            err.to_string()
+                .contains("plain http to a non-loopback host"),
+            "{err}"
+        );
+        assert_no_secret(&format!("{err} {err:?}"));
+    }
+    // The explicit opt-in builds (nothing is sent here).
+    assert!(
+        fast("http://192.0.2.10/client/v4")
+            .allow_insecure_http(true)
+            .build()
+            .is_ok()
+    );
+}
+
+fn httpdate_in(d: Duration) -> String {
+    httpdate::fmt_http_date(SystemTime::now() + d)
+}

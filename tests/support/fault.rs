@@ -1,0 +1,158 @@
+//! A scripted HTTP/1.1 server on 127.0.0.1 for fault tests: each accepted connection
+//! plays the next step of a script (the last step repeats), so a test decides exactly
+//! what every attempt of the client meets: a reset, a stall, a cut body, bad bytes.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+/// What one connection does after reading the request head.
+#[derive(Clone, Debug)]
+pub enum Step {
+    /// Write these bytes (a whole response) and close.
+    Raw(Vec<u8>),
+    /// Reset the connection (RST) before any byte of the response.
+    ResetBeforeHeaders,
+    /// Write these bytes, then reset.
+    ResetAfter(Vec<u8>),
+    /// Wait this long before writing anything, then write the bytes.
+    StallThen(Duration, Vec<u8>),
+    /// Write the first bytes, wait, then write the rest.
+    Split(Vec<u8>, Duration, Vec<u8>),
+}
+
+/// A response with a status line, headers and body; `content-length` and
+/// `connection: close` are added.
+pub fn response(status: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let mut out = format!("HTTP/1.1 {status}\r\n").into_bytes();
+    for (k, v) in headers {
+        out.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "content-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(body);
+    out
+}
+
+/// A JSON response with a `cf-ray`.
+pub fn json(status: &str, body: &str) -> Vec<u8> {
+    response(
+        status,
+        &[("content-type", "application/json"), ("cf-ray", crate::RAY)],
+        body.as_bytes(),
+    )
+}
+
+/// The running server.
+pub struct FaultServer {
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+    heads: Arc<Mutex<Vec<String>>>,
+    arrived: Arc<Notify>,
+}
+
+impl FaultServer {
+    /// Starts serving `script` on a fresh port.
+    pub async fn start(script: Vec<Step>) -> Self {
+        assert!(!script.is_empty(), "a script needs at least one step");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let arrived = Arc::new(Notify::new());
+        let (h, a) = (heads.clone(), arrived.clone());
+        tokio::spawn(async move {
+            let mut n = 0usize;
+            while let Ok((socket, _)) = listener.accept().await {
+                let step = script[n.min(script.len() - 1)].clone();
+                n += 1;
+                let (h, a) = (h.clone(), a.clone());
+                tokio::spawn(async move { serve(socket, step, h, a).await });
+            }
+        });
+        Self {
+            base,
+            heads,
+            arrived,
+        }
+    }
+
+    /// How many requests arrived (complete request heads).
+    pub fn requests(&self) -> usize {
+        self.heads.lock().expect("lock").len()
+    }
+
+    /// Every request head, lower-cased, in arrival order.
+    pub fn heads(&self) -> Vec<String> {
+        self.heads.lock().expect("lock").clone()
+    }
+
+    /// Waits until at least `n` requests have arrived.
+    pub async fn wait_for_requests(&self, n: usize) {
+        loop {
+            let notified = self.arrived.notified();
+            if self.requests() >= n {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+async fn serve(
+    mut socket: TcpStream,
+    step: Step,
+    heads: Arc<Mutex<Vec<String>>>,
+    arrived: Arc<Notify>,
+) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        match socket.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    heads
+        .lock()
+        .expect("lock")
+        .push(String::from_utf8_lossy(&buf).to_ascii_lowercase());
+    arrived.notify_waiters();
+    match step {
+        Step::Raw(bytes) => {
+            let _ = socket.write_all(&bytes).await;
+            let _ = socket.shutdown().await;
+        }
+        Step::ResetBeforeHeaders => reset(socket),
+        Step::ResetAfter(bytes) => {
+            let _ = socket.write_all(&bytes).await;
+            let _ = socket.flush().await;
+            reset(socket);
+        }
+        Step::StallThen(delay, bytes) => {
+            tokio::time::sleep(delay).await;
+            let _ = socket.write_all(&bytes).await;
+            let _ = socket.shutdown().await;
+        }
+        Step::Split(first, delay, rest) => {
+            let _ = socket.write_all(&first).await;
+            let _ = socket.flush().await;
+            tokio::time::sleep(delay).await;
+            let _ = socket.write_all(&rest).await;
+            let _ = socket.shutdown().await;
+        }
+    }
+}
+
+/// Closes with RST rather than FIN.
+fn reset(socket: TcpStream) {
+    let _ = socket.set_zero_linger();
+    drop(socket);
+}
