@@ -96,3 +96,15 @@ pub fn json_response(status: u16, body: &str) -> wiremock::ResponseTemplate {
 pub fn ok_body(result: &str) -> String {
     format!(r#"{{"success":true,"errors":[],"messages":[],"result":{result}}}"#)
 }
+
+/// The upstream-style fixture: several operations, shared `$ref` components, a `$ref`
+/// cycle in an unrelated schema, and an unrelated section of 200 schemas.
+pub fn upstream_fixture_path() -> PathBuf {
+    workspace_root().join("tests/fixtures/upstream-openapi.json")
+}
+
+/// The fixture, parsed.
+pub fn upstream_fixture() -> serde_json::Value {
+    let text = std::fs::read_to_string(upstream_fixture_path()).expect("read fixture");
+    serde_json::from_str(&text).expect("parse fixture")
+}

@@ -1,8 +1,12 @@
 //! Maintainer tooling for this workspace. The binary (`cargo xtask …`) is a thin CLI over
 //! these modules; tests call them directly on temporary copies of the workspace.
 
+pub mod bench;
 pub mod ci;
+pub mod diff;
+pub mod extract;
 pub mod generate;
 pub mod normalise;
 pub mod spec;
 pub mod surface;
+pub mod update;

@@ -1,60 +1,200 @@
 //! `cargo xtask <command>`: see `cargo xtask help`.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use xtask::{ci, generate, spec, surface};
+use xtask::{bench, ci, diff, extract, generate, spec, surface, update};
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
   generate [--check]   write crates/generated/src/generated.rs from openapi/
-                       (--check: compare only; exit 1 with a diff when stale)
-  ci                   every check CI runs: generate --check, fmt, clippy, doc, test
+                       (--check: compare only; exit 1 with a diff and the fix when stale)
+  extract <UPSTREAM_SPEC> [--operation <operationId>]... [--commit <sha>]
+                       write openapi/ from Cloudflare's full document (JSON or YAML): the
+                       operations (default: those in openapi/) and what they reference
+  diff <OLD> <NEW> [--operation <operationId>]... [--format text|json]
+                       classify what changed for the operations in scope (default: those
+                       in openapi/); exit 0 nothing, 1 non-breaking only, 2 breaking
+  update <UPSTREAM_SPEC> [--operation <operationId>]... [--commit <sha>]
+                       extract + diff + generate; prints the report and the snapshots
+                       to review; exits like diff
+  bench-extract [--size-mb N] [--runs N]
+                       time extract on a generated upstream-size document (default 16 MB)
+                       beside the time to parse it alone
+  ci                   every check CI runs (the README's test command)
   provenance           print where the spec fragment came from and its sha256
   surface              print the API surface summary of openapi/ (what the snapshots hold)
   help                 this text
+
+errors exit 3; usage mistakes exit 64.
 ";
+
+const EXIT_ERROR: u8 = 3;
+const EXIT_USAGE: u8 = 64;
+
+/// Options shared by extract, diff and update.
+#[derive(Default)]
+struct Options {
+    positional: Vec<String>,
+    operations: Vec<String>,
+    commit: Option<String>,
+    json: bool,
+    size_mb: Option<usize>,
+    runs: Option<usize>,
+}
+
+fn parse_options(args: &[&str]) -> Result<Options, String> {
+    let mut o = Options::default();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match *arg {
+            "--operation" => o.operations.push(
+                it.next()
+                    .ok_or("--operation needs an operationId")?
+                    .to_string(),
+            ),
+            "--commit" => o.commit = Some(it.next().ok_or("--commit needs a value")?.to_string()),
+            "--format" => match it.next().copied() {
+                Some("json") => o.json = true,
+                Some("text") => o.json = false,
+                other => return Err(format!("--format takes text or json, not {other:?}")),
+            },
+            "--size-mb" => {
+                o.size_mb = Some(
+                    it.next()
+                        .and_then(|v| v.parse().ok())
+                        .ok_or("--size-mb needs a number")?,
+                )
+            }
+            "--runs" => {
+                o.runs = Some(
+                    it.next()
+                        .and_then(|v| v.parse().ok())
+                        .ok_or("--runs needs a number")?,
+                )
+            }
+            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
+            value => o.positional.push(value.to_string()),
+        }
+    }
+    Ok(o)
+}
+
+/// Paths on the command line are relative to where the user ran cargo, not to the
+/// workspace root (cargo runs xtask from the root only when asked to).
+fn user_path(p: &str) -> PathBuf {
+    PathBuf::from(p)
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let root = spec::workspace_root();
-    let result = match args.as_slice() {
-        ["generate"] => generate::write(&root).map(|outcome| {
+    let (command, rest) = match args.split_first() {
+        Some((c, r)) => (*c, r),
+        None => {
+            eprint!("{USAGE}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let options = match parse_options(rest) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}\n\n{USAGE}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let result: anyhow::Result<u8> = match (command, options.positional.len()) {
+        ("generate", 0) if rest.is_empty() => generate::write(&root).map(|outcome| {
             let file = generate::GENERATED_FILE;
             match outcome {
                 generate::Outcome::Written => eprintln!("wrote {file}"),
                 generate::Outcome::Unchanged => eprintln!("{file} is up to date"),
             }
+            0
         }),
-        ["generate", "--check"] => generate::check(&root).map(|()| {
-            eprintln!("{} matches openapi/", generate::GENERATED_FILE);
-        }),
-        ["ci"] => ci::run(),
-        ["provenance"] => print_provenance(&root),
-        ["surface"] => spec::load_fragment(&root)
+        ("generate", 0) if rest == ["--check"] => match generate::check(&root) {
+            Ok(()) => {
+                eprintln!("{} matches openapi/", generate::GENERATED_FILE);
+                Ok(0)
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        },
+        ("extract", 1) => extract::run(&root, &user_path(&options.positional[0]), &options.operations, options.commit.as_deref())
+            .map(|x| {
+                eprintln!("wrote openapi/ with {} from {}", x.operations.join(", "), options.positional[0]);
+                eprintln!("next: cargo xtask generate, then review the snapshots (cargo test -p workspace-tests --test codegen)");
+                0
+            }),
+        ("diff", 2) => run_diff(&root, &options),
+        ("update", 1) => update::run(&root, &user_path(&options.positional[0]), &options.operations, options.commit.as_deref())
+            .map(|u| {
+                print!("{}", if options.json { u.report.to_json() } else { u.report.to_text() });
+                eprintln!("wrote openapi/ and {}", generate::GENERATED_FILE);
+                eprint!("{}", u.snapshots);
+                u.report.exit_code()
+            }),
+        ("ci", 0) if rest.is_empty() => ci::run().map(|()| 0),
+        ("bench-extract", 0) => extract::load_document(&root.join("tests/fixtures/upstream-openapi.json"))
+            .and_then(|base| {
+                let ops = spec::load_provenance(&root)?.operations;
+                bench::run(&base.doc, &ops, options.size_mb.unwrap_or(16) * 1_000_000, options.runs.unwrap_or(10))
+            })
+            .map(|report| {
+                print!("{report}");
+                0
+            }),
+        ("provenance", 0) if rest.is_empty() => print_provenance(&root).map(|()| 0),
+        ("surface", 0) if rest.is_empty() => spec::load_fragment(&root)
             .and_then(|(_, f)| surface::summary(&f.doc))
-            .map(|s| print!("{s}")),
-        ["help"] | ["--help"] | ["-h"] => {
+            .map(|s| {
+                print!("{s}");
+                0
+            }),
+        ("help" | "--help" | "-h", _) => {
             print!("{USAGE}");
-            Ok(())
+            Ok(0)
         }
         _ => {
             eprint!("{USAGE}");
-            return ExitCode::from(2);
+            return ExitCode::from(EXIT_USAGE);
         }
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(EXIT_ERROR)
         }
     }
 }
 
-fn print_provenance(root: &std::path::Path) -> anyhow::Result<()> {
+fn run_diff(root: &Path, options: &Options) -> anyhow::Result<u8> {
+    let old = extract::load_document(&user_path(&options.positional[0]))?;
+    let new = extract::load_document(&user_path(&options.positional[1]))?;
+    let scope = if options.operations.is_empty() {
+        spec::load_provenance(root)?.operations
+    } else {
+        options.operations.clone()
+    };
+    let report = diff::diff(&old.doc, &new.doc, &scope)?;
+    print!(
+        "{}",
+        if options.json {
+            report.to_json()
+        } else {
+            report.to_text()
+        }
+    );
+    Ok(report.exit_code())
+}
+
+fn print_provenance(root: &Path) -> anyhow::Result<()> {
     let (prov, fragment) = spec::load_fragment(root)?;
     println!("fragment:    {}", fragment.rel_path);
     println!("operations:  {}", prov.operations.join(", "));

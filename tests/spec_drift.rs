@@ -1,0 +1,460 @@
+//! Spec drift, end to end: extract from an upstream-style document, classify drift,
+//! update a scratch workspace.
+
+use serde_json::{Value, json};
+use workspace_tests::{
+    SYNC_OP, committed_spec, scratch_workspace, upstream_fixture, upstream_fixture_path,
+};
+use xtask::diff::{Class, Report};
+use xtask::{extract, generate, spec};
+
+const OP: &str = "mcp-portals-api-sync-server";
+
+fn scope() -> Vec<String> {
+    vec![OP.to_string()]
+}
+
+fn strip_banner(code: &str) -> String {
+    code.lines().skip(1).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn extract_from_upstream_generates_the_committed_code() {
+    let ws = scratch_workspace();
+    let committed = std::fs::read_to_string(ws.path().join(generate::GENERATED_FILE)).unwrap();
+    let x = extract::run(ws.path(), &upstream_fixture_path(), &[], Some("0123abcd")).unwrap();
+    assert_eq!(x.operations, scope());
+    let rendered = generate::render(ws.path()).unwrap();
+    assert_eq!(strip_banner(&rendered), strip_banner(&committed));
+    assert_ne!(
+        rendered.lines().next(),
+        committed.lines().next(),
+        "the banner names the new fragment's sha256"
+    );
+
+    let prov = spec::load_provenance(ws.path()).unwrap();
+    assert_eq!(prov.upstream.commit, "0123abcd");
+    let fixture_bytes = std::fs::read(upstream_fixture_path()).unwrap();
+    assert_eq!(
+        prov.source_sha256.as_deref(),
+        Some(spec::sha256_hex(&fixture_bytes).as_str())
+    );
+    let (_, fragment) = spec::load_fragment(ws.path()).unwrap();
+    assert_eq!(prov.fragment_sha256, fragment.sha256);
+}
+
+#[test]
+fn extract_keeps_exactly_what_the_operation_references() {
+    let fragment = extract::extract(&upstream_fixture(), &scope()).unwrap();
+    let paths: Vec<&String> = fragment["paths"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        paths,
+        vec!["/accounts/{account_id}/access/ai-controls/mcp/servers/{id}/sync"]
+    );
+    let names = |section: &str| -> Vec<String> {
+        fragment["components"][section]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        names("schemas"),
+        [
+            "mcp-portals_identifier",
+            "mcp-portals_account_identifier",
+            "mcp-portals_error_details",
+            "mcp-portals_sync_status",
+            "mcp-portals_server_sync_result",
+            "mcp-portals_sync_response",
+            "mcp-portals_api-response-common-failure"
+        ]
+    );
+    assert_eq!(
+        names("parameters"),
+        ["mcp-portals_server_id", "mcp-portals_account_id"]
+    );
+    assert_eq!(names("responses"), ["mcp-portals_not_found"]);
+    assert_eq!(
+        names("securitySchemes"),
+        ["api_email", "api_key", "api_token"]
+    );
+    assert_eq!(fragment["tags"], json!([{"name": "MCP Portal Servers"}]));
+    // Values are upstream's, untouched.
+    let upstream = upstream_fixture();
+    assert_eq!(
+        fragment["components"]["schemas"]["mcp-portals_error_details"],
+        upstream["components"]["schemas"]["mcp-portals_error_details"]
+    );
+    assert_eq!(fragment["info"], upstream["info"]);
+}
+
+#[test]
+fn yaml_input_extracts_the_same_fragment() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = dir.path().join("openapi.yaml");
+    std::fs::write(
+        &yaml,
+        serde_yaml_ng::to_string(&upstream_fixture()).unwrap(),
+    )
+    .unwrap();
+    let from_yaml =
+        extract::extract(&extract::load_document(&yaml).unwrap().doc, &scope()).unwrap();
+    let from_json = extract::extract(&upstream_fixture(), &scope()).unwrap();
+    assert_eq!(
+        extract::to_committed_text(&from_yaml).unwrap(),
+        extract::to_committed_text(&from_json).unwrap()
+    );
+}
+
+#[test]
+fn extract_errors_name_the_problem() {
+    let err = extract::extract(&upstream_fixture(), &["no-such-op".into()])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("\"no-such-op\" is not in the document"),
+        "{err}"
+    );
+
+    let err = extract::extract(&upstream_fixture(), &["dns-records-tree".into()])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cyclic $ref") && err.contains("#/components/schemas/dns-records_record_tree"),
+        "{err}"
+    );
+
+    let mut doc = upstream_fixture();
+    doc["components"]["schemas"]
+        .as_object_mut()
+        .unwrap()
+        .remove("mcp-portals_sync_status");
+    let err = extract::extract(&doc, &scope()).unwrap_err().to_string();
+    assert!(
+        err.contains("dangling $ref \"#/components/schemas/mcp-portals_sync_status\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn extract_on_an_upstream_size_document_is_correct() {
+    // 16 MB of unrelated operations around ours (the timing is `cargo xtask bench-extract`).
+    let text = xtask::bench::large_upstream(&upstream_fixture(), 16_000_000).unwrap();
+    assert!(text.len() >= 16_000_000);
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let big = extract::extract(&doc, &scope()).unwrap();
+    let small = extract::extract(&upstream_fixture(), &scope()).unwrap();
+    assert_eq!(big, small);
+}
+
+// ---- diff classification ----
+
+type Mutation = fn(&mut Value);
+
+fn sync_op(d: &mut Value) -> &mut Value {
+    d.pointer_mut(
+        "/paths/~1accounts~1{account_id}~1access~1ai-controls~1mcp~1servers~1{id}~1sync/post",
+    )
+    .unwrap()
+}
+
+fn schema<'a>(d: &'a mut Value, name: &str) -> &'a mut Value {
+    d.pointer_mut(&format!("/components/schemas/{name}"))
+        .unwrap()
+}
+
+/// (name, mutation of the upstream fixture, expected class of the change it makes, a
+/// fragment of the pointer it must name).
+fn battery() -> Vec<(&'static str, Mutation, Class, &'static str)> {
+    vec![
+        (
+            "removed response field",
+            |d| {
+                schema(d, "mcp-portals_server_sync_result")["properties"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("error");
+            },
+            Class::Breaking,
+            "/result/properties/error",
+        ),
+        (
+            "renamed response field",
+            |d| {
+                let props = schema(d, "mcp-portals_error_details")["properties"]
+                    .as_object_mut()
+                    .unwrap();
+                let v = props.remove("cause").unwrap();
+                props.insert("reason".into(), v);
+            },
+            Class::Breaking,
+            "/error_details/properties/cause",
+        ),
+        (
+            "changed field type",
+            |d| {
+                schema(d, "mcp-portals_error_details")["properties"]["retryable"]["type"] =
+                    json!("string");
+            },
+            Class::Breaking,
+            "/retryable/type",
+        ),
+        (
+            "new required parameter",
+            |d| {
+                sync_op(d)["parameters"].as_array_mut().unwrap().push(json!({"name": "force", "in": "query", "required": true, "schema": {"type": "boolean"}}));
+            },
+            Class::Breaking,
+            "/post/parameters/2",
+        ),
+        (
+            "removed operation",
+            |d| {
+                d["paths"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("/accounts/{account_id}/access/ai-controls/mcp/servers/{id}/sync");
+            },
+            Class::Breaking,
+            "/post",
+        ),
+        (
+            "changed path",
+            |d| {
+                let paths = d["paths"].as_object_mut().unwrap();
+                let item = paths
+                    .remove("/accounts/{account_id}/access/ai-controls/mcp/servers/{id}/sync")
+                    .unwrap();
+                paths.insert("/accounts/{account_id}/mcp/servers/{id}/sync".into(), item);
+            },
+            Class::Breaking,
+            "/post",
+        ),
+        (
+            "changed method",
+            |d| {
+                let item = d.pointer_mut("/paths/~1accounts~1{account_id}~1access~1ai-controls~1mcp~1servers~1{id}~1sync").unwrap().as_object_mut().unwrap();
+                let op = item.remove("post").unwrap();
+                item.insert("put".into(), op);
+            },
+            Class::Breaking,
+            "/post",
+        ),
+        (
+            "tightened maxLength",
+            |d| {
+                schema(d, "mcp-portals_identifier")["maxLength"] = json!(16);
+            },
+            Class::Breaking,
+            "/parameters/0/schema/maxLength",
+        ),
+        (
+            "tightened pattern",
+            |d| {
+                schema(d, "mcp-portals_identifier")["pattern"] = json!("^[a-z]+$");
+            },
+            Class::Breaking,
+            "/parameters/0/schema/pattern",
+        ),
+        (
+            "removed auth scheme",
+            |d| {
+                sync_op(d)["security"].as_array_mut().unwrap().remove(1);
+            },
+            Class::Breaking,
+            "/security",
+        ),
+        (
+            "changed auth header",
+            |d| {
+                d["components"]["securitySchemes"]["api_key"]["name"] = json!("X-Api-Key");
+            },
+            Class::Breaking,
+            "/components/securitySchemes/api_key/name",
+        ),
+        (
+            "new response enum value",
+            |d| {
+                schema(d, "mcp-portals_sync_status")["enum"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!("syncing"));
+            },
+            Class::NeedsAttention,
+            "/status/enum",
+        ),
+        (
+            "new response status",
+            |d| {
+                sync_op(d)["responses"]["429"] =
+                    json!({"$ref": "#/components/responses/mcp-portals_failure"});
+            },
+            Class::NeedsAttention,
+            "/responses/429",
+        ),
+        (
+            "new optional response field",
+            |d| {
+                schema(d, "mcp-portals_server_sync_result")["properties"]["synced_at"] =
+                    json!({"type": "string", "format": "date-time"});
+            },
+            Class::Additive,
+            "/result/properties/synced_at",
+        ),
+        (
+            "new optional parameter",
+            |d| {
+                sync_op(d)["parameters"].as_array_mut().unwrap().push(json!({"name": "dry_run", "in": "query", "required": false, "schema": {"type": "boolean"}}));
+            },
+            Class::Additive,
+            "/post/parameters/2",
+        ),
+        (
+            "loosened maxLength",
+            |d| {
+                schema(d, "mcp-portals_identifier")["maxLength"] = json!(64);
+            },
+            Class::Additive,
+            "/parameters/0/schema/maxLength",
+        ),
+        (
+            "new auth alternative",
+            |d| {
+                sync_op(d)["security"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"user_service_key": []}));
+            },
+            Class::Additive,
+            "/security",
+        ),
+        (
+            "description",
+            |d| {
+                schema(d, "mcp-portals_error_details")["properties"]["cause"]["description"] =
+                    json!("What went wrong");
+            },
+            Class::Cosmetic,
+            "/cause/description",
+        ),
+        (
+            "summary",
+            |d| {
+                sync_op(d)["summary"] = json!("Sync an MCP server");
+            },
+            Class::Cosmetic,
+            "/post/summary",
+        ),
+        (
+            "example",
+            |d| {
+                schema(d, "mcp-portals_account_identifier")["example"] = json!("0123");
+            },
+            Class::Cosmetic,
+            "/parameters/1/schema/example",
+        ),
+    ]
+}
+
+fn expected_exit(class: Class) -> u8 {
+    if class == Class::Breaking { 2 } else { 1 }
+}
+
+#[test]
+fn drift_battery_is_classified() {
+    let base = upstream_fixture();
+    for (name, mutate, class, pointer) in battery() {
+        let mut drifted = base.clone();
+        mutate(&mut drifted);
+        let report: Report = xtask::diff::diff(&base, &drifted, &scope()).unwrap();
+        let text = report.to_text();
+        assert!(
+            report
+                .changes
+                .iter()
+                .any(|c| c.class == class && c.pointer.contains(pointer)),
+            "{name}: expected a {class} change at …{pointer}, got:\n{text}"
+        );
+        let worst = report.changes.iter().map(|c| c.class).min().unwrap();
+        assert_eq!(
+            worst, class,
+            "{name}: the most serious change should be {class}:\n{text}"
+        );
+        assert_eq!(report.exit_code(), expected_exit(class), "{name}:\n{text}");
+        let json: Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(json["exit_code"], json!(report.exit_code()));
+    }
+}
+
+#[test]
+fn changes_outside_scope_or_in_spelling_are_not_changes() {
+    let base = upstream_fixture();
+    let mut other = base.clone();
+    // Another operation changes, the unrelated section changes, and our operation is
+    // respelled inline instead of through components: nothing in scope changed.
+    other["paths"]["/zones/{zone_id}/dns_records/tree"]["get"]["summary"] = json!("changed");
+    other["components"]["schemas"]
+        .as_object_mut()
+        .unwrap()
+        .remove("zones_setting_000");
+    let report = xtask::diff::diff(&base, &committed_spec(), &scope()).unwrap();
+    assert!(report.changes.is_empty(), "{}", report.to_text());
+    let report = xtask::diff::diff(&base, &other, &scope()).unwrap();
+    assert_eq!(report.exit_code(), 0, "{}", report.to_text());
+    assert_eq!(
+        report.to_text(),
+        "0 change(s): 0 breaking, 0 needs attention, 0 additive, 0 cosmetic\n"
+    );
+}
+
+#[test]
+fn update_extracts_diffs_regenerates_and_names_the_snapshots() {
+    let ws = scratch_workspace();
+    let mut drifted = upstream_fixture();
+    schema(&mut drifted, "mcp-portals_sync_status")["enum"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("syncing"));
+    let path = ws.path().join("upstream.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&drifted).unwrap()).unwrap();
+
+    let updated = xtask::update::run(ws.path(), &path, &[], None).unwrap();
+    assert_eq!(updated.report.exit_code(), 1);
+    assert!(
+        updated.report.to_text().contains("needs-attention"),
+        "{}",
+        updated.report.to_text()
+    );
+    assert!(
+        updated
+            .snapshots
+            .contains("codegen__api_surface.snap will change"),
+        "{}",
+        updated.snapshots
+    );
+    assert!(
+        updated
+            .snapshots
+            .contains("+ mcp-portals-api-sync-server response 200 application/json.result.status"),
+        "{}",
+        updated.snapshots
+    );
+    assert!(
+        updated
+            .snapshots
+            .contains("codegen__response_type_schemas.snap may change"),
+        "{}",
+        updated.snapshots
+    );
+    generate::check(ws.path()).expect("update leaves the generated code in step with openapi/");
+    let code = std::fs::read_to_string(ws.path().join(generate::GENERATED_FILE)).unwrap();
+    assert!(code.contains("Syncing"));
+    // The committed spec in the scratch copy now lists the new value.
+    let (_, f) = spec::load_fragment(ws.path()).unwrap();
+    let status = f
+        .doc
+        .pointer("/components/schemas/mcp-portals_sync_status/enum")
+        .unwrap();
+    assert!(status.as_array().unwrap().contains(&json!("syncing")));
+    let _ = SYNC_OP;
+}

@@ -1,0 +1,447 @@
+//! `cargo xtask extract <UPSTREAM_SPEC>`: pull the operations this workspace cares about
+//! out of Cloudflare's full OpenAPI document, with exactly the components they reference.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Map, Value};
+
+use crate::spec::{self, METHODS};
+
+/// The fragment's top-level keys that are copied as they are (when present).
+const COPIED_TOP_LEVEL: [&str; 3] = ["openapi", "info", "servers"];
+
+/// A document read from disk, with the sha256 of its bytes.
+pub struct Document {
+    /// The parsed document.
+    pub doc: Value,
+    /// sha256 of the file's bytes.
+    pub sha256: String,
+}
+
+/// Reads a JSON or YAML document (YAML when the name ends in `.yaml`/`.yml`, or when
+/// the text is not JSON). Key order is kept.
+pub fn load_document(path: &Path) -> Result<Document> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let sha256 = spec::sha256_hex(&bytes);
+    let name = path.to_string_lossy().to_ascii_lowercase();
+    let yaml_by_name = name.ends_with(".yaml") || name.ends_with(".yml");
+    let doc: Value = if yaml_by_name {
+        serde_yaml_ng::from_slice(&bytes)
+            .with_context(|| format!("parsing {} as YAML", path.display()))?
+    } else {
+        match serde_json::from_slice(&bytes) {
+            Ok(doc) => doc,
+            Err(json_err) => serde_yaml_ng::from_slice(&bytes).map_err(|_| {
+                anyhow::anyhow!(
+                    "parsing {} as JSON: {json_err} (and it is not YAML either)",
+                    path.display()
+                )
+            })?,
+        }
+    };
+    if !doc.is_object() {
+        bail!(
+            "{} is not an OpenAPI document (not an object)",
+            path.display()
+        );
+    }
+    Ok(Document { doc, sha256 })
+}
+
+/// Builds a fragment holding `operations` (by operationId) and the transitive closure
+/// of everything they reference, and nothing else. Upstream key order is kept.
+pub fn extract(doc: &Value, operations: &[String]) -> Result<Value> {
+    if operations.is_empty() {
+        bail!("no operations to extract");
+    }
+    let all = spec::operations(doc);
+    for id in operations {
+        if !all
+            .iter()
+            .any(|o| o.op.get("operationId").and_then(Value::as_str) == Some(id))
+        {
+            bail!(
+                "operationId {id:?} is not in the document ({} operations)",
+                all.len()
+            );
+        }
+    }
+    let wanted = |op: &Value| {
+        op.get("operationId")
+            .and_then(Value::as_str)
+            .is_some_and(|id| operations.iter().any(|w| w == id))
+    };
+
+    // paths: only the wanted methods, with the path item's shared keys.
+    let mut paths = Map::new();
+    if let Some(all_paths) = doc.get("paths").and_then(Value::as_object) {
+        for (path, item) in all_paths {
+            let Some(item) = item.as_object() else {
+                continue;
+            };
+            if !METHODS.iter().any(|m| item.get(*m).is_some_and(wanted)) {
+                continue;
+            }
+            let mut kept = Map::new();
+            for (key, value) in item {
+                let is_method = METHODS.contains(&key.as_str());
+                if !is_method || wanted(value) {
+                    kept.insert(key.clone(), value.clone());
+                }
+            }
+            paths.insert(path.clone(), Value::Object(kept));
+        }
+    }
+
+    // Security: each kept operation's requirement, or the document's when it has none.
+    let global_security = doc.get("security").cloned();
+    let mut needs_global_security = false;
+    let mut scheme_names: Vec<String> = Vec::new();
+    for item in paths.values() {
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            let requirement = match op.get("security") {
+                Some(s) => s,
+                None => {
+                    needs_global_security = true;
+                    match &global_security {
+                        Some(s) => s,
+                        None => continue,
+                    }
+                }
+            };
+            for alternative in requirement.as_array().into_iter().flatten() {
+                for name in alternative
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, _)| k)
+                {
+                    if !scheme_names.contains(name) {
+                        scheme_names.push(name.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    // The transitive closure of `$ref`s, from the kept paths and security schemes.
+    let mut closure = Closure::new(doc);
+    closure.walk(&Value::Object(paths.clone()), "#/paths")?;
+    for name in &scheme_names {
+        let pointer = format!("#/components/securitySchemes/{}", escape(name));
+        closure.visit(&pointer, "a security requirement")?;
+    }
+
+    let mut out = Map::new();
+    for (key, value) in doc.as_object().into_iter().flatten() {
+        match key.as_str() {
+            k if COPIED_TOP_LEVEL.contains(&k) => {
+                out.insert(key.clone(), value.clone());
+            }
+            "security" if needs_global_security => {
+                out.insert(key.clone(), value.clone());
+            }
+            "tags" => {
+                let used = used_tags(&paths);
+                let kept: Vec<Value> = value
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|t| {
+                        t.get("name")
+                            .and_then(Value::as_str)
+                            .is_some_and(|n| used.contains(n))
+                    })
+                    .cloned()
+                    .collect();
+                if !kept.is_empty() {
+                    out.insert(key.clone(), Value::Array(kept));
+                }
+            }
+            "paths" => {
+                out.insert(key.clone(), Value::Object(std::mem::take(&mut paths)));
+            }
+            "components" => {
+                let components = closure.components(value);
+                if !components.is_empty() {
+                    out.insert(key.clone(), Value::Object(components));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+fn used_tags(paths: &Map<String, Value>) -> HashSet<String> {
+    paths
+        .values()
+        .flat_map(|item| METHODS.iter().filter_map(move |m| item.get(*m)))
+        .flat_map(|op| {
+            op.get("tags")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|t| t.as_str().map(str::to_string))
+        .collect()
+}
+
+fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// Depth-first walk over `$ref`s that records every component reached and refuses
+/// dangling, non-local and cyclic references.
+struct Closure<'a> {
+    doc: &'a Value,
+    done: HashSet<String>,
+    stack: Vec<String>,
+}
+
+impl<'a> Closure<'a> {
+    fn new(doc: &'a Value) -> Self {
+        Self {
+            doc,
+            done: HashSet::new(),
+            stack: Vec::new(),
+        }
+    }
+
+    fn walk(&mut self, node: &Value, at: &str) -> Result<()> {
+        match node {
+            Value::Object(map) => {
+                if let Some(Value::String(pointer)) = map.get("$ref") {
+                    self.visit(pointer, at)?;
+                }
+                for (k, v) in map {
+                    if k != "$ref" {
+                        self.walk(v, &format!("{at}/{}", escape(k)))?;
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    self.walk(v, &format!("{at}/{i}"))?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn visit(&mut self, pointer: &str, from: &str) -> Result<()> {
+        if self.done.contains(pointer) {
+            return Ok(());
+        }
+        if let Some(start) = self.stack.iter().position(|p| p == pointer) {
+            let cycle: Vec<&str> = self.stack[start..].iter().map(String::as_str).collect();
+            bail!("cyclic $ref: {} -> {pointer}", cycle.join(" -> "));
+        }
+        let Some(local) = pointer.strip_prefix("#/components/") else {
+            bail!(
+                "$ref {pointer:?} at {from} does not point into #/components/; only local component references are supported"
+            );
+        };
+        if local.split('/').count() != 2 {
+            bail!(
+                "$ref {pointer:?} at {from} must name one component (#/components/<section>/<name>)"
+            );
+        }
+        let Some(target) = self.doc.pointer(&pointer[1..]) else {
+            bail!("dangling $ref {pointer:?} at {from}: nothing at that pointer");
+        };
+        self.stack.push(pointer.to_string());
+        self.walk(target, pointer)?;
+        self.stack.pop();
+        self.done.insert(pointer.to_string());
+        Ok(())
+    }
+
+    /// The reached components, in upstream section and entry order.
+    fn components(&self, upstream: &Value) -> Map<String, Value> {
+        let mut out = Map::new();
+        for (section, entries) in upstream.as_object().into_iter().flatten() {
+            let mut kept = Map::new();
+            for (name, value) in entries.as_object().into_iter().flatten() {
+                let pointer = format!("#/components/{}/{}", escape(section), escape(name));
+                if self.done.contains(&pointer) {
+                    kept.insert(name.clone(), value.clone());
+                }
+            }
+            if !kept.is_empty() {
+                out.insert(section.clone(), Value::Object(kept));
+            }
+        }
+        out
+    }
+}
+
+/// Serialises a fragment the way it is committed: 2-space JSON, trailing newline.
+pub fn to_committed_text(fragment: &Value) -> Result<String> {
+    let mut text = serde_json::to_string_pretty(fragment)?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// What `extract` wrote.
+pub struct Extracted {
+    /// The fragment written.
+    pub fragment: Value,
+    /// The previous fragment, as it was on disk.
+    pub previous: Value,
+    /// The operations it holds.
+    pub operations: Vec<String>,
+}
+
+/// Extracts from `upstream` into `root/openapi/` and updates the provenance record.
+/// `operations` defaults to the ones already recorded; `commit` is the upstream commit.
+pub fn run(
+    root: &Path,
+    upstream: &Path,
+    operations: &[String],
+    commit: Option<&str>,
+) -> Result<Extracted> {
+    let (mut prov, current) = spec::load_fragment(root)?;
+    let operations: Vec<String> = if operations.is_empty() {
+        prov.operations.clone()
+    } else {
+        operations.to_vec()
+    };
+    let source = load_document(upstream)?;
+    let fragment = extract(&source.doc, &operations)?;
+    let text = to_committed_text(&fragment)?;
+    let path = spec::fragment_path(root, &prov);
+    std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
+    prov.operations = operations.clone();
+    prov.source_sha256 = Some(source.sha256);
+    prov.fragment_sha256 = spec::sha256_hex(text.as_bytes());
+    prov.upstream.commit =
+        commit.map_or_else(|| "unrecorded (pass --commit)".to_string(), str::to_string);
+    let prov_path = root.join(spec::OPENAPI_DIR).join(spec::PROVENANCE_FILE);
+    let mut prov_text = serde_json::to_string_pretty(&prov)?;
+    prov_text.push('\n');
+    std::fs::write(&prov_path, prov_text)
+        .with_context(|| format!("writing {}", prov_path.display()))?;
+    Ok(Extracted {
+        fragment,
+        previous: current.doc,
+        operations,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn upstream() -> Value {
+        json!({
+            "openapi": "3.0.3",
+            "info": {"title": "t", "version": "1"},
+            "servers": [{"url": "https://x"}],
+            "tags": [{"name": "A"}, {"name": "B"}],
+            "paths": {
+                "/a/{id}": {
+                    "parameters": [{"$ref": "#/components/parameters/id"}],
+                    "post": {"operationId": "a", "tags": ["A"], "security": [{"tok": []}],
+                        "responses": {"200": {"$ref": "#/components/responses/ok"}}},
+                    "get": {"operationId": "a-get", "responses": {"200": {"description": "x"}}}
+                },
+                "/b": {"get": {"operationId": "b", "tags": ["B"], "responses": {"200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Loop"}}}}}}}
+            },
+            "components": {
+                "parameters": {"id": {"name": "id", "in": "path", "required": true, "schema": {"$ref": "#/components/schemas/Id"}}},
+                "responses": {"ok": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Body"}}}}},
+                "schemas": {
+                    "Id": {"type": "string"},
+                    "Body": {"type": "object", "properties": {"id": {"$ref": "#/components/schemas/Id"}}},
+                    "Loop": {"type": "object", "properties": {"next": {"$ref": "#/components/schemas/Loop"}}},
+                    "Unused": {"type": "string"}
+                },
+                "securitySchemes": {"tok": {"type": "http", "scheme": "bearer"}, "other": {"type": "apiKey", "in": "header", "name": "K"}}
+            }
+        })
+    }
+
+    #[test]
+    fn keeps_exactly_the_closure() {
+        let f = extract(&upstream(), &["a".to_string()]).unwrap();
+        assert_eq!(
+            f["paths"].as_object().unwrap().keys().collect::<Vec<_>>(),
+            vec!["/a/{id}"]
+        );
+        assert!(
+            f["paths"]["/a/{id}"].get("get").is_none(),
+            "other methods of the path are dropped"
+        );
+        assert!(f["paths"]["/a/{id}"].get("parameters").is_some());
+        let schemas: Vec<&String> = f["components"]["schemas"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(
+            schemas,
+            vec!["Id", "Body"],
+            "upstream order, nothing unused, no cycle"
+        );
+        assert_eq!(
+            f["components"]["securitySchemes"]
+                .as_object()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(f["tags"], json!([{"name": "A"}]));
+        assert_eq!(
+            f.as_object().unwrap().keys().collect::<Vec<_>>(),
+            vec!["openapi", "info", "servers", "tags", "paths", "components"]
+        );
+    }
+
+    #[test]
+    fn unknown_operation_is_an_error() {
+        let err = extract(&upstream(), &["nope".to_string()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"nope\""), "{err}");
+    }
+
+    #[test]
+    fn a_cycle_in_scope_is_an_error_naming_it() {
+        let err = extract(&upstream(), &["b".to_string()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("cyclic $ref") && err.contains("#/components/schemas/Loop"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn dangling_ref_is_an_error_naming_pointer_and_place() {
+        let mut doc = upstream();
+        doc["components"]["schemas"]
+            .as_object_mut()
+            .unwrap()
+            .remove("Id");
+        let err = extract(&doc, &["a".to_string()]).unwrap_err().to_string();
+        assert!(
+            err.contains("#/components/schemas/Id") && err.contains("dangling"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn global_security_is_kept_when_an_operation_relies_on_it() {
+        let mut doc = upstream();
+        doc["security"] = json!([{"other": []}]);
+        let f = extract(&doc, &["a-get".to_string()]).unwrap();
+        assert_eq!(f["security"], json!([{"other": []}]));
+        assert!(f["components"]["securitySchemes"].get("other").is_some());
+    }
+}
