@@ -12,8 +12,35 @@ fn surface() -> String {
     xtask::surface::summary(&committed_spec()).expect("summary")
 }
 
+/// Before insta's own diff, say in words which parts of the API moved.
+fn explain_surface_drift(current: &str) {
+    let path = workspace_root().join("tests/snapshots/codegen__api_surface.snap");
+    let Ok(snap) = std::fs::read_to_string(path) else {
+        return;
+    };
+    let reviewed = snap.splitn(3, "---\n").nth(2).unwrap_or_default();
+    let reviewed: Vec<&str> = reviewed.lines().collect();
+    let now: Vec<&str> = current.lines().collect();
+    let gone: Vec<&&str> = reviewed.iter().filter(|l| !now.contains(l)).collect();
+    let new: Vec<&&str> = now.iter().filter(|l| !reviewed.contains(l)).collect();
+    if gone.is_empty() && new.is_empty() {
+        return;
+    }
+    eprintln!("The API surface of openapi/ differs from the reviewed snapshot:");
+    for l in gone {
+        eprintln!("  was:  {l}");
+    }
+    for l in new {
+        eprintln!("  now:  {l}");
+    }
+    eprintln!(
+        "Check the change with `cargo xtask diff`, then review and accept the snapshot (cargo insta review)."
+    );
+}
+
 #[test]
 fn api_surface_snapshot() {
+    explain_surface_drift(&surface());
     insta::with_settings!({
         description => "API surface of openapi/: one line per parameter, response field and auth alternative. \
                         A changed line here is a changed API: review it against the generated code diff.",

@@ -7,6 +7,7 @@ pub mod diff;
 pub mod extract;
 pub mod generate;
 pub mod normalise;
+pub mod prism;
 pub mod spec;
 pub mod surface;
 pub mod update;

@@ -1,0 +1,135 @@
+//! Contract tests against Stoplight Prism, an independent server driven by the same
+//! `openapi/` fragment: it validates every request against the spec (`--errors`), so a
+//! path, header or auth mode the spec does not allow fails here.
+
+use cloudflare_mcp_sync::{Client, Credentials, Error, RetryPolicy, SyncStatus, decode_response};
+use workspace_tests::secrets::{self, assert_no_secret};
+use workspace_tests::{ACCOUNT, SERVER, SYNC_PATH, workspace_root};
+use xtask::prism::{Mode, Prism};
+
+fn spec_path() -> std::path::PathBuf {
+    let root = workspace_root();
+    let prov = xtask::spec::load_provenance(&root).unwrap();
+    xtask::spec::fragment_path(&root, &prov)
+}
+
+fn start(mode: Mode) -> Prism {
+    Prism::start(&workspace_root(), &spec_path(), mode).unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+fn both_modes() -> [Credentials; 2] {
+    [
+        Credentials::api_token(secrets::TOKEN),
+        Credentials::global_key(secrets::EMAIL, secrets::KEY),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_client_passes_validation_in_both_auth_modes() {
+    let prism = start(Mode::Static);
+    for creds in both_modes() {
+        let client = Client::builder()
+            .credentials(creds)
+            .base_url(&prism.base)
+            .retry_policy(RetryPolicy::disabled())
+            .build()
+            .unwrap();
+        let report = client
+            .sync(ACCOUNT, SERVER)
+            .await
+            .unwrap_or_else(|e| panic!("{e}\nprism log:\n{}", prism.log()));
+        // Prism's static answer is built from the schema: the first enum value.
+        assert_eq!(report.status, SyncStatus::Waiting);
+        assert_eq!(report.meta.status, 200);
+        assert_no_secret(&format!("{report:?}"));
+    }
+    assert_eq!(
+        prism.violations(),
+        Vec::<String>::new(),
+        "prism log:\n{}",
+        prism.log()
+    );
+    assert_eq!(prism.accepted(), 2, "prism log:\n{}", prism.log());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn random_valid_responses_all_decode() {
+    let prism = start(Mode::Dynamic { seed: 7 });
+    let client = Client::builder()
+        .credentials(Credentials::api_token(secrets::TOKEN))
+        .base_url(&prism.base)
+        .retry_policy(RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    let mut statuses = std::collections::BTreeSet::new();
+    for _ in 0..25 {
+        let report = client
+            .sync(ACCOUNT, SERVER)
+            .await
+            .unwrap_or_else(|e| panic!("{e}\nprism log:\n{}", prism.log()));
+        statuses.insert(report.status.as_str().to_string());
+    }
+    assert!(!statuses.is_empty());
+    assert_eq!(
+        prism.violations(),
+        Vec::<String>::new(),
+        "prism log:\n{}",
+        prism.log()
+    );
+}
+
+/// The check can fail: what the spec forbids, Prism refuses.
+#[tokio::test(flavor = "multi_thread")]
+async fn prism_refuses_what_the_spec_forbids() {
+    let prism = start(Mode::Static);
+    let http = reqwest::Client::new();
+    let url = format!("{}{SYNC_PATH}", prism.base);
+    let no_auth = http.post(&url).send().await.unwrap();
+    assert_eq!(no_auth.status().as_u16(), 401);
+    let bad_id = http
+        .post(format!(
+            "{}/accounts/{ACCOUNT}/access/ai-controls/mcp/servers/Bad--Id/sync",
+            prism.base
+        ))
+        .bearer_auth("t")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_id.status().as_u16(), 422);
+    let half_key = http
+        .post(&url)
+        .header("x-auth-email", "a@b.c")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        half_key.status().as_u16(),
+        401,
+        "the global key needs both headers"
+    );
+    assert!(prism.violations().len() >= 3, "prism log:\n{}", prism.log());
+}
+
+/// The documented 404 body, as Prism serves it from the spec, decodes into the typed
+/// not-found error (and into the generated 404 type).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_documented_404_decodes() {
+    let prism = start(Mode::Static);
+    let http = reqwest::Client::new();
+    let response = http
+        .post(format!("{}{SYNC_PATH}", prism.base))
+        .bearer_auth("t")
+        .header("prefer", "code=404")
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.unwrap();
+    assert_eq!(status, 404);
+    let generated: cloudflare_mcp_sync_generated::types::McpPortalsApiSyncServerNotFoundResponse =
+        serde_json::from_slice(&body).unwrap();
+    assert!(!generated.success);
+    let err = decode_response(status, headers, &body, 1).unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+}
