@@ -11,6 +11,7 @@ use tracing::Instrument;
 
 use cloudflare_mcp_sync_generated::operations::mcp_portals_api_sync_server as op;
 
+use crate::bulk::Pacer;
 use crate::credentials::Credentials;
 use crate::decode::decode_response;
 use crate::error::{
@@ -412,12 +413,37 @@ impl Client {
             status = tracing::field::Empty,
             ray_id = tracing::field::Empty,
         );
-        self.inner.run(&url).instrument(span).await
+        self.inner.run(&url, None).instrument(span).await
+    }
+
+    /// [`Client::sync`] with every attempt paced by a bulk run's [`Pacer`].
+    pub(crate) async fn sync_paced(
+        &self,
+        account_id: &str,
+        server_id: &str,
+        pacer: &Pacer,
+    ) -> Result<SyncReport, Error> {
+        let account_id = ids::check_account_id(account_id)?;
+        let server_id = ids::check_server_id(server_id)?;
+        let url = self
+            .inner
+            .path
+            .render(&self.inner.base, account_id, server_id);
+        let span = tracing::info_span!(
+            "cloudflare_mcp_sync",
+            operation = op::OPERATION_ID,
+            server_id,
+            bulk = true,
+            attempts = tracing::field::Empty,
+            status = tracing::field::Empty,
+            ray_id = tracing::field::Empty,
+        );
+        self.inner.run(&url, Some(pacer)).instrument(span).await
     }
 }
 
 impl Inner {
-    async fn run(&self, url: &str) -> Result<SyncReport, Error> {
+    async fn run(&self, url: &str, pacer: Option<&Pacer>) -> Result<SyncReport, Error> {
         let started = Instant::now();
         // Beyond a year the clock's range is the only limit; a year is "no deadline" here.
         let deadline = started
@@ -427,6 +453,26 @@ impl Inner {
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
+            if let Some(pacer) = pacer {
+                // Waiting for a turn counts against the call's deadline.
+                if tokio::time::timeout_at(deadline, pacer.acquire())
+                    .await
+                    .is_err()
+                {
+                    let e = TransportError::new(
+                        TransportKind::Timeout,
+                        format!(
+                            "the call's total timeout of {} was reached while pacing",
+                            human_duration(self.total_timeout)
+                        ),
+                    );
+                    return Err(Error::Timeout(TransportError {
+                        retryable: false,
+                        ..e
+                    })
+                    .with_attempts(attempt - 1));
+                }
+            }
             let remaining = deadline.saturating_duration_since(Instant::now());
             let budget = remaining.min(self.attempt_timeout);
             let attempt_started = Instant::now();
@@ -448,6 +494,13 @@ impl Inner {
                 u64::try_from(attempt_started.elapsed().as_millis()).unwrap_or(u64::MAX);
             attempt_span.record("elapsed_ms", elapsed_ms);
             span.record("attempts", attempt);
+            if let Some(pacer) = pacer {
+                match &outcome {
+                    Ok(report) => pacer.observe(report.meta.rate_limit.as_ref()),
+                    Err(e @ Error::RateLimited(_)) => pacer.rate_limited(e.retry_after()),
+                    Err(_) => {}
+                }
+            }
             let err = match outcome {
                 Ok(report) => {
                     span.record("status", report.meta.status);

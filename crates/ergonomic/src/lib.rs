@@ -39,6 +39,7 @@
 //!
 //! Everything is re-exported here; nobody needs to name the generated crate.
 
+mod bulk;
 mod client;
 mod credentials;
 mod decode;
@@ -47,6 +48,7 @@ mod ids;
 mod report;
 mod retry;
 
+pub use bulk::{BulkItem, BulkOptions, Progress};
 pub use client::{
     Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_TOTAL_TIMEOUT, ENV_BASE_URL,

@@ -1,0 +1,275 @@
+//! Syncing many servers of one account: bounded concurrency, results in input order,
+//! and pacing under Cloudflare's account-wide rate limit (1,200 requests per 5 minutes)
+//! from the `Ratelimit` headers and 429s the calls see, instead of running into a
+//! five-minute block.
+
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::report::{RateLimit, SyncReport};
+
+/// The progress callback, shared by the workers.
+type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// Settings of [`Client::sync_many`].
+#[derive(Clone)]
+#[must_use]
+pub struct BulkOptions {
+    concurrency: usize,
+    rate_limit_rounds: u32,
+    on_progress: Option<ProgressFn>,
+}
+
+impl Default for BulkOptions {
+    /// 8 in flight; an id that is still rate limited after the client's own retries is
+    /// queued again up to 5 times.
+    fn default() -> Self {
+        Self {
+            concurrency: 8,
+            rate_limit_rounds: 5,
+            on_progress: None,
+        }
+    }
+}
+
+impl fmt::Debug for BulkOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BulkOptions")
+            .field("concurrency", &self.concurrency)
+            .field("rate_limit_rounds", &self.rate_limit_rounds)
+            .field("on_progress", &self.on_progress.is_some())
+            .finish()
+    }
+}
+
+impl BulkOptions {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many syncs are in flight at once (at least 1).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// How many more times an id is tried after it ended rate limited.
+    pub fn rate_limit_rounds(mut self, n: u32) -> Self {
+        self.rate_limit_rounds = n;
+        self
+    }
+
+    /// Called after each id finishes (from the worker that finished it).
+    pub fn on_progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.on_progress = Some(Arc::new(f));
+        self
+    }
+}
+
+/// Where a bulk sync stands, passed to the progress callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Ids finished (either way).
+    pub done: usize,
+    /// Ids in all.
+    pub total: usize,
+    /// Ids finished with an error.
+    pub failed: usize,
+    /// Responses that were 429 so far.
+    pub rate_limited: usize,
+}
+
+/// One id's outcome.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct BulkItem {
+    /// The server id, as given.
+    pub server_id: String,
+    /// Its report or error.
+    pub outcome: Result<SyncReport, Error>,
+}
+
+/// Spaces request starts so that they fit the rate limit the API advertises, and holds
+/// every request back while the API has said to wait (a 429's `Retry-After`).
+#[derive(Debug, Default)]
+pub(crate) struct Pacer {
+    state: Mutex<PacerState>,
+    rate_limited: AtomicUsize,
+}
+
+#[derive(Debug, Default)]
+struct PacerState {
+    /// No request starts before this.
+    next_start: Option<Instant>,
+    /// Gap between starts that keeps within the advertised remaining budget.
+    interval: Duration,
+}
+
+impl Pacer {
+    /// Waits for this request's turn.
+    pub(crate) async fn acquire(&self) {
+        let start = {
+            let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            let now = Instant::now();
+            let start = s.next_start.map_or(now, |t| t.max(now));
+            s.next_start = Some(start + s.interval);
+            start
+        };
+        tokio::time::sleep_until(start).await;
+    }
+
+    /// Learns from a response's rate-limit headers: with `r` requests left for `t`
+    /// seconds, start one every `t / r`; with none left, wait out the window.
+    pub(crate) fn observe(&self, rate_limit: Option<&RateLimit>) {
+        let Some(rl) = rate_limit else { return };
+        let (Some(remaining), Some(reset)) = (rl.remaining, rl.reset) else {
+            return;
+        };
+        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if remaining == 0 {
+            let until = Instant::now() + reset;
+            s.next_start = Some(s.next_start.map_or(until, |t| t.max(until)));
+        } else {
+            s.interval = reset / u32::try_from(remaining).unwrap_or(u32::MAX);
+        }
+    }
+
+    /// Learns from a 429: nobody starts before the advised wait is over.
+    pub(crate) fn rate_limited(&self, retry_after: Option<Duration>) {
+        self.rate_limited.fetch_add(1, Ordering::Relaxed);
+        let wait = retry_after.unwrap_or(Duration::from_secs(1));
+        let until = Instant::now() + wait;
+        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        s.next_start = Some(s.next_start.map_or(until, |t| t.max(until)));
+    }
+
+    fn rate_limited_count(&self) -> usize {
+        self.rate_limited.load(Ordering::Relaxed)
+    }
+}
+
+impl Client {
+    /// Syncs many servers of one account, `options.concurrency` at a time, and returns
+    /// one [`BulkItem`] per id in input order: one failure does not lose the others.
+    ///
+    /// Requests are paced from the `Ratelimit` headers the API sends and from any 429,
+    /// so a large run slows down before Cloudflare's account-wide limit instead of
+    /// running into its five-minute block. Each id gets the client's retry policy and
+    /// total timeout; an id still rate limited after that is queued again (see
+    /// [`BulkOptions::rate_limit_rounds`]).
+    pub async fn sync_many<I, S>(
+        &self,
+        account_id: &str,
+        server_ids: I,
+        options: &BulkOptions,
+    ) -> Vec<BulkItem>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let ids: Vec<String> = server_ids.into_iter().map(Into::into).collect();
+        let total = ids.len();
+        let shared = Arc::new(Shared {
+            client: self.clone(),
+            account_id: account_id.to_string(),
+            ids,
+            next: AtomicUsize::new(0),
+            slots: Mutex::new((0..total).map(|_| None).collect()),
+            done: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+            pacer: Pacer::default(),
+            rounds: options.rate_limit_rounds,
+            on_progress: options.on_progress.clone(),
+        });
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..options.concurrency.min(total) {
+            let shared = shared.clone();
+            workers.spawn(async move { shared.work().await });
+        }
+        while workers.join_next().await.is_some() {}
+        let shared = match Arc::try_unwrap(shared) {
+            Ok(s) => s,
+            // Every worker has finished; this cannot happen, but stay total.
+            Err(arc) => return arc.take_slots(),
+        };
+        shared.take_slots()
+    }
+}
+
+struct Shared {
+    client: Client,
+    account_id: String,
+    ids: Vec<String>,
+    next: AtomicUsize,
+    slots: Mutex<Vec<Option<Result<SyncReport, Error>>>>,
+    done: AtomicUsize,
+    failed: AtomicUsize,
+    pacer: Pacer,
+    rounds: u32,
+    on_progress: Option<ProgressFn>,
+}
+
+impl Shared {
+    async fn work(&self) {
+        loop {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(id) = self.ids.get(i) else { return };
+            let mut outcome = self
+                .client
+                .sync_paced(&self.account_id, id, &self.pacer)
+                .await;
+            let mut round = 0;
+            while round < self.rounds && matches!(outcome, Err(Error::RateLimited(_))) {
+                round += 1;
+                outcome = self
+                    .client
+                    .sync_paced(&self.account_id, id, &self.pacer)
+                    .await;
+            }
+            if outcome.is_err() {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+            }
+            if let Some(slot) = self
+                .slots
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get_mut(i)
+            {
+                *slot = Some(outcome);
+            }
+            let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+            if let Some(f) = &self.on_progress {
+                f(&Progress {
+                    done,
+                    total: self.ids.len(),
+                    failed: self.failed.load(Ordering::Relaxed),
+                    rate_limited: self.pacer.rate_limited_count(),
+                });
+            }
+        }
+    }
+
+    fn take_slots(&self) -> Vec<BulkItem> {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        self.ids
+            .iter()
+            .zip(slots.iter_mut())
+            .map(|(id, slot)| BulkItem {
+                server_id: id.clone(),
+                outcome: slot.take().unwrap_or_else(|| {
+                    Err(Error::Config(crate::error::ConfigError::new(
+                        "the bulk sync ended before this id was tried",
+                    )))
+                }),
+            })
+            .collect()
+    }
+}
