@@ -523,6 +523,48 @@ async fn no_secret_in_any_debug_or_display() {
     );
 }
 
+/// The client remembers the last ids' URL; switching ids, or passing a bad one after a
+/// good one, must still be checked and routed afresh.
+#[tokio::test]
+async fn repeated_and_alternating_ids_go_to_the_right_url() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(json_response(200, &ok_body(r#"{"status":"ready"}"#)))
+        .mount(&server)
+        .await;
+    let client = builder(&server.uri()).build().unwrap();
+    for id in ["srv-a", "srv-a", "srv-b", "srv-a"] {
+        client.sync(ACCOUNT, id).await.unwrap();
+    }
+    assert!(matches!(
+        client.sync(ACCOUNT, "srv-a/../x").await,
+        Err(Error::InvalidInput(_))
+    ));
+    assert!(matches!(
+        client.sync("..", "srv-a").await,
+        Err(Error::InvalidInput(_))
+    ));
+    client.sync("other-account", "srv-a").await.unwrap();
+    let paths: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.path().to_string())
+        .collect();
+    let expected: Vec<String> = [
+        (ACCOUNT, "srv-a"),
+        (ACCOUNT, "srv-a"),
+        (ACCOUNT, "srv-b"),
+        (ACCOUNT, "srv-a"),
+        ("other-account", "srv-a"),
+    ]
+    .iter()
+    .map(|(a, s)| format!("/accounts/{a}/access/ai-controls/mcp/servers/{s}/sync"))
+    .collect();
+    assert_eq!(paths, expected);
+}
+
 #[tokio::test]
 async fn a_client_is_shared_across_tasks() {
     let server = server_answering(json_response(200, &ok_body(r#"{"status":"ready"}"#))).await;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, USER_AGENT};
@@ -226,6 +226,7 @@ impl ClientBuilder {
                 attempt_timeout: self.attempt_timeout,
                 total_timeout: self.total_timeout,
                 max_body_bytes: self.max_body_bytes,
+                last_target: Mutex::new(None),
             }),
         })
     }
@@ -357,6 +358,9 @@ struct Inner {
     attempt_timeout: Duration,
     total_timeout: Duration,
     max_body_bytes: usize,
+    /// The last ids synced and their URL: a program that polls one server until it is
+    /// ready checks and builds that URL once, not on every call.
+    last_target: Mutex<Option<Arc<Target>>>,
 }
 
 impl fmt::Debug for Client {
@@ -399,21 +403,7 @@ impl Client {
     /// under the client's [`RetryPolicy`], all within the total timeout; the report's
     /// metadata and every error say how many attempts were made.
     pub async fn sync(&self, account_id: &str, server_id: &str) -> Result<SyncReport, Error> {
-        let account_id = ids::check_account_id(account_id)?;
-        let server_id = ids::check_server_id(server_id)?;
-        let url = self
-            .inner
-            .path
-            .render(&self.inner.base, account_id, server_id);
-        let span = tracing::info_span!(
-            "cloudflare_mcp_sync",
-            operation = op::OPERATION_ID,
-            server_id,
-            attempts = tracing::field::Empty,
-            status = tracing::field::Empty,
-            ray_id = tracing::field::Empty,
-        );
-        self.inner.run(&url, None).instrument(span).await
+        self.sync_with(account_id, server_id, None).await
     }
 
     /// [`Client::sync`] with every attempt paced by a bulk run's [`Pacer`].
@@ -423,27 +413,70 @@ impl Client {
         server_id: &str,
         pacer: &Pacer,
     ) -> Result<SyncReport, Error> {
-        let account_id = ids::check_account_id(account_id)?;
-        let server_id = ids::check_server_id(server_id)?;
-        let url = self
-            .inner
-            .path
-            .render(&self.inner.base, account_id, server_id);
+        self.sync_with(account_id, server_id, Some(pacer)).await
+    }
+
+    async fn sync_with(
+        &self,
+        account_id: &str,
+        server_id: &str,
+        pacer: Option<&Pacer>,
+    ) -> Result<SyncReport, Error> {
+        let url = self.inner.target(account_id, server_id)?;
         let span = tracing::info_span!(
             "cloudflare_mcp_sync",
             operation = op::OPERATION_ID,
             server_id,
-            bulk = true,
+            bulk = pacer.is_some(),
             attempts = tracing::field::Empty,
             status = tracing::field::Empty,
             ray_id = tracing::field::Empty,
         );
-        self.inner.run(&url, Some(pacer)).instrument(span).await
+        let run = std::pin::pin!(self.inner.run(&url, pacer));
+        in_span(span, run).await
     }
 }
 
+/// A checked pair of ids and the URL they make.
+struct Target {
+    account_id: String,
+    server_id: String,
+    url: reqwest::Url,
+}
+
 impl Inner {
-    async fn run(&self, url: &str, pacer: Option<&Pacer>) -> Result<SyncReport, Error> {
+    /// Checks the ids and returns the request URL, from the one-entry cache when the
+    /// ids are the last ones seen.
+    fn target(&self, account_id: &str, server_id: &str) -> Result<reqwest::Url, Error> {
+        let cached = self
+            .last_target
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(t) = cached.filter(|t| t.account_id == account_id && t.server_id == server_id) {
+            return Ok(t.url.clone());
+        }
+        let account_id = ids::check_account_id(account_id)?;
+        let server_id = ids::check_server_id(server_id)?;
+        let rendered = self.path.render(&self.base, account_id, server_id);
+        let url = reqwest::Url::parse(&rendered).map_err(|e| {
+            Error::Config(ConfigError::new(format!(
+                "the request URL does not parse: {e}"
+            )))
+        })?;
+        let target = Arc::new(Target {
+            account_id: account_id.to_string(),
+            server_id: server_id.to_string(),
+            url: url.clone(),
+        });
+        *self
+            .last_target
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(target);
+        Ok(url)
+    }
+
+    async fn run(&self, url: &reqwest::Url, pacer: Option<&Pacer>) -> Result<SyncReport, Error> {
         let started = Instant::now();
         // Beyond a year the clock's range is the only limit; a year is "no deadline" here.
         let deadline = started
@@ -483,10 +516,11 @@ impl Inner {
                 ray_id = tracing::field::Empty,
                 elapsed_ms = tracing::field::Empty,
             );
-            let outcome = match tokio::time::timeout(budget, self.attempt(url, attempt))
-                .instrument(attempt_span.clone())
-                .await
-            {
+            // Pinned in place: the combinators around it then move a pointer, not the
+            // whole attempt future.
+            let attempt_future = std::pin::pin!(self.attempt(url, attempt));
+            let timed = std::pin::pin!(tokio::time::timeout(budget, attempt_future));
+            let outcome = match in_span(attempt_span.clone(), timed).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err(Error::Timeout(self.timeout_error(budget, remaining))),
             };
@@ -563,9 +597,12 @@ impl Inner {
     }
 
     /// One request and its whole body, decoded.
-    async fn attempt(&self, url: &str, attempt: u32) -> Result<SyncReport, Error> {
-        let request = self.http.post(url).headers(self.headers.clone());
-        let mut response = request.send().await.map_err(transport_error)?;
+    async fn attempt(&self, url: &reqwest::Url, attempt: u32) -> Result<SyncReport, Error> {
+        // Built directly rather than through RequestBuilder: the header map is cloned
+        // once instead of being merged entry by entry.
+        let mut request = reqwest::Request::new(reqwest::Method::POST, url.clone());
+        *request.headers_mut() = self.headers.clone();
+        let mut response = self.http.execute(request).await.map_err(transport_error)?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
         tracing::Span::current().record("status", status);
@@ -585,14 +622,41 @@ impl Inner {
         if declared.is_some_and(|n| n > self.max_body_bytes) {
             return Err(too_large(headers));
         }
-        let mut body = Vec::with_capacity(declared.unwrap_or(1024).min(self.max_body_bytes));
+        // Most bodies arrive as one chunk: decode it in place, copying only when a
+        // second chunk shows up.
+        let mut first: Option<bytes::Bytes> = None;
+        let mut joined: Vec<u8> = Vec::new();
+        let mut len = 0usize;
         while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
-            if body.len() + chunk.len() > self.max_body_bytes {
+            len += chunk.len();
+            if len > self.max_body_bytes {
                 return Err(too_large(headers));
             }
-            body.extend_from_slice(&chunk);
+            match first.take() {
+                None if joined.is_empty() => first = Some(chunk),
+                None => joined.extend_from_slice(&chunk),
+                Some(head) => {
+                    joined.reserve(declared.unwrap_or(len).min(self.max_body_bytes));
+                    joined.extend_from_slice(&head);
+                    joined.extend_from_slice(&chunk);
+                }
+            }
         }
-        decode_response(status, headers, &body, attempt)
+        let body: &[u8] = match &first {
+            Some(head) => head,
+            None => &joined,
+        };
+        decode_response(status, headers, body, attempt)
+    }
+}
+
+/// Runs `fut` inside `span`; skips the wrapper when no subscriber wants the span, which
+/// is most of the cost of tracing on the hot path.
+async fn in_span<F: std::future::Future>(span: tracing::Span, fut: F) -> F::Output {
+    if span.is_disabled() {
+        fut.await
+    } else {
+        fut.instrument(span).await
     }
 }
 

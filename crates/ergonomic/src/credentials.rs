@@ -98,7 +98,9 @@ impl Credentials {
 
     /// The auth headers, each marked sensitive so that HTTP-layer logging hides it.
     pub(crate) fn headers(&self) -> Result<HeaderMap, ConfigError> {
-        let mut headers = HeaderMap::with_capacity(2);
+        // Room for the auth, user-agent and accept headers plus what hyper adds per
+        // request, so the per-request clone never has to grow.
+        let mut headers = HeaderMap::with_capacity(8);
         let value = |what: &str, raw: &str| {
             let mut v = HeaderValue::from_str(raw).map_err(|_| {
                 ConfigError::new(format!(

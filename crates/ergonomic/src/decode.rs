@@ -4,7 +4,9 @@
 
 use std::time::SystemTime;
 
-use reqwest::header::{CONTENT_TYPE, HeaderMap};
+use reqwest::header::HeaderMap;
+
+use crate::header_names::{CF_RAY, CONTENT_TYPE, LOCATION};
 use serde::Deserialize;
 
 use cloudflare_mcp_sync_generated::types::McpPortalsApiSyncServerResponseResult;
@@ -45,58 +47,68 @@ pub fn decode_response(
     body: &[u8],
     attempts: u32,
 ) -> Result<SyncReport, Error> {
-    let mut details = ResponseDetails::new(status);
-    details.attempts = attempts;
-    details.ray_id = ray_id(&headers);
-    details.content_type = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| one_line(v, 100));
-    details.retryable =
-        retry::should_retry_header(&headers).unwrap_or_else(|| retry::status_is_retryable(status));
-    details.retry_after = retry::advised_wait(&headers, SystemTime::now());
-    let json = looks_like_json(details.content_type.as_deref(), body);
+    let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let json = looks_like_json(content_type, body);
+    // What an error carries; built only when there is an error.
+    let details = || {
+        let mut d = ResponseDetails::new(status);
+        d.attempts = attempts;
+        d.ray_id = ray_id(&headers);
+        d.content_type = content_type.map(|v| one_line(v, 100));
+        d.retryable = retry::should_retry_header(&headers)
+            .unwrap_or_else(|| retry::status_is_retryable(status));
+        d.retry_after = retry::advised_wait(&headers, SystemTime::now());
+        d
+    };
 
     if (200..300).contains(&status) {
         if !json {
-            details.snippet = Some(snippet(body));
-            details.problem = Some("expected a JSON body".into());
-            return Err(Error::NotJson(Box::new(details)));
+            let mut d = details();
+            d.snippet = Some(snippet(body));
+            d.problem = Some("expected a JSON body".into());
+            return Err(Error::NotJson(Box::new(d)));
         }
         let envelope: SuccessEnvelope = match serde_json::from_slice(body) {
             Ok(e) => e,
             Err(source) => {
-                details.snippet = Some(snippet(body));
-                details.problem = Some(format!(
+                let mut d = details();
+                d.snippet = Some(snippet(body));
+                d.problem = Some(format!(
                     "body does not decode: {}",
                     one_line(&source.to_string(), 200)
                 ));
                 return Err(Error::Decode {
-                    details: Box::new(details),
+                    details: Box::new(d),
                     source,
                 });
             }
         };
-        details.errors = envelope.errors;
-        details.messages = envelope.messages;
-        if envelope.success == Some(false) {
-            details.problem = Some("success is false".into());
-            return Err(Error::Unsuccessful(Box::new(details)));
+        if envelope.success == Some(false) || envelope.result.is_none() {
+            let mut d = details();
+            d.errors = envelope.errors;
+            d.messages = envelope.messages;
+            return Err(if envelope.success == Some(false) {
+                d.problem = Some("success is false".into());
+                Error::Unsuccessful(Box::new(d))
+            } else {
+                d.problem = Some("the envelope has no result".into());
+                Error::MissingResult(Box::new(d))
+            });
         }
         let Some(result) = envelope.result else {
-            details.problem = Some("the envelope has no result".into());
-            return Err(Error::MissingResult(Box::new(details)));
+            return Err(Error::MissingResult(Box::new(details())));
         };
         let meta = ResponseMeta {
             status,
-            ray_id: details.ray_id,
+            ray_id: ray_id(&headers),
             attempts,
             rate_limit: RateLimit::from_headers(&headers),
             headers,
         };
-        return Ok(SyncReport::from_result(result, details.messages, meta));
+        return Ok(SyncReport::from_result(result, envelope.messages, meta));
     }
 
+    let mut details = details();
     let envelope = if json {
         serde_json::from_slice::<ErrorEnvelope>(body).ok()
     } else {
@@ -111,7 +123,7 @@ pub fn decode_response(
     }
     if (300..400).contains(&status) {
         let location = headers
-            .get("location")
+            .get(LOCATION)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("?");
         details.problem = Some(format!(
@@ -131,10 +143,9 @@ pub fn decode_response(
 
 /// The `cf-ray` header, bounded.
 pub(crate) fn ray_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("cf-ray")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| one_line(v, 64))
+    // `to_str` admits only visible ASCII, so only the length needs bounding.
+    let ray = headers.get(CF_RAY)?.to_str().ok()?;
+    Some(ray.get(..64).unwrap_or(ray).to_string())
 }
 
 /// JSON by content type, or by its first byte when there is no content type.

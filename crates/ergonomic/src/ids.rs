@@ -38,6 +38,8 @@ pub(crate) fn check_account_id(id: &str) -> Result<&str, Error> {
         Some("must not be empty".to_string())
     } else if id == "." || id == ".." {
         Some("must not be a dot segment".to_string())
+    } else if id.bytes().all(is_unreserved) {
+        None // the common case (32 hex characters), decided without decoding chars
     } else {
         id.chars()
             .find(|c| {
@@ -55,13 +57,35 @@ pub(crate) fn check_account_id(id: &str) -> Result<&str, Error> {
 /// unreserved set. The checks above already refused what could change the path; this
 /// keeps any other byte (say, non-ASCII) from being sent raw.
 pub(crate) fn push_segment(out: &mut String, segment: &str) {
+    if segment.bytes().all(is_unreserved) {
+        out.push_str(segment);
+        return;
+    }
     for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+        if is_unreserved(b) {
             out.push(char::from(b));
         } else {
             let _ = write!(out, "%{b:02X}");
         }
     }
+}
+
+/// RFC 3986's unreserved bytes, as a table: the check runs on every byte of every id.
+#[allow(clippy::indexing_slicing)] // b < 256 by the loop condition
+const UNRESERVED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~');
+        b += 1;
+    }
+    table
+};
+
+#[allow(clippy::indexing_slicing)] // a u8 always indexes a 256-entry table
+fn is_unreserved(b: u8) -> bool {
+    UNRESERVED[usize::from(b)]
 }
 
 #[cfg(test)]

@@ -39,11 +39,14 @@
 //!
 //! Everything is re-exported here; nobody needs to name the generated crate.
 
+#![forbid(unsafe_code)]
+
 mod bulk;
 mod client;
 mod credentials;
 mod decode;
 mod error;
+mod header_names;
 mod ids;
 mod report;
 mod retry;

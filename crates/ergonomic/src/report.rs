@@ -170,22 +170,30 @@ pub struct RateLimit {
 impl RateLimit {
     /// Parses the rate-limit headers; `None` when there are none.
     pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
-        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        use crate::header_names as h;
         let mut rl = RateLimit::default();
-        if let Some(v) = text("ratelimit") {
-            rl.remaining = param(v, "r");
-            rl.reset = param(v, "t").map(Duration::from_secs);
+        let (mut x_remaining, mut x_limit, mut x_reset) = (None, None, None);
+        // One pass over the (few) headers instead of a hashed lookup per name.
+        for (name, value) in headers {
+            let Ok(v) = value.to_str() else { continue };
+            let num = || v.trim().parse::<u64>().ok();
+            if *name == h::RATELIMIT {
+                rl.remaining = param(v, "r");
+                rl.reset = param(v, "t").map(Duration::from_secs);
+            } else if *name == h::RATELIMIT_POLICY {
+                rl.limit = param(v, "q");
+                rl.window = param(v, "w").map(Duration::from_secs);
+            } else if *name == h::X_RATELIMIT_REMAINING {
+                x_remaining = num();
+            } else if *name == h::X_RATELIMIT_LIMIT {
+                x_limit = num();
+            } else if *name == h::X_RATELIMIT_RESET {
+                x_reset = num().map(Duration::from_secs);
+            }
         }
-        if let Some(v) = text("ratelimit-policy") {
-            rl.limit = param(v, "q");
-            rl.window = param(v, "w").map(Duration::from_secs);
-        }
-        let num = |name: &str| text(name).and_then(|v| v.trim().parse::<u64>().ok());
-        rl.remaining = rl.remaining.or_else(|| num("x-ratelimit-remaining"));
-        rl.limit = rl.limit.or_else(|| num("x-ratelimit-limit"));
-        rl.reset = rl
-            .reset
-            .or_else(|| num("x-ratelimit-reset").map(Duration::from_secs));
+        rl.remaining = rl.remaining.or(x_remaining);
+        rl.limit = rl.limit.or(x_limit);
+        rl.reset = rl.reset.or(x_reset);
         (rl != RateLimit::default()).then_some(rl)
     }
 }

@@ -156,7 +156,12 @@ pub(crate) fn status_is_retryable(status: u16) -> bool {
 
 /// The server's `x-should-retry`, when it is `true` or `false`.
 pub(crate) fn should_retry_header(headers: &HeaderMap) -> Option<bool> {
-    match headers.get("x-should-retry")?.to_str().ok()?.trim() {
+    match headers
+        .get(crate::header_names::X_SHOULD_RETRY)?
+        .to_str()
+        .ok()?
+        .trim()
+    {
         "true" => Some(true),
         "false" => Some(false),
         _ => None,
@@ -166,19 +171,19 @@ pub(crate) fn should_retry_header(headers: &HeaderMap) -> Option<bool> {
 /// The wait the server advised: `retry-after-ms` first, then `Retry-After` as seconds
 /// or an HTTP date (a date in the past means now).
 pub(crate) fn advised_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let text = |name: &str| {
+    let text = |name: &reqwest::header::HeaderName| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
     };
-    if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok())
+    if let Some(ms) = text(&crate::header_names::RETRY_AFTER_MS).and_then(|v| v.parse::<f64>().ok())
         && ms.is_finite()
         && ms >= 0.0
     {
         return Duration::try_from_secs_f64(ms / 1000.0).ok();
     }
-    let value = text("retry-after")?;
+    let value = text(&crate::header_names::RETRY_AFTER)?;
     if let Ok(secs) = value.parse::<f64>() {
         return (secs.is_finite() && secs >= 0.0)
             .then(|| Duration::try_from_secs_f64(secs).ok())
