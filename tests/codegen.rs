@@ -343,6 +343,7 @@ async fn generated_client_decodes_404_as_its_error_type() {
         .expect(1)
         .mount(&server)
         .await;
+    workspace_tests::install_crypto_provider();
     let client = cloudflare_mcp_sync_generated::Client::new(&server.uri());
     let id: types::McpPortalsApiSyncServerId = "srv".parse().unwrap();
     match client.mcp_portals_api_sync_server("acc", &id).await {

@@ -82,6 +82,7 @@ async fn random_valid_responses_all_decode() {
 #[tokio::test(flavor = "multi_thread")]
 async fn prism_refuses_what_the_spec_forbids() {
     let prism = start(Mode::Static);
+    workspace_tests::install_crypto_provider();
     let http = reqwest::Client::new();
     let url = format!("{}{SYNC_PATH}", prism.base);
     let no_auth = http.post(&url).send().await.unwrap();
@@ -115,6 +116,7 @@ async fn prism_refuses_what_the_spec_forbids() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_documented_404_decodes() {
     let prism = start(Mode::Static);
+    workspace_tests::install_crypto_provider();
     let http = reqwest::Client::new();
     let response = http
         .post(format!("{}{SYNC_PATH}", prism.base))

@@ -641,6 +641,32 @@ async fn plain_http_to_a_non_loopback_host_is_refused_before_any_request() {
     );
 }
 
+#[tokio::test]
+async fn https_goes_through_tls_and_a_bad_handshake_is_a_connect_error() {
+    // The default client builds its own rustls (ring) config: no process-wide provider
+    // is needed, and https really is TLS. A server answering the ClientHello with plain
+    // HTTP fails the handshake cleanly.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut hello = [0u8; 5];
+        socket.read_exact(&mut hello).await.unwrap();
+        socket.write_all(&ready()).await.unwrap();
+        hello
+    });
+    let builder = fast(&format!("https://127.0.0.1:{port}")).retry_policy(RetryPolicy::disabled());
+    let err = run_with(builder).await.unwrap_err();
+    let hello = server.await.unwrap();
+    assert_eq!(
+        hello[0], 0x16,
+        "the client opened with a TLS handshake record"
+    );
+    assert!(matches!(err, Error::Connect(_)), "{err:?}");
+    assert_eq!(err.attempts(), 1);
+}
+
 fn httpdate_in(d: Duration) -> String {
     httpdate::fmt_http_date(SystemTime::now() + d)
 }

@@ -6,6 +6,16 @@ pub mod ratelimited;
 
 use std::path::{Path, PathBuf};
 
+/// Installs rustls' ring provider as the process default, once. The workspace builds
+/// reqwest with rustls but without a built-in provider (the client configures its own);
+/// tests that build a bare `reqwest::Client` (or the generated client) need this first.
+pub fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 /// The workspace root (parent of this crate).
 pub fn workspace_root() -> PathBuf {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

@@ -45,6 +45,24 @@ const STEPS: [Step; 4] = [
     },
 ];
 
+/// TLS is rustls: `cargo tree -i openssl-sys` must find no such package.
+fn no_openssl(cargo: &str, root: &std::path::Path) -> Result<()> {
+    eprintln!("==> no OpenSSL: cargo tree --workspace -i openssl-sys (expect no match)");
+    let out = Command::new(cargo)
+        .args(["tree", "--workspace", "--locked", "-i", "openssl-sys"])
+        .current_dir(root)
+        .output()?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() || !text.contains("did not match any packages") {
+        bail!("step 'no OpenSSL' failed: openssl-sys is in the dependency tree:\n{text}");
+    }
+    Ok(())
+}
+
 /// One run of the `sync` example: environment, arguments, expected exit code, and a
 /// text its stdout must contain.
 struct ExampleRun<'a> {
@@ -200,6 +218,7 @@ pub fn run() -> Result<()> {
             step.args.join(" ")
         );
         if step.label == "tests" {
+            no_openssl(&cargo, &root)?;
             example_smoke(&cargo, &root)?;
         }
         eprintln!("==> {}: {shown}", step.label);

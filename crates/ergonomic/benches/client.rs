@@ -92,6 +92,7 @@ fn throughput(c: &mut Criterion) {
 }
 
 fn construction(c: &mut Criterion) {
+    common::install_crypto_provider();
     let mut g = c.benchmark_group("construction");
     g.bench_function("raw reqwest::Client", |b| {
         b.iter(|| {

@@ -115,12 +115,22 @@ async fn main() -> ExitCode {
         args.requests, args.concurrency
     );
     println!("elapsed: {:.3} s", elapsed.as_secs_f64());
+    if let Some(kib) = peak_rss_kib() {
+        println!("peak_rss_kib: {kib}");
+    }
     println!("req/s: {:.0}", args.requests as f64 / elapsed.as_secs_f64());
     if failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), in KiB.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn library_client(args: &Args) -> Result<Client, cloudflare_mcp_sync::Error> {
@@ -157,6 +167,8 @@ async fn run_library(args: &Args) -> Result<(usize, usize), cloudflare_mcp_sync:
 /// The baseline: the same requests and the same decoding into the generated result
 /// type, with a bare reqwest client (same pool, TLS and redirect settings) and nothing else.
 async fn run_raw(args: &Args) -> (usize, usize) {
+    // The same TLS stack as the library's: rustls with ring and the platform verifier.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let Ok(http) = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())

@@ -209,11 +209,13 @@ impl ClientBuilder {
         }
         let http = match self.http_client {
             Some(client) => client,
-            None => reqwest::Client::builder()
-                .connect_timeout(self.connect_timeout)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .map_err(|e| ConfigError::new(format!("cannot build the HTTP client: {e}")))?,
+            None => crate::tls::configure(
+                reqwest::Client::builder()
+                    .connect_timeout(self.connect_timeout)
+                    .redirect(reqwest::redirect::Policy::none()),
+            )?
+            .build()
+            .map_err(|e| ConfigError::new(format!("cannot build the HTTP client: {e}")))?,
         };
         Ok(Client {
             inner: Arc::new(Inner {

@@ -50,6 +50,7 @@ mod header_names;
 mod ids;
 mod report;
 mod retry;
+mod tls;
 
 pub use bulk::{BulkItem, BulkOptions, Progress};
 pub use client::{

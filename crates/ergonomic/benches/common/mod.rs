@@ -83,6 +83,7 @@ pub struct Raw {
 
 impl Raw {
     pub fn new(addr: SocketAddr) -> Self {
+        install_crypto_provider();
         Self {
             http: reqwest::Client::builder()
                 .connect_timeout(std::time::Duration::from_secs(10))
@@ -110,6 +111,12 @@ impl Raw {
         let body = r.bytes().await.unwrap();
         serde_json::from_slice(&body).unwrap()
     }
+}
+
+/// The library builds its TLS config with ring; a bare reqwest client takes the same
+/// provider from the process default.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// The library client pointed at the server, retries off (each call is one exchange).
