@@ -38,9 +38,8 @@ async fn bulk_sync_of_200_ids_paces_itself_under_the_limit() {
     let ok = server.counts.ok.load(Ordering::Relaxed);
     let limited = server.counts.limited.load(Ordering::Relaxed);
     assert_eq!(ok, 200, "each id synced exactly once");
-    // Unpaced, 16 workers against 60/s draw well over a hundred 429s; paced, a few at
-    // window edges at most.
-    eprintln!("bulk: {ok} ok, {limited} 429s");
+    // Unpaced, the same load draws 80 or more 429s (`unpaced_calls_run_into_the_limit`);
+    // paced, a few at window edges at most.
     assert!(limited <= 10, "{limited} 429s");
     let progress = seen.lock().unwrap();
     assert_eq!(progress.len(), 200);
@@ -49,6 +48,35 @@ async fn bulk_sync_of_200_ids_paces_itself_under_the_limit() {
         Some((200, 200, 0))
     );
     assert!(progress.windows(2).all(|w| w[0].done < w[1].done));
+}
+
+/// The baseline the pacing is measured against: the same 200 syncs fired by 16 tasks
+/// with plain `sync` and no retries run straight into the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unpaced_calls_run_into_the_limit() {
+    let server = RateLimitedServer::start(60, Duration::from_secs(1)).await;
+    let client = builder(&server.base).build().unwrap();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let (client, next) = (client.clone(), next.clone());
+        tasks.spawn(async move {
+            let mut limited = 0;
+            while next.fetch_add(1, Ordering::Relaxed) < 200 {
+                if let Err(Error::RateLimited(_)) = client.sync(ACCOUNT, "server-x").await {
+                    limited += 1;
+                }
+            }
+            limited
+        });
+    }
+    let mut limited = 0;
+    while let Some(n) = tasks.join_next().await {
+        limited += n.unwrap();
+    }
+    assert_eq!(limited, server.counts.limited.load(Ordering::Relaxed));
+    // At most two windows' worth (120) can pass; the rest is refused.
+    assert!(limited >= 80, "{limited} 429s");
 }
 
 #[tokio::test]

@@ -42,9 +42,9 @@ fn sequential(c: &mut Criterion) {
     g.finish();
 }
 
-/// Each iteration is a batch of 512 syncs with `c` in flight over one shared client.
+/// Each iteration is a batch of 2,048 syncs with `c` in flight over one shared client.
 fn throughput(c: &mut Criterion) {
-    const BATCH: usize = 512;
+    const BATCH: usize = 2048;
     let addr = start_server(TYPICAL);
     let rt = runtime();
     let lib = library(addr);
