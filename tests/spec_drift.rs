@@ -2,9 +2,7 @@
 //! update a scratch workspace.
 
 use serde_json::{Value, json};
-use workspace_tests::{
-    SYNC_OP, committed_spec, scratch_workspace, upstream_fixture, upstream_fixture_path,
-};
+use workspace_tests::{committed_spec, scratch_workspace, upstream_fixture, upstream_fixture_path};
 use xtask::diff::{Class, Report};
 use xtask::{extract, generate, spec};
 
@@ -456,5 +454,4 @@ fn update_extracts_diffs_regenerates_and_names_the_snapshots() {
         .pointer("/components/schemas/mcp-portals_sync_status/enum")
         .unwrap();
     assert!(status.as_array().unwrap().contains(&json!("syncing")));
-    let _ = SYNC_OP;
 }

@@ -10,7 +10,7 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::spec::{self, METHODS};
+use crate::spec::{self, METHODS, escape};
 
 /// How much a change matters to users of this client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -279,10 +279,6 @@ fn find<'a>(doc: &'a Value, id: &str) -> Option<(&'a str, &'static str, &'a Valu
 
 fn op_pointer(path: &str, method: &str) -> String {
     format!("/paths/{}/{method}", escape(path))
-}
-
-fn escape(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
 }
 
 /// A copy of `node` with every local `$ref` replaced by its target (depth-bounded, so a

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value};
 
-use crate::spec::{self, METHODS};
+use crate::spec::{self, METHODS, escape};
 
 /// The fragment's top-level keys that are copied as they are (when present).
 const COPIED_TOP_LEVEL: [&str; 3] = ["openapi", "info", "servers"];
@@ -188,10 +188,6 @@ fn used_tags(paths: &Map<String, Value>) -> HashSet<String> {
         })
         .filter_map(|t| t.as_str().map(str::to_string))
         .collect()
-}
-
-fn escape(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
 }
 
 /// Depth-first walk over `$ref`s that records every component reached and refuses

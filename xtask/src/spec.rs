@@ -97,6 +97,11 @@ pub fn workspace_root() -> PathBuf {
     manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
 }
 
+/// Escapes one JSON-pointer reference token (`~` → `~0`, `/` → `~1`).
+pub fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
 /// One operation of the document, located by path and method.
 #[derive(Debug, Clone)]
 pub struct OperationRef<'a> {

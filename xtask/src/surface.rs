@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use anyhow::{Result, bail};
 use serde_json::Value;
 
-use crate::spec;
+use crate::spec::{self, escape};
 
 /// Schema keywords that constrain values, printed in this order when present.
 const CONSTRAINTS: [&str; 14] = [
@@ -190,11 +190,6 @@ fn describe_scheme(scheme: &Value) -> String {
         "apiKey" => format!("apiKey in {} {}", get("in"), get("name")),
         other => other.to_string(),
     }
-}
-
-/// JSON-pointer escaping of one reference token.
-fn escape(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
 }
 
 /// Follows `$ref` (local only) until a non-reference object.

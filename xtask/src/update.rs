@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::{diff, extract, generate, spec, surface};
+use crate::{diff, extract, generate, surface};
 
 /// What an update did, for printing.
 pub struct Updated {
@@ -61,6 +61,5 @@ pub fn run(
     } else {
         snapshots.push_str("Review with: cargo test -p workspace-tests --test codegen, then cargo insta review (or INSTA_UPDATE=always and read git diff).\n");
     }
-    let _ = spec::load_provenance(root)?;
     Ok(Updated { report, snapshots })
 }

@@ -121,6 +121,17 @@ impl Error {
     pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
         match &mut self {
             Self::Connect(t) | Self::Timeout(t) | Self::Transport(t) => t.attempts = attempts,
+            other => {
+                if let Some(d) = other.details_mut() {
+                    d.attempts = attempts;
+                }
+            }
+        }
+        self
+    }
+
+    fn details_mut(&mut self) -> Option<&mut ResponseDetails> {
+        match self {
             Self::Unauthorized(d)
             | Self::NotFound(d)
             | Self::RateLimited(d)
@@ -129,10 +140,9 @@ impl Error {
             | Self::MissingResult(d)
             | Self::NotJson(d)
             | Self::BodyTooLarge(d)
-            | Self::Decode { details: d, .. } => d.attempts = attempts,
-            Self::InvalidInput(_) | Self::Config(_) => {}
+            | Self::Decode { details: d, .. } => Some(d),
+            _ => None,
         }
-        self
     }
 }
 
