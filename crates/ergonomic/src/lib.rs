@@ -66,5 +66,10 @@ pub use error::{
 pub use report::{RateLimit, ResponseMeta, SyncReport, SyncStatus, UpstreamFailure};
 pub use retry::RetryPolicy;
 
+/// The README's Rust examples, compiled as doctests so that they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
 /// The HTTP header map used in [`ResponseMeta`] and [`decode_response`].
 pub use reqwest::header::HeaderMap;
