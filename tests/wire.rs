@@ -565,6 +565,37 @@ async fn repeated_and_alternating_ids_go_to_the_right_url() {
     assert_eq!(paths, expected);
 }
 
+/// The escape hatch: your own `reqwest::Client` carries the requests (here, its default
+/// header shows up at the server), with the library's auth headers on top.
+#[tokio::test]
+async fn your_own_reqwest_client_is_used() {
+    workspace_tests::install_crypto_provider();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(SYNC_PATH))
+        .and(header("x-proxy-tag", "team-a"))
+        .and(header(
+            "authorization",
+            format!("Bearer {}", secrets::TOKEN).as_str(),
+        ))
+        .respond_with(json_response(200, &ok_body(r#"{"status":"ready"}"#)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut defaults = reqwest::header::HeaderMap::new();
+    defaults.insert(
+        "x-proxy-tag",
+        reqwest::header::HeaderValue::from_static("team-a"),
+    );
+    let own = reqwest::Client::builder()
+        .default_headers(defaults)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let client = builder(&server.uri()).http_client(own).build().unwrap();
+    assert!(client.sync(ACCOUNT, SERVER).await.unwrap().is_ready());
+}
+
 #[tokio::test]
 async fn a_client_is_shared_across_tasks() {
     let server = server_answering(json_response(200, &ok_body(r#"{"status":"ready"}"#))).await;
