@@ -41,6 +41,7 @@ struct Options {
     operations: Vec<String>,
     commit: Option<String>,
     json: bool,
+    check: bool,
     size_mb: Option<usize>,
     runs: Option<usize>,
 }
@@ -55,6 +56,7 @@ fn parse_options(args: &[&str]) -> Result<Options, String> {
                     .ok_or("--operation needs an operationId")?
                     .to_string(),
             ),
+            "--check" => o.check = true,
             "--commit" => o.commit = Some(it.next().ok_or("--commit needs a value")?.to_string()),
             "--format" => match it.next().copied() {
                 Some("json") => o.json = true,
@@ -106,8 +108,12 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    if options.check && command != "generate" {
+        eprintln!("error: --check goes with generate\n\n{USAGE}");
+        return ExitCode::from(EXIT_USAGE);
+    }
     let result: anyhow::Result<u8> = match (command, options.positional.len()) {
-        ("generate", 0) if rest.is_empty() => generate::write(&root).map(|outcome| {
+        ("generate", 0) if !options.check => generate::write(&root).map(|outcome| {
             let file = generate::GENERATED_FILE;
             match outcome {
                 generate::Outcome::Written => eprintln!("wrote {file}"),
@@ -115,7 +121,7 @@ fn main() -> ExitCode {
             }
             0
         }),
-        ("generate", 0) if rest == ["--check"] => match generate::check(&root) {
+        ("generate", 0) => match generate::check(&root) {
             Ok(()) => {
                 eprintln!("{} matches openapi/", generate::GENERATED_FILE);
                 Ok(0)
