@@ -14,7 +14,7 @@ struct Step {
     env: &'static [(&'static str, &'static str)],
 }
 
-const STEPS: [Step; 4] = [
+const STEPS: [Step; 3] = [
     Step {
         label: "format",
         args: &["fmt", "--all", "--check"],
@@ -38,12 +38,14 @@ const STEPS: [Step; 4] = [
         args: &["doc", "--workspace", "--no-deps", "--locked"],
         env: &[("RUSTDOCFLAGS", "-D warnings")],
     },
-    Step {
-        label: "tests",
-        args: &["test", "--workspace", "--locked"],
-        env: &[],
-    },
 ];
+
+/// The test step: last, so that the log ends on its tally.
+const TESTS: Step = Step {
+    label: "tests",
+    args: &["test", "--workspace", "--locked"],
+    env: &[],
+};
 
 /// TLS is rustls: `cargo tree -i openssl-sys` must find no such package.
 fn no_openssl(cargo: &str, root: &std::path::Path) -> Result<()> {
@@ -209,48 +211,50 @@ pub fn run() -> Result<()> {
     generate::check(&root)?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     for step in &STEPS {
-        let shown = format!(
-            "{}cargo {}",
-            step.env
-                .iter()
-                .map(|(k, v)| format!("{k}='{v}' "))
-                .collect::<String>(),
-            step.args.join(" ")
-        );
-        if step.label == "tests" {
-            no_openssl(&cargo, &root)?;
-            example_smoke(&cargo, &root)?;
-        }
-        eprintln!("==> {}: {shown}", step.label);
-        let mut command = Command::new(&cargo);
-        command
-            .args(step.args)
-            .envs(step.env.iter().copied())
-            .current_dir(&root);
-        let counts_tests = step.label == "tests";
-        let (status, tally) = if counts_tests {
-            run_counting(&mut command)?
-        } else {
-            (command.status()?, Tally::default())
-        };
+        let (mut command, shown) = step.command(&cargo, &root);
+        let status = command.status()?;
         if !status.success() {
             bail!(
                 "step '{}' failed ({status}); rerun it with: {shown}",
                 step.label
             );
         }
-        if counts_tests {
-            if tally.passed == 0 {
-                bail!("step 'tests' ran no test");
-            }
-            // One plain closing line for whoever reads the log's end.
-            println!(
-                "tests: {} passed, {} failed, {} ignored",
-                tally.passed, tally.failed, tally.ignored
-            );
-        }
     }
+    no_openssl(&cargo, &root)?;
+    example_smoke(&cargo, &root)?;
+    let (mut command, shown) = TESTS.command(&cargo, &root);
+    let (status, tally) = run_counting(&mut command)?;
+    if !status.success() {
+        bail!("step 'tests' failed ({status}); rerun it with: {shown}");
+    }
+    if tally.passed == 0 {
+        bail!("step 'tests' ran no test");
+    }
+    // One plain closing line for whoever reads the log's end.
+    println!(
+        "tests: {} passed, {} failed, {} ignored",
+        tally.passed, tally.failed, tally.ignored
+    );
     Ok(())
+}
+
+impl Step {
+    /// The command, announced on stderr, and how to rerun it by hand.
+    fn command(&self, cargo: &str, root: &std::path::Path) -> (Command, String) {
+        let env: String = self
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}='{v}' "))
+            .collect();
+        let shown = format!("{env}cargo {}", self.args.join(" "));
+        eprintln!("==> {}: {shown}", self.label);
+        let mut command = Command::new(cargo);
+        command
+            .args(self.args)
+            .envs(self.env.iter().copied())
+            .current_dir(root);
+        (command, shown)
+    }
 }
 
 /// Totals over every `test result:` line cargo test prints.

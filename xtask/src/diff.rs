@@ -10,6 +10,7 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::normalise::resolve_refs;
 use crate::spec::{self, METHODS, escape};
 
 /// How much a change matters to users of this client.
@@ -176,8 +177,8 @@ pub fn diff(old: &Value, new: &Value, scope: &[String]) -> Result<Report> {
                         ),
                     );
                 }
-                let oo = resolve_deep(old, oo, 0)?;
-                let no = resolve_deep(new, no, 0)?;
+                let oo = resolve_refs(old, oo)?;
+                let no = resolve_refs(new, no)?;
                 let op_params = |doc: &Value, path: &str, op: &Value| -> Result<Vec<Value>> {
                     let shared = doc
                         .pointer(&format!("/paths/{}/parameters", escape(path)))
@@ -187,7 +188,7 @@ pub fn diff(old: &Value, new: &Value, scope: &[String]) -> Result<Report> {
                         .and_then(|v| v.as_array().cloned())
                         .unwrap_or_default()
                     {
-                        all.push(resolve_deep(doc, &p, 0)?);
+                        all.push(resolve_refs(doc, &p)?);
                     }
                     all.extend(
                         op.get("parameters")
@@ -279,42 +280,6 @@ fn find<'a>(doc: &'a Value, id: &str) -> Option<(&'a str, &'static str, &'a Valu
 
 fn op_pointer(path: &str, method: &str) -> String {
     format!("/paths/{}/{method}", escape(path))
-}
-
-/// A copy of `node` with every local `$ref` replaced by its target (depth-bounded, so a
-/// cycle is an error rather than a hang).
-fn resolve_deep(doc: &Value, node: &Value, depth: usize) -> Result<Value> {
-    if depth > 64 {
-        bail!("$ref nesting deeper than 64 (a cycle?)");
-    }
-    Ok(match node {
-        Value::Object(map) => {
-            if let Some(Value::String(pointer)) = map.get("$ref") {
-                let Some(target) = pointer.strip_prefix('#').and_then(|p| doc.pointer(p)) else {
-                    bail!("dangling $ref {pointer:?}");
-                };
-                let mut resolved = resolve_deep(doc, target, depth + 1)?;
-                if let Value::Object(r) = &mut resolved {
-                    for (k, v) in map.iter().filter(|(k, _)| *k != "$ref") {
-                        r.insert(k.clone(), resolve_deep(doc, v, depth + 1)?);
-                    }
-                }
-                return Ok(resolved);
-            }
-            let mut out = Map::new();
-            for (k, v) in map {
-                out.insert(k.clone(), resolve_deep(doc, v, depth + 1)?);
-            }
-            Value::Object(out)
-        }
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| resolve_deep(doc, v, depth + 1))
-                .collect::<Result<_>>()?,
-        ),
-        other => other.clone(),
-    })
 }
 
 fn union_keys(a: &Value, b: &Value) -> Vec<String> {
@@ -836,7 +801,7 @@ fn compare_security(
         let ptr = format!("/components/securitySchemes/{}", escape(name));
         let (a, b) = (old_doc.pointer(&ptr), new_doc.pointer(&ptr));
         let (a, b) = match (a, b) {
-            (Some(a), Some(b)) => (resolve_deep(old_doc, a, 0)?, resolve_deep(new_doc, b, 0)?),
+            (Some(a), Some(b)) => (resolve_refs(old_doc, a)?, resolve_refs(new_doc, b)?),
             _ => continue,
         };
         for key in union_keys(&a, &b) {

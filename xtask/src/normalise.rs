@@ -47,6 +47,14 @@ pub fn inline_refs(doc: &mut Value) -> Result<()> {
     Ok(())
 }
 
+/// A copy of `node` with every local `$ref` replaced by its target, by the same rules as
+/// [`inline_refs`] (cycles, dangling and external references are errors).
+pub fn resolve_refs(doc: &Value, node: &Value) -> Result<Value> {
+    let mut copy = node.clone();
+    inline_in(&mut copy, doc, &mut Vec::new())?;
+    Ok(copy)
+}
+
 fn inline_in(node: &mut Value, source: &Value, stack: &mut Vec<String>) -> Result<()> {
     match node {
         Value::Object(map) => {

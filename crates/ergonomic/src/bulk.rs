@@ -195,11 +195,6 @@ impl Client {
             workers.spawn(async move { shared.work().await });
         }
         while workers.join_next().await.is_some() {}
-        let shared = match Arc::try_unwrap(shared) {
-            Ok(s) => s,
-            // Every worker has finished; this cannot happen, but stay total.
-            Err(arc) => return arc.take_slots(),
-        };
         shared.take_slots()
     }
 }

@@ -688,9 +688,7 @@ fn transport_error(e: reqwest::Error) -> Error {
         message.push_str(&crate::error::one_line(&cause, 200));
     }
     // A body cut short is worth another try, like a refused connection.
-    let mut err = TransportError::new(kind, message);
-    err.retryable = true;
-    let err = err.with_source(e);
+    let err = TransportError::new(kind, message).with_source(e);
     match kind {
         TransportKind::Connect => Error::Connect(err),
         TransportKind::Timeout => Error::Timeout(err),

@@ -83,20 +83,20 @@ pub fn decode_response(
                 });
             }
         };
-        if envelope.success == Some(false) || envelope.result.is_none() {
-            let mut d = details();
-            d.errors = envelope.errors;
-            d.messages = envelope.messages;
-            return Err(if envelope.success == Some(false) {
-                d.problem = Some("success is false".into());
-                Error::Unsuccessful(Box::new(d))
-            } else {
-                d.problem = Some("the envelope has no result".into());
-                Error::MissingResult(Box::new(d))
-            });
-        }
-        let Some(result) = envelope.result else {
-            return Err(Error::MissingResult(Box::new(details())));
+        let result = match envelope.result {
+            Some(result) if envelope.success != Some(false) => result,
+            _ => {
+                let mut d = details();
+                d.errors = envelope.errors;
+                d.messages = envelope.messages;
+                return Err(if envelope.success == Some(false) {
+                    d.problem = Some("success is false".into());
+                    Error::Unsuccessful(Box::new(d))
+                } else {
+                    d.problem = Some("the envelope has no result".into());
+                    Error::MissingResult(Box::new(d))
+                });
+            }
         };
         let meta = ResponseMeta {
             status,

@@ -365,7 +365,7 @@ impl TransportError {
             kind,
             message: message.into(),
             attempts: 1,
-            retryable: kind != TransportKind::Other,
+            retryable: true,
             source: None,
         }
     }
