@@ -175,8 +175,8 @@ async fn non_integral_codes_are_kept_not_rounded() {
     assert_eq!(
         f.unparsed_numbers,
         vec![
-            ("mcp_code".to_string(), 1.5),
-            ("status_code".to_string(), 70000.0)
+            ("mcp_code".to_string(), "1.5".to_string()),
+            ("status_code".to_string(), "70000".to_string())
         ]
     );
     assert_eq!(f.server_answered(), Some(false));

@@ -25,6 +25,8 @@ pub fn render(root: &Path) -> Result<String> {
 /// Renders the generated crate's source from an already loaded fragment.
 pub fn render_fragment(fragment: &Fragment) -> Result<String> {
     let mut doc = fragment.doc.clone();
+    check_generatable(&doc, "")
+        .with_context(|| format!("{} cannot be generated from", fragment.rel_path))?;
     normalise::normalise(&mut doc)?;
     let operations = operation_constants(&doc)?;
     let api: openapiv3::OpenAPI =
@@ -35,11 +37,7 @@ pub fn render_fragment(fragment: &Fragment) -> Result<String> {
         .with_interface(progenitor::InterfaceStyle::Positional)
         .with_tag(progenitor::TagStyle::Merged)
         .with_derive("schemars::JsonSchema");
-    let mut generator = progenitor::Generator::new(&settings);
-    let tokens = generator
-        .generate_tokens(&api)
-        .map_err(|e| anyhow!("progenitor failed: {e}"))?;
-    let file: syn::File = syn::parse2(tokens).context("progenitor emitted unparsable Rust")?;
+    let file = generate_quietly(&settings, &api, fragment)?;
     let body = prettyplease::unparse(&file);
 
     let mut out = banner(fragment);
@@ -47,6 +45,81 @@ pub fn render_fragment(fragment: &Fragment) -> Result<String> {
     out.push('\n');
     out.push_str(&operations);
     Ok(out)
+}
+
+/// Refuses, with the JSON pointer, what progenitor's type generator would panic on
+/// rather than report: an `enum` that lists a value twice.
+fn check_generatable(value: &Value, pointer: &str) -> Result<()> {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(values)) = map.get("enum") {
+                for (i, v) in values.iter().enumerate() {
+                    if values.get(..i).is_some_and(|before| before.contains(v)) {
+                        bail!("{pointer}/enum/{i}: the value {v} is listed twice in this enum");
+                    }
+                }
+            }
+            for (key, child) in map {
+                check_generatable(child, &format!("{pointer}/{}", spec::escape(key)))?;
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                check_generatable(child, &format!("{pointer}/{i}"))?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+thread_local! {
+    /// Set while progenitor runs on this thread: its panics become errors, quietly.
+    static GENERATING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs progenitor; a panic inside it (a spec it cannot take) becomes an error naming
+/// the fragment and the operations, without a backtrace on stderr.
+fn generate_quietly(
+    settings: &progenitor::GenerationSettings,
+    api: &openapiv3::OpenAPI,
+    fragment: &Fragment,
+) -> Result<syn::File> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !GENERATING.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    GENERATING.with(|g| g.set(true));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        progenitor::Generator::new(settings).generate_tokens(api)
+    }));
+    GENERATING.with(|g| g.set(false));
+    match outcome {
+        Ok(Ok(tokens)) => syn::parse2(tokens).context("progenitor emitted unparsable Rust"),
+        Ok(Err(e)) => Err(anyhow!("progenitor failed on {}: {e}", fragment.rel_path)),
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_string());
+            let ops: Vec<String> = spec::operations(&fragment.doc)
+                .iter()
+                .map(|op| format!("/paths/{}/{}", spec::escape(op.path), op.method))
+                .collect();
+            bail!(
+                "progenitor cannot generate code from {} (operations at {}): {}",
+                fragment.rel_path,
+                ops.join(", "),
+                message.lines().next().unwrap_or_default()
+            )
+        }
+    }
 }
 
 /// The file's first lines: what generated it, from what, and that it must not be edited.

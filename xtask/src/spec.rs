@@ -91,10 +91,30 @@ pub fn load_fragment(root: &Path) -> Result<(Provenance, Fragment)> {
     Ok((prov, fragment))
 }
 
-/// The workspace root: the parent of the xtask crate.
+/// The workspace root, found at run time: from `CARGO_MANIFEST_DIR` as cargo sets it
+/// for `cargo run` / `cargo test` (the clone being worked on), else from the current
+/// directory upwards. The compile-time path is only the last resort: with one
+/// `CARGO_TARGET_DIR` shared by two clones, a binary built in one clone is reused in
+/// the other, and that path would name the wrong tree.
 pub fn workspace_root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
+    let from_env = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let from_cwd = std::env::current_dir().ok();
+    from_env
+        .iter()
+        .chain(from_cwd.iter())
+        .find_map(|start| find_root(start))
+        .unwrap_or_else(|| {
+            let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+            manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
+        })
+}
+
+/// The nearest directory at or above `start` that holds this workspace's markers.
+pub fn find_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| dir.join("xtask/Cargo.toml").is_file() && dir.join(OPENAPI_DIR).is_dir())
+        .map(Path::to_path_buf)
 }
 
 /// Escapes one JSON-pointer reference token (`~` → `~0`, `/` → `~1`).

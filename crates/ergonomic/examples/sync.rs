@@ -5,9 +5,14 @@
 //! ```
 //!
 //! Credentials come from the environment (`CLOUDFLARE_API_TOKEN`, or both
-//! `CLOUDFLARE_EMAIL` and `CLOUDFLARE_API_KEY`; `CLOUDFLARE_BASE_URL` too). With no credentials and no
-//! `--base-url`, it starts a mock of the endpoint on 127.0.0.1, says so, and syncs
-//! against that, so the whole flow can be seen with nothing configured.
+//! `CLOUDFLARE_EMAIL` and `CLOUDFLARE_API_KEY`; `CLOUDFLARE_BASE_URL` too). With no
+//! credential variable set at all and no `--base-url`, it starts a mock of the endpoint
+//! on 127.0.0.1, says so on stderr and with `"mock": true` in the JSON, and syncs against
+//! that, so the whole flow can be seen with nothing configured. A credential variable
+//! that is set but empty is a configuration error, never a reason to use the mock.
+//!
+//! Logs go to stderr, filtered by `RUST_LOG` (default `warn`; `RUST_LOG=debug` shows
+//! every attempt and retry decision).
 //!
 //! Exit codes: 0 synced and ready; 3 synced but not ready (the failure is in the JSON);
 //! 1 the request failed; 2 invalid input or configuration.
@@ -53,6 +58,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(args) => args,
         Err(message) => {
@@ -72,6 +83,7 @@ async fn main() -> ExitCode {
             .ok()
             .filter(|v| !v.is_empty())
     });
+    let mock = credentials.is_none() && base_url.is_none();
     let (credentials, base_url) = match (credentials, base_url) {
         (Some(c), url) => (c, url),
         (None, Some(_)) => {
@@ -110,7 +122,17 @@ async fn main() -> ExitCode {
     };
     match client.sync(&args.account_id, &args.server_id).await {
         Ok(report) => {
-            match serde_json::to_string_pretty(&report) {
+            // `mock` first, so nobody mistakes the embedded mock's answer for Cloudflare's.
+            let mut out = serde_json::Map::new();
+            out.insert("mock".into(), mock.into());
+            match serde_json::to_value(&report) {
+                Ok(serde_json::Value::Object(fields)) => out.extend(fields),
+                Ok(_) | Err(_) => {
+                    eprintln!("error: cannot print the report");
+                    return ExitCode::from(EXIT_FAILED);
+                }
+            }
+            match serde_json::to_string_pretty(&out) {
                 Ok(json) => println!("{json}"),
                 Err(e) => eprintln!("error: cannot print the report: {e}"),
             }

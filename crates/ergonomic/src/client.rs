@@ -14,12 +14,12 @@ use cloudflare_mcp_sync_generated::operations::mcp_portals_api_sync_server as op
 use crate::bulk::Pacer;
 use crate::credentials::Credentials;
 use crate::decode::decode_response;
-use crate::error::{
-    ConfigError, Error, ResponseDetails, TransportError, TransportKind, human_duration,
-};
+use crate::error::{ConfigError, Error, ResponseDetails, TransportError, TransportKind};
 use crate::ids;
+use crate::proxy::ProxyEnv;
 use crate::report::SyncReport;
 use crate::retry::{self, Decision, RetryPolicy};
+use crate::text::{human_duration, one_line, redact_url};
 
 /// Cloudflare's API base URL (the spec's server).
 pub const DEFAULT_BASE_URL: &str = "https://api.cloudflare.com/client/v4";
@@ -61,6 +61,9 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     max_body_bytes: usize,
     allow_insecure_http: bool,
+    proxy_from_env: bool,
+    /// Proxy variables captured by `from_lookup`; `None` reads the process at build.
+    proxy_env: Option<ProxyEnv>,
 }
 
 impl Default for ClientBuilder {
@@ -76,6 +79,8 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             allow_insecure_http: false,
+            proxy_from_env: true,
+            proxy_env: None,
         }
     }
 }
@@ -108,6 +113,7 @@ impl ClientBuilder {
             .into());
         }
         builder.base_url = lookup(ENV_BASE_URL).filter(|v| !v.trim().is_empty());
+        builder.proxy_env = Some(ProxyEnv::from_lookup(&lookup));
         Ok(builder)
     }
 
@@ -129,6 +135,15 @@ impl ClientBuilder {
     /// the network unencrypted; meant for test rigs only.
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
         self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Whether an `https://` base URL may go through the proxy named by `HTTPS_PROXY` /
+    /// `ALL_PROXY` (unless `NO_PROXY` lists the host); default `true`. A plain `http://`
+    /// base URL never goes through a proxy from the environment, whatever this says:
+    /// the proxy would see the credentials. Ignored with [`http_client`](Self::http_client).
+    pub fn proxy_from_env(mut self, enabled: bool) -> Self {
+        self.proxy_from_env = enabled;
         self
     }
 
@@ -189,6 +204,20 @@ impl ClientBuilder {
             self.allow_insecure_http,
         )?;
         let path = PathTemplate::parse(op::PATH)?;
+        // A base URL so long that no request URL built on it could be sent fails here,
+        // not as a "network" error on every attempt.
+        let longest = path.render(
+            &base,
+            &"%FF".repeat(ids::MAX_ACCOUNT_ID_CHARS),
+            &"x".repeat(32),
+        );
+        if http::Uri::try_from(longest.as_str()).is_err() {
+            return Err(ConfigError::new(format!(
+                "base URL is too long ({} bytes) to build a request URL on",
+                base.len()
+            ))
+            .into());
+        }
         let mut agent = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")).to_string();
         if let Some(suffix) = self
             .user_agent_suffix
@@ -209,13 +238,25 @@ impl ClientBuilder {
         }
         let http = match self.http_client {
             Some(client) => client,
-            None => crate::tls::configure(
-                reqwest::Client::builder()
+            None => {
+                // reqwest's own reading of the proxy variables is switched off; the one
+                // proxy this client may use is decided in `proxy`.
+                let mut builder = reqwest::Client::builder()
                     .connect_timeout(self.connect_timeout)
-                    .redirect(reqwest::redirect::Policy::none()),
-            )?
-            .build()
-            .map_err(|e| ConfigError::new(format!("cannot build the HTTP client: {e}")))?,
+                    .redirect(reqwest::redirect::Policy::none())
+                    .no_proxy();
+                if self.proxy_from_env {
+                    let env = self.proxy_env.unwrap_or_else(ProxyEnv::from_process);
+                    let parsed = url::Url::parse(&base)
+                        .map_err(|e| ConfigError::new(format!("base URL: {e}")))?;
+                    if let Some(proxy) = env.proxy_for(&parsed)? {
+                        builder = builder.proxy(proxy);
+                    }
+                }
+                crate::tls::configure(builder)?
+                    .build()
+                    .map_err(|e| ConfigError::new(format!("cannot build the HTTP client: {e}")))?
+            }
         };
         Ok(Client {
             inner: Arc::new(Inner {
@@ -247,14 +288,18 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("proxy_from_env", &self.proxy_from_env)
             .finish()
     }
 }
 
 /// Parses and checks a base URL; returns it without a trailing slash.
 fn normalise_base_url(raw: &str, allow_insecure_http: bool) -> Result<String, ConfigError> {
+    // The raw text may hold a password (that is one reason it might not parse): it is
+    // shown with any user info taken out, and bounded.
+    let shown = || one_line(&redact_url(raw.trim()), 200);
     let url = url::Url::parse(raw.trim())
-        .map_err(|e| ConfigError::new(format!("base URL {raw:?} is not a URL: {e}")))?;
+        .map_err(|e| ConfigError::new(format!("base URL {:?} is not a URL: {e}", shown())))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(ConfigError::new(
             "the base URL must not carry a user name or password",
@@ -262,7 +307,8 @@ fn normalise_base_url(raw: &str, allow_insecure_http: bool) -> Result<String, Co
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(ConfigError::new(format!(
-            "base URL {url} must not have a query or fragment"
+            "base URL {:?} must not have a query or fragment",
+            shown()
         )));
     }
     match url.scheme() {
@@ -461,11 +507,18 @@ impl Inner {
         let account_id = ids::check_account_id(account_id)?;
         let server_id = ids::check_server_id(server_id)?;
         let rendered = self.path.render(&self.base, account_id, server_id);
-        let url = reqwest::Url::parse(&rendered).map_err(|e| {
-            Error::Config(ConfigError::new(format!(
-                "the request URL does not parse: {e}"
-            )))
-        })?;
+        // What cannot become an HTTP request URI is refused before any attempt; the
+        // build-time check on the base URL makes this unreachable for checked ids.
+        let uri_ok = http::Uri::try_from(rendered.as_str()).is_ok();
+        let url = reqwest::Url::parse(&rendered)
+            .ok()
+            .filter(|_| uri_ok)
+            .ok_or_else(|| {
+                Error::Config(ConfigError::new(format!(
+                    "the request URL ({} bytes) cannot be sent",
+                    rendered.len()
+                )))
+            })?;
         let target = Arc::new(Target {
             account_id: account_id.to_string(),
             server_id: server_id.to_string(),
@@ -665,6 +718,14 @@ async fn in_span<F: std::future::Future>(span: tracing::Span, fut: F) -> F::Outp
 /// Classifies a reqwest error; the message is the error's chain on one line (it names
 /// the URL, which holds ids but never credentials).
 fn transport_error(e: reqwest::Error) -> Error {
+    if e.is_builder() {
+        // The request could not even be built: nothing was sent, and trying again
+        // cannot help.
+        return Error::Config(ConfigError::new(format!(
+            "the request cannot be sent: {}",
+            one_line(&e.without_url().to_string(), 200)
+        )));
+    }
     let kind = if e.is_timeout() {
         TransportKind::Timeout
     } else if e.is_connect() {
@@ -685,7 +746,7 @@ fn transport_error(e: reqwest::Error) -> Error {
     }
     if let Some(cause) = last {
         message.push_str(": ");
-        message.push_str(&crate::error::one_line(&cause, 200));
+        message.push_str(&crate::text::one_line(&cause, 200));
     }
     // A body cut short is worth another try, like a refused connection.
     let err = TransportError::new(kind, message).with_source(e);

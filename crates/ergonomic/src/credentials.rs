@@ -56,22 +56,28 @@ impl Credentials {
 
     /// Reads `CLOUDFLARE_API_TOKEN`, or `CLOUDFLARE_EMAIL` + `CLOUDFLARE_API_KEY`.
     ///
-    /// Returns `Ok(None)` when none of them is set. A token set together with a key or
-    /// email, or an email without a key (or the reverse), is a [`ConfigError`]: guessing
-    /// which one the user meant is how confusing auth failures start.
+    /// Returns `Ok(None)` only when none of them is set at all. A variable that is set
+    /// but empty or blank is a [`ConfigError`] naming it: that is what a CI job gets
+    /// when a secret did not reach it, and it must not look like "no credentials". A
+    /// token set together with a key or email, or an email without a key (or the
+    /// reverse), is a [`ConfigError`] too: guessing which one the user meant is how
+    /// confusing auth failures start.
     pub fn from_env() -> Result<Option<Self>, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// [`Credentials::from_env`] over any variable lookup (testable without touching
-    /// the process environment). Empty values count as unset.
+    /// the process environment).
     pub fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Option<Self>, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let token = get(ENV_API_TOKEN);
-        let email = get(ENV_EMAIL);
-        let key = get(ENV_API_KEY);
+        let get = |name: &str| match lookup(name) {
+            Some(v) if v.trim().is_empty() => Err(ConfigError::new(format!(
+                "{name} is set but empty; set it to the secret, or unset it"
+            ))),
+            other => Ok(other),
+        };
+        let (token, email, key) = (get(ENV_API_TOKEN)?, get(ENV_EMAIL)?, get(ENV_API_KEY)?);
         match (token, email, key) {
             (None, None, None) => Ok(None),
             (Some(token), None, None) => Ok(Some(Self::api_token(token))),
@@ -175,11 +181,23 @@ mod tests {
     #[test]
     fn env_nothing_is_none() {
         assert!(Credentials::from_lookup(lookup(&[])).unwrap().is_none());
-        assert!(
-            Credentials::from_lookup(lookup(&[(ENV_API_TOKEN, " ")]))
-                .unwrap()
-                .is_none()
-        );
+    }
+
+    #[test]
+    fn env_set_but_blank_is_an_error_naming_the_variable() {
+        for name in [ENV_API_TOKEN, ENV_EMAIL, ENV_API_KEY] {
+            for blank in ["", " ", "\t\n"] {
+                let err = Credentials::from_lookup(lookup(&[(name, blank)])).unwrap_err();
+                assert!(
+                    err.to_string()
+                        .starts_with(&format!("{name} is set but empty")),
+                    "{err}"
+                );
+            }
+        }
+        // Blank beside a good token is still an error: the blank one is a mistake.
+        let err = Credentials::from_lookup(lookup(&[(ENV_API_TOKEN, "t"), (ENV_EMAIL, "")]));
+        assert!(err.unwrap_err().to_string().contains(ENV_EMAIL));
     }
 
     #[test]

@@ -6,35 +6,37 @@ use std::time::SystemTime;
 
 use reqwest::header::HeaderMap;
 
-use crate::header_names::{CF_RAY, CONTENT_TYPE, LOCATION};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
-use cloudflare_mcp_sync_generated::types::McpPortalsApiSyncServerResponseResult;
-
-use crate::error::{ApiErrorItem, Error, ResponseDetails, SNIPPET_CHARS, one_line};
+use crate::envelope::{ItemList, bounded_list};
+use crate::error::{Error, ResponseDetails, SNIPPET_CHARS};
+use crate::header_names::{CF_RAY, CONTENT_TYPE, LOCATION};
 use crate::report::{RateLimit, ResponseMeta, SyncReport};
 use crate::retry;
+use crate::text::one_line;
 
-/// The envelope of a 2xx answer; `result` is the generated type from the spec.
+/// The envelope of a 2xx answer. `result` stays raw text here: `report::decode_result`
+/// reads it with the generated type from the spec.
 #[derive(Deserialize)]
-struct SuccessEnvelope {
+struct SuccessEnvelope<'a> {
     #[serde(default)]
     success: Option<bool>,
-    #[serde(default)]
-    errors: Vec<ApiErrorItem>,
-    #[serde(default)]
-    messages: Vec<ApiErrorItem>,
-    #[serde(default)]
-    result: Option<McpPortalsApiSyncServerResponseResult>,
+    #[serde(default, deserialize_with = "bounded_list")]
+    errors: ItemList,
+    #[serde(default, deserialize_with = "bounded_list")]
+    messages: ItemList,
+    #[serde(default, borrow)]
+    result: Option<&'a RawValue>,
 }
 
 /// The envelope of an error answer: only the parts every Cloudflare error has.
 #[derive(Deserialize)]
 struct ErrorEnvelope {
-    #[serde(default)]
-    errors: Vec<ApiErrorItem>,
-    #[serde(default)]
-    messages: Vec<ApiErrorItem>,
+    #[serde(default, deserialize_with = "bounded_list")]
+    errors: ItemList,
+    #[serde(default, deserialize_with = "bounded_list")]
+    messages: ItemList,
 }
 
 /// Decodes one response of the sync operation.
@@ -68,27 +70,31 @@ pub fn decode_response(
             d.problem = Some("expected a JSON body".into());
             return Err(Error::NotJson(Box::new(d)));
         }
-        let envelope: SuccessEnvelope = match serde_json::from_slice(body) {
-            Ok(e) => e,
-            Err(source) => {
-                let mut d = details();
-                d.snippet = Some(snippet(body));
-                d.problem = Some(format!(
-                    "body does not decode: {}",
-                    one_line(&source.to_string(), 200)
-                ));
-                return Err(Error::Decode {
-                    details: Box::new(d),
-                    source,
-                });
+        // `what` says which text the decoder's line and column count in.
+        let decode_error = |what: &str, source: serde_json::Error| {
+            let mut d = details();
+            d.snippet = Some(snippet(body));
+            d.problem = Some(format!(
+                "{what} does not decode: {}",
+                one_line(&source.to_string(), 200)
+            ));
+            Error::Decode {
+                details: Box::new(d),
+                source,
             }
         };
+        let envelope: SuccessEnvelope<'_> = match serde_json::from_slice(body) {
+            Ok(e) => e,
+            Err(source) => return Err(decode_error("body", source)),
+        };
         let result = match envelope.result {
-            Some(result) if envelope.success != Some(false) => result,
+            Some(result) if envelope.success != Some(false) && result.get() != "null" => result,
             _ => {
                 let mut d = details();
-                d.errors = envelope.errors;
-                d.messages = envelope.messages;
+                d.errors = envelope.errors.items;
+                d.errors_omitted = envelope.errors.omitted;
+                d.messages = envelope.messages.items;
+                d.messages_omitted = envelope.messages.omitted;
                 return Err(if envelope.success == Some(false) {
                     d.problem = Some("success is false".into());
                     Error::Unsuccessful(Box::new(d))
@@ -98,6 +104,8 @@ pub fn decode_response(
                 });
             }
         };
+        let parts =
+            crate::report::decode_result(result).map_err(|e| decode_error("`result`", e))?;
         let meta = ResponseMeta {
             status,
             ray_id: ray_id(&headers),
@@ -105,7 +113,7 @@ pub fn decode_response(
             rate_limit: RateLimit::from_headers(&headers),
             headers,
         };
-        return Ok(SyncReport::from_result(result, envelope.messages, meta));
+        return Ok(SyncReport::new(parts, envelope.messages, meta));
     }
 
     let mut details = details();
@@ -115,9 +123,15 @@ pub fn decode_response(
         None
     };
     match envelope {
-        Some(e) if !e.errors.is_empty() || !e.messages.is_empty() => {
-            details.errors = e.errors;
-            details.messages = e.messages;
+        Some(e)
+            if !e.errors.items.is_empty()
+                || !e.messages.items.is_empty()
+                || e.errors.omitted + e.messages.omitted > 0 =>
+        {
+            details.errors = e.errors.items;
+            details.errors_omitted = e.errors.omitted;
+            details.messages = e.messages.items;
+            details.messages_omitted = e.messages.omitted;
         }
         _ => details.snippet = (!body.is_empty()).then(|| snippet(body)),
     }

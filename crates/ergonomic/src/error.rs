@@ -3,7 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use crate::envelope::{ApiErrorItem, write_items};
+use crate::text::human_duration;
 
 /// Everything that can go wrong with a call, one variant per thing a caller may want to
 /// handle differently. Every variant that came from a response carries
@@ -51,14 +52,15 @@ pub enum Error {
     /// The body was larger than the configured limit; reading stopped there.
     #[error("{0}")]
     BodyTooLarge(Box<ResponseDetails>),
-    /// The connection could not be made (refused, DNS, TLS handshake).
-    #[error("{0}")]
+    /// The connection could not be made (refused, DNS, TLS handshake). `source()` is
+    /// the underlying error, as for the two variants below.
+    #[error(transparent)]
     Connect(TransportError),
     /// An attempt, or the whole call, ran out of time.
-    #[error("{0}")]
+    #[error(transparent)]
     Timeout(TransportError),
     /// The connection failed after it was made (reset, truncated response).
-    #[error("{0}")]
+    #[error(transparent)]
     Transport(TransportError),
 }
 
@@ -189,68 +191,6 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// One item of a Cloudflare envelope's `errors` or `messages`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct ApiErrorItem {
-    /// Cloudflare's code (values above 65,535 exist, so 64 bits).
-    #[serde(default, deserialize_with = "integral_code")]
-    pub code: i64,
-    /// The message.
-    #[serde(default)]
-    pub message: String,
-    /// A link to the documentation, when given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub documentation_url: Option<String>,
-    /// A JSON pointer into the request that the item is about, when given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<serde_json::Value>,
-    /// Further items that caused this one.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub error_chain: Vec<ApiErrorItem>,
-    /// Fields this client does not know yet, kept as they came.
-    #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
-}
-
-impl ApiErrorItem {
-    /// An item with a code and message (for tests and mocks).
-    pub fn new(code: i64, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            documentation_url: None,
-            source: None,
-            error_chain: Vec::new(),
-            extra: serde_json::Map::new(),
-        }
-    }
-}
-
-impl fmt::Display for ApiErrorItem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{}] {}", self.code, one_line(&self.message, 200))?;
-        if !self.error_chain.is_empty() {
-            f.write_str(" (caused by ")?;
-            for (i, item) in self.error_chain.iter().enumerate() {
-                if i > 0 {
-                    f.write_str("; ")?;
-                }
-                write!(f, "{item}")?;
-            }
-            f.write_str(")")?;
-        }
-        Ok(())
-    }
-}
-
-/// Accepts `7002`, `-1` and an integral float such as `7002.0`.
-fn integral_code<'de, D: Deserializer<'de>>(de: D) -> Result<i64, D::Error> {
-    let n = serde_json::Number::deserialize(de)?;
-    crate::report::integral(&n)
-        .ok_or_else(|| serde::de::Error::custom(format!("error code {n} is not an integer")))
-}
-
 /// What came back, for errors that came from a response.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -259,10 +199,15 @@ pub struct ResponseDetails {
     pub status: u16,
     /// The `cf-ray` header.
     pub ray_id: Option<String>,
-    /// Every item of the envelope's `errors`.
+    /// The items of the envelope's `errors` (the first
+    /// [`MAX_LIST_ITEMS`](crate::MAX_LIST_ITEMS); see [`errors_omitted`](Self::errors_omitted)).
     pub errors: Vec<ApiErrorItem>,
-    /// Every item of the envelope's `messages`.
+    /// How many more `errors` items the body had than were kept.
+    pub errors_omitted: usize,
+    /// The items of the envelope's `messages` (bounded like `errors`).
     pub messages: Vec<ApiErrorItem>,
+    /// How many more `messages` items the body had than were kept.
+    pub messages_omitted: usize,
     /// The `Content-Type` header.
     pub content_type: Option<String>,
     /// The start of the body (bounded, one line), when it was not a Cloudflare envelope.
@@ -286,7 +231,9 @@ impl ResponseDetails {
             status,
             ray_id: None,
             errors: Vec::new(),
+            errors_omitted: 0,
             messages: Vec::new(),
+            messages_omitted: 0,
             content_type: None,
             snippet: None,
             problem: None,
@@ -307,8 +254,9 @@ impl fmt::Display for ResponseDetails {
             write!(f, " {reason}")?;
         }
         let mut sep = ": ";
-        for item in &self.errors {
-            write!(f, "{sep}{item}")?;
+        if !self.errors.is_empty() || self.errors_omitted > 0 {
+            f.write_str(sep)?;
+            write_items(f, &self.errors, self.errors_omitted, "; ")?;
             sep = "; ";
         }
         if let Some(problem) = &self.problem {
@@ -405,28 +353,4 @@ impl std::error::Error for TransportError {
             .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
     }
-}
-
-/// `1.5s`, `300s`, `250ms`.
-pub(crate) fn human_duration(d: Duration) -> String {
-    if d.as_millis() < 1000 {
-        format!("{}ms", d.as_millis())
-    } else if d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
-    }
-}
-
-/// The first `max` characters of `text` on one line (control characters replaced).
-pub(crate) fn one_line(text: &str, max: usize) -> String {
-    let mut out: String = text
-        .chars()
-        .take(max)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if text.chars().nth(max).is_some() {
-        out.push('…');
-    }
-    out
 }

@@ -6,13 +6,17 @@ use cloudflare_mcp_sync_generated::types::McpPortalsApiSyncServerId;
 
 use crate::error::{Error, InvalidInput};
 
+/// Longest account id accepted. Cloudflare's are 32 hex characters; the spec sets no
+/// limit, but an id of kilobytes is a mistake, and past ~64 KiB no request can carry it.
+pub(crate) const MAX_ACCOUNT_ID_CHARS: usize = 256;
+
 /// Longest value echoed back in an [`InvalidInput`] error.
 const ECHO_CHARS: usize = 64;
 
 fn invalid(field: &'static str, value: &str, reason: impl Into<String>) -> Error {
     Error::InvalidInput(InvalidInput {
         field,
-        value: crate::error::one_line(value, ECHO_CHARS),
+        value: crate::text::one_line(value, ECHO_CHARS),
         reason: reason.into(),
     })
 }
@@ -36,6 +40,11 @@ pub(crate) fn check_server_id(id: &str) -> Result<&str, Error> {
 pub(crate) fn check_account_id(id: &str) -> Result<&str, Error> {
     let reason = if id.is_empty() {
         Some("must not be empty".to_string())
+    } else if id.len() > MAX_ACCOUNT_ID_CHARS {
+        Some(format!(
+            "is {} bytes long; at most {MAX_ACCOUNT_ID_CHARS} are accepted (Cloudflare's are 32)",
+            id.len()
+        ))
     } else if id == "." || id == ".." {
         Some("must not be a dot segment".to_string())
     } else if id.bytes().all(is_unreserved) {

@@ -45,11 +45,15 @@ mod bulk;
 mod client;
 mod credentials;
 mod decode;
+mod envelope;
 mod error;
 mod header_names;
 mod ids;
+mod numbers;
+mod proxy;
 mod report;
 mod retry;
+mod text;
 mod tls;
 
 pub use bulk::{BulkItem, BulkOptions, Progress};
@@ -59,9 +63,12 @@ pub use client::{
 };
 pub use credentials::{Credentials, ENV_API_KEY, ENV_API_TOKEN, ENV_EMAIL};
 pub use decode::decode_response;
+pub use envelope::{
+    ApiErrorItem, MAX_CHAIN_DEPTH, MAX_EXTRA_BYTES_PER_LIST, MAX_EXTRA_VALUE_BYTES,
+    MAX_ITEMS_PER_LIST, MAX_LIST_ITEMS,
+};
 pub use error::{
-    ApiErrorItem, ConfigError, Error, InvalidInput, ResponseDetails, SNIPPET_CHARS, TransportError,
-    TransportKind,
+    ConfigError, Error, InvalidInput, ResponseDetails, SNIPPET_CHARS, TransportError, TransportKind,
 };
 pub use report::{RateLimit, ResponseMeta, SyncReport, SyncStatus, UpstreamFailure};
 pub use retry::RetryPolicy;

@@ -5,9 +5,14 @@ use std::fmt;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use cloudflare_mcp_sync_generated::types as api;
+
+use crate::envelope::{ApiErrorItem, ItemList};
+use crate::numbers::{float_to_i64, parse_integral};
+use crate::text::one_line;
 
 /// The server's sync state. Open: a value Cloudflare adds later arrives as
 /// [`SyncStatus::Unknown`] with the raw string, instead of failing the call.
@@ -109,10 +114,11 @@ pub struct UpstreamFailure {
     pub status_code: Option<u16>,
     /// `error_details.retryable`: whether the failure is transient.
     pub retryable: Option<bool>,
-    /// `mcp_code` or `status_code` as sent when it was not an integer in range (kept,
-    /// never rounded).
+    /// `mcp_code` or `status_code` when it was not an integer in range, as the field
+    /// name and the number's text (`("mcp_code", "1.5")`, `("mcp_code", "1e400")`):
+    /// kept, never rounded, and never a reason to lose the rest of the report.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub unparsed_numbers: Vec<(String, f64)>,
+    pub unparsed_numbers: Vec<(String, String)>,
 }
 
 impl UpstreamFailure {
@@ -124,9 +130,11 @@ impl UpstreamFailure {
 
 impl fmt::Display for UpstreamFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.message.as_deref().unwrap_or("MCP server sync failed"))?;
+        // Server text, made safe for a terminal and bounded.
+        let message = self.message.as_deref().unwrap_or("MCP server sync failed");
+        f.write_str(&one_line(message, 200))?;
         if let Some(cause) = &self.cause {
-            write!(f, ": {cause}")?;
+            write!(f, ": {}", one_line(cause, 300))?;
         }
         let mut extras = Vec::new();
         match self.is_upstream {
@@ -235,8 +243,11 @@ pub struct SyncReport {
     pub status: SyncStatus,
     /// Why the MCP server could not be synced, when Cloudflare said so.
     pub failure: Option<UpstreamFailure>,
-    /// Items of the envelope's `messages`.
-    pub messages: Vec<crate::ApiErrorItem>,
+    /// Items of the envelope's `messages` (the first
+    /// [`MAX_LIST_ITEMS`](crate::MAX_LIST_ITEMS)).
+    pub messages: Vec<ApiErrorItem>,
+    /// How many more `messages` items the body had than were kept.
+    pub messages_omitted: usize,
     /// Response metadata.
     pub meta: ResponseMeta,
 }
@@ -258,58 +269,182 @@ impl SyncReport {
         !self.is_ready() && self.failure.as_ref().and_then(|f| f.retryable) != Some(false)
     }
 
-    pub(crate) fn from_result(
-        result: api::McpPortalsApiSyncServerResponseResult,
-        messages: Vec<crate::ApiErrorItem>,
+    pub(crate) fn new(
+        (status, failure): (SyncStatus, Option<UpstreamFailure>),
+        messages: ItemList,
         meta: ResponseMeta,
     ) -> Self {
-        let status = result
-            .status
-            .map_or_else(|| SyncStatus::Unknown(String::new()), SyncStatus::from);
-        let failure = (result.error.is_some() || result.error_details.is_some()).then(|| {
-            let d = result.error_details.unwrap_or_default();
-            let mut unparsed = Vec::new();
-            let mcp_code = d.mcp_code.and_then(|v| {
-                let n = float_to_i64(v);
-                if n.is_none() {
-                    unparsed.push(("mcp_code".to_string(), v));
-                }
-                n
-            });
-            let status_code = d.status_code.and_then(|v| {
-                let n = float_to_i64(v).and_then(|n| u16::try_from(n).ok());
-                if n.is_none() {
-                    unparsed.push(("status_code".to_string(), v));
-                }
-                n
-            });
-            UpstreamFailure {
-                message: result.error,
-                cause: d.cause,
-                is_upstream: d.is_upstream,
-                mcp_code,
-                status_code,
-                retryable: d.retryable,
-                unparsed_numbers: unparsed,
-            }
-        });
         Self {
             status,
             failure,
-            messages,
+            messages: messages.items,
+            messages_omitted: messages.omitted,
             meta,
         }
     }
 }
 
+/// Reads `result` (raw JSON) with the generated type from the spec. A number the
+/// generated type cannot hold (`1e400`) does not lose the report: the same fields are
+/// then read leniently and the number is kept as text.
+pub(crate) fn decode_result(
+    result: &RawValue,
+) -> Result<(SyncStatus, Option<UpstreamFailure>), serde_json::Error> {
+    let text = result.get();
+    if text.len() > SHAPE_CHECK_BYTES {
+        check_status_shape(text)?;
+    }
+    match serde_json::from_str::<api::McpPortalsApiSyncServerResponseResult>(text) {
+        Ok(result) => Ok(from_generated(result)),
+        Err(strict) => match serde_json::from_str::<LenientResult>(text) {
+            Ok(lenient) if lenient.numbers_look_like_numbers() => Ok(from_lenient(lenient)),
+            _ => Err(strict),
+        },
+    }
+}
+
+/// Results larger than this get their `status` checked before the generated type reads
+/// them: its open enum buffers whatever `status` holds, and a huge array there would
+/// cost many times its size in memory before failing.
+const SHAPE_CHECK_BYTES: usize = 4096;
+
+fn check_status_shape(text: &str) -> Result<(), serde_json::Error> {
+    #[derive(Deserialize)]
+    struct Shape<'a> {
+        #[serde(default, borrow)]
+        status: Option<&'a RawValue>,
+    }
+    let shape: Shape<'_> = serde_json::from_str(text)?;
+    match shape.status.map(RawValue::get) {
+        Some(raw) if !raw.starts_with('"') => {
+            Err(serde::de::Error::custom("result.status is not a string"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn from_generated(
+    result: api::McpPortalsApiSyncServerResponseResult,
+) -> (SyncStatus, Option<UpstreamFailure>) {
+    let status = result
+        .status
+        .map_or_else(|| SyncStatus::Unknown(String::new()), SyncStatus::from);
+    let failure = (result.error.is_some() || result.error_details.is_some()).then(|| {
+        let d = result.error_details.unwrap_or_default();
+        let mut unparsed = Vec::new();
+        let mcp_code = d.mcp_code.and_then(|v| {
+            let n = float_to_i64(v);
+            if n.is_none() {
+                unparsed.push(("mcp_code".to_string(), v.to_string()));
+            }
+            n
+        });
+        let status_code = d.status_code.and_then(|v| {
+            let n = float_to_i64(v).and_then(|n| u16::try_from(n).ok());
+            if n.is_none() {
+                unparsed.push(("status_code".to_string(), v.to_string()));
+            }
+            n
+        });
+        UpstreamFailure {
+            message: result.error,
+            cause: d.cause,
+            is_upstream: d.is_upstream,
+            mcp_code,
+            status_code,
+            retryable: d.retryable,
+            unparsed_numbers: unparsed,
+        }
+    });
+    (status, failure)
+}
+
+/// The result's fields with numbers kept as text: the fallback when a number does not
+/// fit the generated type's `f64`.
+#[derive(Deserialize)]
+struct LenientResult {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_details: Option<LenientDetails>,
+}
+
+#[derive(Deserialize, Default)]
+struct LenientDetails {
+    #[serde(default)]
+    cause: Option<String>,
+    #[serde(default)]
+    is_upstream: Option<bool>,
+    #[serde(default)]
+    retryable: Option<bool>,
+    #[serde(default)]
+    mcp_code: Option<Box<RawValue>>,
+    #[serde(default)]
+    status_code: Option<Box<RawValue>>,
+}
+
+impl LenientResult {
+    /// Only numbers may differ from what the generated type takes.
+    fn numbers_look_like_numbers(&self) -> bool {
+        let is_number = |v: &Option<Box<RawValue>>| {
+            v.as_ref().is_none_or(|raw| {
+                raw.get()
+                    .starts_with(|c: char| c == '-' || c.is_ascii_digit())
+            })
+        };
+        self.error_details
+            .as_ref()
+            .is_none_or(|d| is_number(&d.mcp_code) && is_number(&d.status_code))
+    }
+}
+
+fn from_lenient(result: LenientResult) -> (SyncStatus, Option<UpstreamFailure>) {
+    let status = SyncStatus::from(result.status.as_deref().unwrap_or(""));
+    let failure = (result.error.is_some() || result.error_details.is_some()).then(|| {
+        let d = result.error_details.unwrap_or_default();
+        let mut unparsed = Vec::new();
+        let mut number = |field: &str, raw: Option<Box<RawValue>>| {
+            let raw = raw?;
+            let n = parse_integral(raw.get());
+            if n.is_none() {
+                unparsed.push((field.to_string(), raw.get().to_string()));
+            }
+            n
+        };
+        let mcp_code = number("mcp_code", d.mcp_code);
+        let status_code = number("status_code", d.status_code).and_then(|n| {
+            let code = u16::try_from(n).ok();
+            if code.is_none() {
+                unparsed.push(("status_code".to_string(), n.to_string()));
+            }
+            code
+        });
+        UpstreamFailure {
+            message: result.error,
+            cause: d.cause,
+            is_upstream: d.is_upstream,
+            mcp_code,
+            status_code,
+            retryable: d.retryable,
+            unparsed_numbers: unparsed,
+        }
+    });
+    (status, failure)
+}
+
 impl Serialize for SyncReport {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("SyncReport", 8)?;
+        let mut st = s.serialize_struct("SyncReport", 9)?;
         st.serialize_field("status", &self.status)?;
         st.serialize_field("ready", &self.is_ready())?;
         st.serialize_field("failure", &self.failure)?;
         st.serialize_field("messages", &self.messages)?;
+        if self.messages_omitted > 0 {
+            st.serialize_field("messages_omitted", &self.messages_omitted)?;
+        }
         st.serialize_field("http_status", &self.meta.status)?;
         st.serialize_field("ray_id", &self.meta.ray_id)?;
         st.serialize_field("attempts", &self.meta.attempts)?;
@@ -318,32 +453,10 @@ impl Serialize for SyncReport {
     }
 }
 
-/// An integral `f64` in `i64` range as `i64` (`-32603.0` → `-32603`); otherwise `None`.
-pub(crate) fn float_to_i64(v: f64) -> Option<i64> {
-    // 2^63 is exactly representable; anything at or beyond it does not fit.
-    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
-    (v.is_finite() && v.fract() == 0.0 && (-LIMIT..LIMIT).contains(&v)).then_some(v as i64)
-}
-
-/// A JSON number as `i64` when it is an integer (or an integral float) in range.
-pub(crate) fn integral(n: &serde_json::Number) -> Option<i64> {
-    n.as_i64().or_else(|| n.as_f64().and_then(float_to_i64))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
-
-    #[test]
-    fn integral_floats_become_integers_and_others_do_not() {
-        assert_eq!(float_to_i64(-32603.0), Some(-32603));
-        assert_eq!(float_to_i64(0.0), Some(0));
-        assert_eq!(float_to_i64(1.5), None);
-        assert_eq!(float_to_i64(f64::NAN), None);
-        assert_eq!(float_to_i64(1e19), None);
-        assert_eq!(float_to_i64(-9_223_372_036_854_775_808.0), Some(i64::MIN));
-    }
 
     #[test]
     fn rate_limit_headers_parse() {

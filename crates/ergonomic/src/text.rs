@@ -1,0 +1,137 @@
+//! Text that reaches a person: server-supplied strings made safe for one terminal line,
+//! durations and counts written for reading, URLs with their secrets taken out.
+
+use std::fmt;
+use std::time::Duration;
+
+/// `1.5s`, `300s`, `250ms`.
+pub(crate) fn human_duration(d: Duration) -> String {
+    if d.as_millis() < 1000 {
+        format!("{}ms", d.as_millis())
+    } else if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+/// `131070` → `131,070`.
+pub(crate) fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Characters that would let server text rearrange or hide what a terminal shows: C0
+/// and C1 controls (newlines, escapes), and the Unicode bidirectional overrides and
+/// isolates (U+202A–U+202E, U+2066–U+2069) plus the bare marks (U+200E, U+200F, U+061C).
+pub(crate) fn is_unsafe_for_terminal(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+        )
+}
+
+/// The first `max` characters of `text` on one line, each unsafe character replaced by
+/// a space; `…` marks a cut.
+pub(crate) fn one_line(text: &str, max: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .take(max)
+        .map(|c| if is_unsafe_for_terminal(c) { ' ' } else { c })
+        .collect();
+    if text.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// A URL as it may be shown: any `user:password@` is replaced by `***@`. Works on text
+/// that does not parse as a URL too, which is exactly when it gets echoed in an error.
+pub(crate) fn redact_url(raw: &str) -> String {
+    let (scheme, rest) = match raw.find("://") {
+        Some(i) => raw.split_at(i + 3),
+        None => ("", raw),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rfind('@') {
+        Some(at) => format!("{scheme}***{}{tail}", &authority[at..]),
+        None => raw.to_string(),
+    }
+}
+
+/// Writes `items` separated by `sep`, at most `shown` of them, then `… and N more`
+/// where N counts the rest and `omitted` items that were never kept.
+pub(crate) fn write_bounded<T: fmt::Display>(
+    f: &mut fmt::Formatter<'_>,
+    items: &[T],
+    omitted: usize,
+    shown: usize,
+    sep: &str,
+) -> fmt::Result {
+    for (i, item) in items.iter().take(shown).enumerate() {
+        if i > 0 {
+            f.write_str(sep)?;
+        }
+        write!(f, "{item}")?;
+    }
+    let more = items.len().saturating_sub(shown) + omitted;
+    if more > 0 {
+        if !items.is_empty() {
+            f.write_str(sep)?;
+        }
+        write!(f, "… and {} more", thousands(more))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(human_duration(Duration::from_secs(300)), "300s");
+        assert_eq!(human_duration(Duration::from_millis(1500)), "1.5s");
+    }
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(131_070), "131,070");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn one_line_removes_controls_and_bidi_overrides() {
+        let hostile = "a\nb\u{1b}[31mc\u{85}d\u{202E}e\u{2066}f\u{2069}g\u{200F}h";
+        let clean = one_line(hostile, 100);
+        assert_eq!(clean, "a b [31mc d e f g h");
+        assert!(!clean.chars().any(is_unsafe_for_terminal));
+        assert_eq!(one_line("abcdef", 3), "abc…");
+        assert_eq!(one_line("abc", 3), "abc");
+    }
+
+    #[test]
+    fn urls_lose_their_user_info() {
+        assert_eq!(
+            redact_url("http://user:PW@host:99999/x"),
+            "http://***@host:99999/x"
+        );
+        assert_eq!(redact_url("http://a@b@host/p@q"), "http://***@host/p@q");
+        assert_eq!(redact_url("https://host/p@q"), "https://host/p@q");
+        assert_eq!(redact_url("user:pw@host"), "***@host");
+        assert_eq!(redact_url("no url at all"), "no url at all");
+    }
+}
