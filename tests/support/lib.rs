@@ -2,6 +2,7 @@
 
 pub mod capture;
 pub mod fault;
+pub mod main_job;
 pub mod ratelimited;
 
 use std::path::{Path, PathBuf};

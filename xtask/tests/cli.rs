@@ -99,3 +99,126 @@ fn provenance_prints_the_record() {
     );
     assert!(text.contains("sha256:"), "{text}");
 }
+
+/// A copy of `openapi/` and the generated file, with the markers `workspace_root`
+/// looks for, in a temporary directory.
+fn scratch() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let openapi = dir.path().join("openapi");
+    std::fs::create_dir_all(&openapi).unwrap();
+    for entry in std::fs::read_dir(root().join("openapi")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), openapi.join(entry.file_name())).unwrap();
+    }
+    let generated = dir.path().join("crates/generated/src/generated.rs");
+    std::fs::create_dir_all(generated.parent().unwrap()).unwrap();
+    std::fs::copy(root().join("crates/generated/src/generated.rs"), &generated).unwrap();
+    std::fs::create_dir_all(dir.path().join("xtask")).unwrap();
+    std::fs::write(dir.path().join("xtask/Cargo.toml"), "").unwrap();
+    dir
+}
+
+/// Runs xtask as `cargo run` would in the clone at `clone`: cargo sets
+/// `CARGO_MANIFEST_DIR` to that clone's xtask directory.
+fn xtask_in(clone: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .env("CARGO_MANIFEST_DIR", clone.join("xtask"))
+        .current_dir(clone)
+        .output()
+        .expect("run xtask")
+}
+
+const SPEC: &str = "openapi/mcp-portals-api-sync-server.json";
+
+#[test]
+fn a_binary_shared_between_clones_works_on_the_clone_it_runs_in() {
+    // One CARGO_TARGET_DIR for two clones: the binary built for this tree runs in
+    // another. It must read and write that other clone only.
+    let clone = scratch();
+    let stale = clone.path().join("crates/generated/src/generated.rs");
+    std::fs::write(&stale, "// stale\n").unwrap();
+    let ours = std::fs::read(root().join("crates/generated/src/generated.rs")).unwrap();
+
+    let check = xtask_in(clone.path(), &["generate", "--check"]);
+    assert_eq!(
+        check.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let write = xtask_in(clone.path(), &["generate"]);
+    assert_eq!(
+        write.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&write.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&stale).unwrap(),
+        ours,
+        "the clone was regenerated"
+    );
+    assert_eq!(
+        std::fs::read(root().join("crates/generated/src/generated.rs")).unwrap(),
+        ours,
+        "this tree was not touched"
+    );
+}
+
+#[test]
+fn a_spec_the_generator_cannot_take_is_a_clear_error_not_a_panic() {
+    let clone = scratch();
+    let path = clone.path().join(SPEC);
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let op = doc["paths"]
+        .as_object_mut()
+        .unwrap()
+        .values_mut()
+        .next()
+        .unwrap();
+    let status = &mut op["post"]["responses"]["200"]["content"]["application/json"]["schema"];
+    let status = find_status_enum(status).expect("the status enum");
+    status
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!("ready"));
+    std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    let before = std::fs::read(clone.path().join("crates/generated/src/generated.rs")).unwrap();
+
+    for args in [&["generate"][..], &["generate", "--check"]] {
+        let out = xtask_in(clone.path(), args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("/properties/status/enum/4: the value \"ready\" is listed twice"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains("/paths/~1accounts~1{account_id}"),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("backtrace"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(clone.path().join("crates/generated/src/generated.rs")).unwrap(),
+        before,
+        "nothing was written"
+    );
+}
+
+/// The `enum` array of the `status` property somewhere below `schema`.
+fn find_status_enum(schema: &mut serde_json::Value) -> Option<&mut serde_json::Value> {
+    if schema.pointer("/properties/status/enum").is_some() {
+        return schema.pointer_mut("/properties/status/enum");
+    }
+    match schema {
+        serde_json::Value::Object(map) => map.values_mut().find_map(find_status_enum),
+        serde_json::Value::Array(items) => items.iter_mut().find_map(find_status_enum),
+        _ => None,
+    }
+}

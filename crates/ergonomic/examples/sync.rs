@@ -64,6 +64,23 @@ async fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+    let code = run().await;
+    // The process's own peak memory (this mapping only, not what a parent had before
+    // exec): what the hostile-body tests hold against the body cap.
+    if let Some(peak_rss_kib) = peak_rss_kib() {
+        tracing::debug!(target: "sync::process", peak_rss_kib, "exiting");
+    }
+    code
+}
+
+/// Peak resident set size of this process image (Linux `VmHWM`), in KiB.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+async fn run() -> ExitCode {
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(args) => args,
         Err(message) => {
@@ -78,11 +95,16 @@ async fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&Error::Config(e)),
     };
-    let base_url = args.base_url.or_else(|| {
-        std::env::var(cloudflare_mcp_sync::ENV_BASE_URL)
-            .ok()
-            .filter(|v| !v.is_empty())
-    });
+    let env_base_url = std::env::var_os(cloudflare_mcp_sync::ENV_BASE_URL)
+        .map(|v| v.to_string_lossy().into_owned());
+    if env_base_url.as_deref().is_some_and(|v| v.trim().is_empty()) {
+        eprintln!(
+            "error: configuration error: {} is set but empty; set it to a URL, or unset it",
+            cloudflare_mcp_sync::ENV_BASE_URL
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let base_url = args.base_url.or(env_base_url);
     let mock = credentials.is_none() && base_url.is_none();
     let (credentials, base_url) = match (credentials, base_url) {
         (Some(c), url) => (c, url),

@@ -93,10 +93,12 @@ impl ClientBuilder {
 
     /// A builder with credentials and base URL from the environment
     /// (`CLOUDFLARE_API_TOKEN`, or `CLOUDFLARE_EMAIL` + `CLOUDFLARE_API_KEY`;
-    /// `CLOUDFLARE_BASE_URL`). Conflicting or half-set variables are an error.
+    /// `CLOUDFLARE_BASE_URL`) and the proxy variables (see
+    /// [`proxy_from_env`](Self::proxy_from_env)). Conflicting, half-set, or set but
+    /// empty variables are an error.
     /// Nothing is read from the environment unless this is called.
     pub fn from_env() -> Result<Self, Error> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_lookup(|name| crate::env_var(name))
     }
 
     /// [`ClientBuilder::from_env`] over any variable lookup.
@@ -112,7 +114,17 @@ impl ClientBuilder {
             ))
             .into());
         }
-        builder.base_url = lookup(ENV_BASE_URL).filter(|v| !v.trim().is_empty());
+        builder.base_url = match lookup(ENV_BASE_URL) {
+            // Blank is a mistake (a variable meant for a test rig that came out empty),
+            // and falling back to the real API with real credentials is the wrong guess.
+            Some(v) if v.trim().is_empty() => {
+                return Err(ConfigError::new(format!(
+                    "{ENV_BASE_URL} is set but empty; set it to a URL, or unset it"
+                ))
+                .into());
+            }
+            other => other,
+        };
         builder.proxy_env = Some(ProxyEnv::from_lookup(&lookup));
         Ok(builder)
     }
@@ -233,7 +245,10 @@ impl ClientBuilder {
         })?;
         headers.insert(USER_AGENT, agent);
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        if self.attempt_timeout.is_zero() || self.total_timeout.is_zero() {
+        if self.attempt_timeout.is_zero()
+            || self.total_timeout.is_zero()
+            || self.connect_timeout.is_zero()
+        {
             return Err(ConfigError::new("timeouts must be longer than zero").into());
         }
         let http = match self.http_client {

@@ -63,7 +63,7 @@ impl Credentials {
     /// reverse), is a [`ConfigError`] too: guessing which one the user meant is how
     /// confusing auth failures start.
     pub fn from_env() -> Result<Option<Self>, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_lookup(|name| crate::env_var(name))
     }
 
     /// [`Credentials::from_env`] over any variable lookup (testable without touching
@@ -108,11 +108,17 @@ impl Credentials {
         // request, so the per-request clone never has to grow.
         let mut headers = HeaderMap::with_capacity(8);
         let value = |what: &str, raw: &str| {
-            let mut v = HeaderValue::from_str(raw).map_err(|_| {
-                ConfigError::new(format!(
-                    "the {what} contains characters that cannot be sent in an HTTP header"
-                ))
-            })?;
+            // Visible ASCII only: HTTP would also carry bytes above 0x7F, which is how a
+            // token mangled on its way into the environment would reach the server.
+            let printable = raw.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
+            let mut v = HeaderValue::from_str(raw)
+                .ok()
+                .filter(|_| printable)
+                .ok_or_else(|| {
+                    ConfigError::new(format!(
+                        "the {what} contains characters that cannot be sent in an HTTP header"
+                    ))
+                })?;
             v.set_sensitive(true);
             Ok::<_, ConfigError>(v)
         };
@@ -229,6 +235,16 @@ mod tests {
         assert_eq!(h.len(), 2);
         assert!(h.get(AUTHORIZATION).is_none());
         assert!(h["x-auth-email"].is_sensitive() && h["x-auth-key"].is_sensitive());
+    }
+
+    #[test]
+    fn non_ascii_secrets_are_refused() {
+        for bad in ["tok\u{fffd}", "tök", "a\u{7f}b"] {
+            let err = Credentials::api_token(bad).headers().unwrap_err();
+            assert!(err.to_string().contains("API token"), "{err}");
+        }
+        assert!(Credentials::global_key("é@x", "k").headers().is_err());
+        assert!(Credentials::global_key("e@x", "k\u{85}").headers().is_err());
     }
 
     #[test]

@@ -78,5 +78,12 @@ pub use retry::RetryPolicy;
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
 
+/// One variable of the process environment. A value that is not UTF-8 is kept
+/// (lossily) rather than read as "unset": a token that arrived mangled must fail as a
+/// bad token, not fall back to another configuration.
+pub(crate) fn env_var(name: &str) -> Option<String> {
+    std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+}
+
 /// The HTTP header map used in [`ResponseMeta`] and [`decode_response`].
 pub use reqwest::header::HeaderMap;

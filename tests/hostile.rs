@@ -1,0 +1,706 @@
+//! Hostile servers and careless environments, met by the main job (the `sync` example,
+//! run as a child process with an environment the test sets entirely) and by the
+//! library over real sockets on 127.0.0.1. TESTING.md lists each case in its matrix.
+
+use std::time::Duration;
+
+use cloudflare_mcp_sync::{Client, ClientBuilder, Credentials, Error, SyncStatus};
+use workspace_tests::fault::{FaultServer, Step, json, response};
+use workspace_tests::main_job::{Run, run_sync};
+use workspace_tests::secrets::{self, assert_no_secret};
+use workspace_tests::{ACCOUNT, SERVER, ok_body};
+
+/// The default body cap, which every memory case fills.
+const CAP: usize = cloudflare_mcp_sync::DEFAULT_MAX_BODY_BYTES;
+/// The goal for a whole `sync` process that reads a body of [`CAP`] bytes.
+const RSS_LIMIT_KIB: u64 = 64 * 1024;
+
+/// Runs the example off the async runtime (it blocks until the child exits).
+async fn sync_process(args: Vec<String>, env: Vec<(String, String)>) -> Run {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        run_sync(&args, &env)
+    })
+    .await
+    .expect("join")
+}
+
+fn args(base: &str) -> Vec<String> {
+    [SERVER, "--account-id", ACCOUNT, "--base-url", base]
+        .map(String::from)
+        .to_vec()
+}
+
+fn token_env(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env = vec![(
+        "CLOUDFLARE_API_TOKEN".to_string(),
+        secrets::TOKEN.to_string(),
+    )];
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env
+}
+
+fn ready() -> Vec<u8> {
+    json("200 OK", &ok_body(r#"{"status":"ready"}"#))
+}
+
+fn client(base: &str) -> ClientBuilder {
+    Client::builder()
+        .credentials(Credentials::api_token(secrets::TOKEN))
+        .base_url(base)
+        .attempt_timeout(Duration::from_secs(5))
+}
+
+// ---- 1. proxies from the environment ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plain_http_never_goes_through_an_environment_proxy() {
+    let server = FaultServer::start(vec![Step::Raw(ready())]).await;
+    // The "proxy" would answer in the server's place, as a hostile one does.
+    let proxy = FaultServer::start(vec![Step::Raw(json(
+        "200 OK",
+        &ok_body(r#"{"status":"error"}"#),
+    ))])
+    .await;
+    for var in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTPS_PROXY",
+    ] {
+        let env = token_env(&[(var, &proxy.base), ("NO_PROXY", "")]);
+        let run = sync_process(args(&server.base), env).await;
+        assert_eq!(run.code, Some(0), "{var}: {}", run.stderr);
+    }
+    // Global-key mode too: the key must not reach a proxy either.
+    let env = vec![
+        ("CLOUDFLARE_EMAIL".to_string(), secrets::EMAIL.to_string()),
+        ("CLOUDFLARE_API_KEY".to_string(), secrets::KEY.to_string()),
+        ("HTTP_PROXY".to_string(), proxy.base.clone()),
+    ];
+    let run = sync_process(args(&server.base), env).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(proxy.requests(), 0, "the proxy saw {:?}", proxy.heads());
+    assert_eq!(server.requests(), 6);
+}
+
+#[tokio::test]
+async fn https_goes_through_the_proxy_as_a_tunnel_that_carries_no_credential() {
+    // The proxy refuses the tunnel; what matters is what it was shown.
+    let proxy = FaultServer::start(vec![Step::Raw(response("403 Forbidden", &[], b""))]).await;
+    let target = "https://127.0.0.1:9/client/v4";
+    for (mode, vars) in [
+        ("token", vec![("CLOUDFLARE_API_TOKEN", secrets::TOKEN)]),
+        (
+            "global key",
+            vec![
+                ("CLOUDFLARE_EMAIL", secrets::EMAIL),
+                ("CLOUDFLARE_API_KEY", secrets::KEY),
+            ],
+        ),
+    ] {
+        let mut env = vars.clone();
+        env.push(("CLOUDFLARE_BASE_URL", target));
+        env.push(("HTTPS_PROXY", &proxy.base));
+        let err = ClientBuilder::from_lookup(lookup(&env))
+            .unwrap()
+            .retry_policy(cloudflare_mcp_sync::RetryPolicy::disabled())
+            .build()
+            .unwrap()
+            .sync(ACCOUNT, SERVER)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Connect(_)), "{mode}: {err:?}");
+    }
+    let heads = proxy.heads();
+    assert_eq!(heads.len(), 2, "{heads:?}");
+    for head in heads {
+        assert!(
+            head.starts_with("connect 127.0.0.1:9 http/1.1\r\n"),
+            "{head}"
+        );
+        assert_no_secret(&head);
+        assert!(
+            !head.contains("authorization") && !head.contains("x-auth"),
+            "{head}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn no_proxy_forms_bypass_the_proxy_for_https() {
+    let proxy = FaultServer::start(vec![Step::Raw(response("403 Forbidden", &[], b""))]).await;
+    for no_proxy in [
+        "127.0.0.1",
+        "*",
+        "localhost,127.0.0.0/8",
+        " 127.0.0.1:9 ",
+        ".example, 127.0.0.1",
+    ] {
+        let env = [
+            ("CLOUDFLARE_API_TOKEN", secrets::TOKEN),
+            ("CLOUDFLARE_BASE_URL", "https://127.0.0.1:9"),
+            ("HTTPS_PROXY", proxy.base.as_str()),
+            ("no_proxy", no_proxy),
+        ];
+        let err = ClientBuilder::from_lookup(lookup(&env))
+            .unwrap()
+            .retry_policy(cloudflare_mcp_sync::RetryPolicy::disabled())
+            .build()
+            .unwrap()
+            .sync(ACCOUNT, SERVER)
+            .await
+            .unwrap_err();
+        // Straight to the closed port: refused, not a tunnel refusal.
+        assert!(matches!(err, Error::Connect(_)), "{no_proxy}: {err:?}");
+    }
+    assert_eq!(proxy.requests(), 0, "{:?}", proxy.heads());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proxy_the_build_cannot_use_is_a_configuration_error() {
+    for (var, value) in [
+        ("ALL_PROXY", "socks5://user:PW-SECRET@127.0.0.1:1080"),
+        ("HTTPS_PROXY", "socks5h://127.0.0.1:1080"),
+        ("https_proxy", "http://[::1"),
+    ] {
+        let env = token_env(&[(var, value), ("CLOUDFLARE_BASE_URL", "https://127.0.0.1:9")]);
+        let run = sync_process(
+            [SERVER, "--account-id", ACCOUNT].map(String::from).to_vec(),
+            env,
+        )
+        .await;
+        assert_eq!(run.code, Some(2), "{var}={value}: {}", run.stderr);
+        assert!(run.stderr.contains(var), "{}", run.stderr);
+        assert!(!run.stderr.contains("attempts"), "{}", run.stderr);
+        assert_no_secret(&run.stderr);
+    }
+}
+
+fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    move |name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
+}
+
+// ---- 2. memory bounded by the body cap, whatever the body's shape ----
+
+/// `prefix`, then `item` repeated with commas until the body is just under the cap,
+/// then `suffix`.
+fn filled(prefix: &str, item: &str, suffix: &str) -> Vec<u8> {
+    let room = CAP - prefix.len() - suffix.len() - 16;
+    let n = room / (item.len() + 1);
+    let mut body = String::with_capacity(CAP);
+    body.push_str(prefix);
+    for i in 0..n {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(item);
+    }
+    body.push_str(suffix);
+    assert!(body.len() < CAP);
+    body.into_bytes()
+}
+
+/// Bodies of just under 4 MiB that cost far more than their size when decoded naively.
+fn expanding_bodies() -> Vec<(&'static str, &'static str, Vec<u8>)> {
+    vec![
+        (
+            "404 errors of {}",
+            "404 Not Found",
+            filled(r#"{"success":false,"errors":["#, "{}", "]}"),
+        ),
+        (
+            "200 messages of {}",
+            "200 OK",
+            filled(
+                r#"{"success":true,"result":{"status":"ready"},"messages":["#,
+                "{}",
+                "]}",
+            ),
+        ),
+        (
+            "200 success:false errors",
+            "200 OK",
+            filled(r#"{"success":false,"errors":["#, r#"{"code":1}"#, "]}"),
+        ),
+        (
+            "404 one error with a wide chain",
+            "404 Not Found",
+            filled(r#"{"errors":[{"code":1,"error_chain":["#, "{}", "]}]}"),
+        ),
+        (
+            "404 chains of chains",
+            "404 Not Found",
+            filled(
+                r#"{"errors":["#,
+                r#"{"error_chain":[{"error_chain":[{},{},{}]},{}]}"#,
+                "]}",
+            ),
+        ),
+        (
+            "404 an unknown field holding an array",
+            "404 Not Found",
+            filled(r#"{"errors":[{"code":1,"x":["#, "0", "]}]}"),
+        ),
+        ("404 many unknown fields", "404 Not Found", filled_keys()),
+        (
+            "429 errors of {}",
+            "429 Too Many Requests",
+            filled(r#"{"errors":["#, "{}", "]}"),
+        ),
+        (
+            "200 status as a huge array",
+            "200 OK",
+            filled(r#"{"success":true,"result":{"status":["#, "{}", "]}}"),
+        ),
+        (
+            "200 unknown result field",
+            "200 OK",
+            filled(
+                r#"{"success":true,"result":{"status":"ready","x":["#,
+                "{}",
+                "]}}",
+            ),
+        ),
+        (
+            "200 source values",
+            "200 OK",
+            filled(
+                r#"{"success":true,"result":{"status":"ready"},"messages":["#,
+                r#"{"source":[0,0]}"#,
+                "]}",
+            ),
+        ),
+    ]
+}
+
+fn filled_keys() -> Vec<u8> {
+    let mut body = String::from(r#"{"errors":[{"code":1"#);
+    let mut i = 0usize;
+    while body.len() < CAP - 64 {
+        body.push_str(&format!(r#","k{i}":0"#));
+        i += 1;
+    }
+    body.push_str("}]}");
+    body.into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn peak_memory_of_the_main_job_stays_bounded_for_any_body_shape() {
+    let mut report = Vec::new();
+    for (name, status, body) in expanding_bodies() {
+        let reply = response(status, &[("content-type", "application/json")], &body);
+        let server = FaultServer::start(vec![Step::Raw(reply)]).await;
+        let run = sync_process(
+            args(&server.base),
+            token_env(&[("RUST_LOG", "sync::process=debug")]),
+        )
+        .await;
+        let peak = run
+            .own_peak_rss_kib()
+            .unwrap_or_else(|| panic!("{name}: no RSS: {}", run.stderr));
+        report.push(format!(
+            "{name}: {peak} KiB (ru_maxrss with the test's own {} KiB)",
+            run.max_rss_kib
+        ));
+        assert!(peak > 1024, "{name}: {peak} KiB is not a measurement");
+        assert!(
+            peak < RSS_LIMIT_KIB,
+            "{name}: peak RSS {peak} KiB is over {RSS_LIMIT_KIB} KiB\n{}",
+            run.stderr
+        );
+        // One bounded line on stderr, a bounded report on stdout.
+        let stderr = run.stderr_without_exit_log();
+        assert!(
+            stderr.len() < 2048,
+            "{name}: {} bytes of stderr",
+            stderr.len()
+        );
+        assert!(stderr.lines().count() <= 1, "{name}: {stderr}");
+        assert!(
+            run.stdout.len() < 64 * 1024,
+            "{name}: {} bytes of stdout",
+            run.stdout.len()
+        );
+        assert!(server.requests() >= 1, "{name}");
+    }
+    eprintln!("{}", report.join("\n"));
+}
+
+#[tokio::test]
+async fn long_lists_keep_a_count_of_what_was_dropped() {
+    let body = filled(
+        r#"{"success":false,"errors":["#,
+        r#"{"code":7002,"message":"Not Found"}"#,
+        "]}",
+    );
+    let total = (body.len() - 30) / 36 + 1;
+    let reply = response(
+        "404 Not Found",
+        &[("content-type", "application/json")],
+        &body,
+    );
+    let server = FaultServer::start(vec![Step::Raw(reply)]).await;
+    let err = client(&server.base)
+        .build()
+        .unwrap()
+        .sync(ACCOUNT, SERVER)
+        .await
+        .unwrap_err();
+    let d = match &err {
+        Error::NotFound(d) => d,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(d.errors.len(), cloudflare_mcp_sync::MAX_LIST_ITEMS);
+    let all = d.errors.len() + d.errors_omitted;
+    assert!(all.abs_diff(total) <= 1, "{all} vs about {total}");
+    let shown = err.to_string();
+    assert!(shown.len() < 400, "{shown}");
+    let more = format!("… and {} more", group(all - 3));
+    assert!(shown.contains(&more), "{shown} lacks {more}");
+}
+
+fn group(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+// ---- 3. input that can never be sent ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn input_that_cannot_be_sent_is_refused_before_any_attempt() {
+    let server = FaultServer::start(vec![Step::Raw(ready())]).await;
+    let long_account = "a".repeat(65_000);
+    let run = sync_process(
+        [
+            SERVER,
+            "--account-id",
+            &long_account,
+            "--base-url",
+            &server.base,
+        ]
+        .map(String::from)
+        .to_vec(),
+        token_env(&[]),
+    )
+    .await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("invalid account id"), "{}", run.stderr);
+    assert!(
+        run.stderr.len() < 400,
+        "the id is not echoed whole: {}",
+        run.stderr
+    );
+
+    let long_base = format!("{}/{}", server.base, "p".repeat(70_000));
+    let run = sync_process(args(&long_base), token_env(&[])).await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("too long"), "{}", run.stderr);
+    assert_eq!(server.requests(), 0, "nothing may be sent");
+
+    // The library says the same, with no attempt counted.
+    let c = client(&server.base).build().unwrap();
+    let err = c.sync(&long_account, SERVER).await.unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidInput(_)) && err.attempts() == 0,
+        "{err:?}"
+    );
+    let err = client(&long_base).build().unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    assert_eq!(server.requests(), 0);
+}
+
+// ---- 4. odd numbers ----
+
+#[tokio::test]
+async fn a_number_out_of_range_keeps_the_report() {
+    let result = r#"{"status":"error","error":"MCP server returned an error","error_details":{"cause":"initialize failed","is_upstream":true,"mcp_code":1e400,"status_code":-1e999,"retryable":true}}"#;
+    let server = FaultServer::start(vec![Step::Raw(json("200 OK", &ok_body(result)))]).await;
+    let report = client(&server.base)
+        .build()
+        .unwrap()
+        .sync(ACCOUNT, SERVER)
+        .await
+        .unwrap();
+    assert_eq!(report.status, SyncStatus::Error);
+    let f = report.failure().unwrap();
+    assert_eq!(f.cause.as_deref(), Some("initialize failed"));
+    assert_eq!(
+        (f.mcp_code, f.status_code, f.retryable),
+        (None, None, Some(true))
+    );
+    assert_eq!(
+        f.unparsed_numbers,
+        vec![
+            ("mcp_code".to_string(), "1e400".to_string()),
+            ("status_code".to_string(), "-1e999".to_string())
+        ]
+    );
+    // A message code out of range does not lose the report either.
+    let body =
+        r#"{"success":true,"messages":[{"code":1e400,"message":"m"}],"result":{"status":"ready"}}"#;
+    let server = FaultServer::start(vec![Step::Raw(json("200 OK", body))]).await;
+    let report = client(&server.base)
+        .build()
+        .unwrap()
+        .sync(ACCOUNT, SERVER)
+        .await
+        .unwrap();
+    assert!(report.is_ready());
+    assert_eq!(report.messages[0].extra["code"], "1e400");
+}
+
+#[tokio::test]
+async fn a_number_where_a_string_belongs_is_still_a_decode_error() {
+    let result = r#"{"status":"error","error_details":{"mcp_code":"1e400"}}"#;
+    let server = FaultServer::start(vec![Step::Raw(json("200 OK", &ok_body(result)))]).await;
+    let err = client(&server.base)
+        .build()
+        .unwrap()
+        .sync(ACCOUNT, SERVER)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+}
+
+// ---- 5. a missing secret never looks like success ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_set_but_empty_secret_is_a_configuration_error_not_the_mock() {
+    for (var, value) in [
+        ("CLOUDFLARE_API_TOKEN", ""),
+        ("CLOUDFLARE_API_TOKEN", "  "),
+        ("CLOUDFLARE_EMAIL", ""),
+        ("CLOUDFLARE_API_KEY", "\t"),
+    ] {
+        let env = vec![(var.to_string(), value.to_string())];
+        let run = sync_process(
+            [SERVER, "--account-id", ACCOUNT].map(String::from).to_vec(),
+            env,
+        )
+        .await;
+        assert_eq!(run.code, Some(2), "{var}={value:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("{var} is set but empty")),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+    }
+}
+
+#[test]
+fn a_secret_that_is_not_utf8_is_an_error_not_the_mock() {
+    use std::os::unix::ffi::OsStringExt;
+    let mangled = std::ffi::OsString::from_vec(b"tok\xff\xfe".to_vec());
+    let run = workspace_tests::main_job::run_sync_os(
+        &[SERVER, "--account-id", ACCOUNT],
+        // A closed local port: should the token be accepted, nothing leaves the machine.
+        &[
+            ("CLOUDFLARE_API_TOKEN", mangled),
+            ("CLOUDFLARE_BASE_URL", "http://127.0.0.1:9".into()),
+        ],
+    );
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("API token"), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_blank_base_url_variable_is_an_error_not_the_real_api() {
+    let run = sync_process(
+        [SERVER, "--account-id", ACCOUNT].map(String::from).to_vec(),
+        token_env(&[("CLOUDFLARE_BASE_URL", " ")]),
+    )
+    .await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("CLOUDFLARE_BASE_URL is set but empty"),
+        "{}",
+        run.stderr
+    );
+    let env = [("CLOUDFLARE_API_TOKEN", "t"), ("CLOUDFLARE_BASE_URL", "")];
+    let err = ClientBuilder::from_lookup(lookup(&env)).unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
+}
+
+#[test]
+fn zero_timeouts_are_configuration_errors() {
+    for builder in [
+        client("http://127.0.0.1:9").connect_timeout(Duration::ZERO),
+        client("http://127.0.0.1:9").attempt_timeout(Duration::ZERO),
+        client("http://127.0.0.1:9").total_timeout(Duration::ZERO),
+    ] {
+        assert!(matches!(builder.build(), Err(Error::Config(_))));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_mock_answers_only_with_no_credential_variable_and_says_so() {
+    let run = sync_process(
+        [SERVER, "--account-id", ACCOUNT].map(String::from).to_vec(),
+        vec![],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["mock"], true);
+    assert!(run.stderr.contains("embedded mock"), "{}", run.stderr);
+
+    let server = FaultServer::start(vec![Step::Raw(ready())]).await;
+    let run = sync_process(args(&server.base), token_env(&[])).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["mock"], false);
+}
+
+// ---- 6. secrets and terminals ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_base_url_that_does_not_parse_is_shown_without_its_password() {
+    for base in [
+        "http://user:PW-SECRET@host:99999",
+        "https://u:PW-SECRET@[::1",
+    ] {
+        let run = sync_process(args(base), token_env(&[])).await;
+        assert_eq!(run.code, Some(2), "{}", run.stderr);
+        assert!(run.stderr.contains("***@"), "{}", run.stderr);
+        assert_no_secret(&run.stderr);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_text_reaches_the_terminal_without_controls_or_bidi_overrides() {
+    let hostile = "evil\\u202e\\u2066txt.exe\\u2069\\u001b[2J\\u0085\\u200f";
+    let body = format!(r#"{{"success":false,"errors":[{{"code":1,"message":"{hostile}"}}]}}"#);
+    let server = FaultServer::start(vec![Step::Raw(json("404 Not Found", &body))]).await;
+    let run = sync_process(args(&server.base), token_env(&[])).await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains("evil"), "{}", run.stderr);
+    for c in [
+        '\u{202e}', '\u{2066}', '\u{2069}', '\u{1b}', '\u{85}', '\u{200f}',
+    ] {
+        assert!(
+            !run.stderr.contains(c),
+            "{c:?} reached stderr: {:?}",
+            run.stderr
+        );
+    }
+    // The failure's cause in a report is cleaned the same way when displayed.
+    let result = r#"{"status":"error","error":"x\u202ey","error_details":{"cause":"a\u001b]0;title\u0007b"}}"#;
+    let server = FaultServer::start(vec![Step::Raw(json("200 OK", &ok_body(result)))]).await;
+    let report = client(&server.base)
+        .build()
+        .unwrap()
+        .sync(ACCOUNT, SERVER)
+        .await
+        .unwrap();
+    let shown = report.failure().unwrap().to_string();
+    assert!(
+        !shown
+            .chars()
+            .any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)),
+        "{shown:?}"
+    );
+}
+
+// ---- 7. the error chain ----
+
+#[tokio::test]
+async fn transport_errors_keep_their_source_chain() {
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let err = client(&closed)
+        .retry_policy(cloudflare_mcp_sync::RetryPolicy::disabled())
+        .build()
+        .unwrap()
+        .sync(ACCOUNT, SERVER)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Connect(_)), "{err:?}");
+    let mut chain = Vec::new();
+    let mut source = std::error::Error::source(&err);
+    while let Some(s) = source {
+        chain.push(s);
+        source = s.source();
+    }
+    assert!(
+        chain
+            .iter()
+            .any(|s| s.downcast_ref::<reqwest::Error>().is_some()),
+        "the reqwest error is reachable: {chain:?}"
+    );
+    assert!(
+        chain
+            .iter()
+            .any(|s| s.downcast_ref::<std::io::Error>().is_some()
+                || s.to_string().to_lowercase().contains("refused")),
+        "the OS error is reachable: {chain:?}"
+    );
+
+    let reset = FaultServer::start(vec![Step::ResetBeforeHeaders]).await;
+    let err = client(&reset.base)
+        .retry_policy(cloudflare_mcp_sync::RetryPolicy::disabled())
+        .build()
+        .unwrap()
+        .sync(ACCOUNT, SERVER)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert!(std::error::Error::source(&err).is_some(), "{err:?}");
+}
+
+// ---- 9. the main job's own logs ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_main_job_shows_its_logs_at_trace_and_they_hold_no_secret() {
+    let busy = response(
+        "503 Service Unavailable",
+        &[
+            ("content-type", "application/json"),
+            ("retry-after-ms", "1"),
+        ],
+        br#"{"success":false,"errors":[{"code":1,"message":"busy"}]}"#,
+    );
+    for creds in [
+        vec![("CLOUDFLARE_API_TOKEN", secrets::TOKEN)],
+        vec![
+            ("CLOUDFLARE_EMAIL", secrets::EMAIL),
+            ("CLOUDFLARE_API_KEY", secrets::KEY),
+        ],
+    ] {
+        let server = FaultServer::start(vec![Step::Raw(busy.clone()), Step::Raw(ready())]).await;
+        let mut env: Vec<(String, String)> = creds
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        env.push(("RUST_LOG".into(), "trace".into()));
+        let run = sync_process(args(&server.base), env).await;
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        assert!(run.stderr.contains("retrying"), "{}", run.stderr);
+        assert!(run.stderr.contains("cloudflare_mcp_sync"), "{}", run.stderr);
+        assert!(run.stderr.contains("attempt"), "{}", run.stderr);
+        assert_no_secret(&run.stderr);
+        assert_no_secret(&run.stdout);
+    }
+    // Without RUST_LOG the same run prints nothing but the report.
+    let server = FaultServer::start(vec![Step::Raw(busy), Step::Raw(ready())]).await;
+    let run = sync_process(args(&server.base), token_env(&[])).await;
+    assert_eq!(run.code, Some(0));
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+}

@@ -1,0 +1,126 @@
+//! Running the main job (the `sync` example) as a user would: a child process with an
+//! environment the test controls entirely, its exit code, output and peak memory.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// The `sync` example's binary, next to the test binaries. `cargo test --workspace`
+/// (what CI runs) builds it; running one test target alone needs it built first.
+pub fn sync_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // <target>/<profile>/deps/<test> → <target>/<profile>/examples/sync
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target profile dir");
+    let path = profile_dir
+        .join("examples")
+        .join(format!("sync{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "{} is missing: `cargo test --workspace` builds it, or run \
+         `cargo build -p cloudflare-mcp-sync --example sync` first",
+        path.display()
+    );
+    path
+}
+
+/// What a run of the main job left behind.
+#[derive(Debug)]
+pub struct Run {
+    /// The exit code (`None` when killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output, as text.
+    pub stdout: String,
+    /// Standard error, as text.
+    pub stderr: String,
+    /// Peak resident memory of the process, in KiB, as `ru_maxrss` reports it. Linux
+    /// carries the forking parent's peak into it across `exec`, so it is an upper bound
+    /// that includes the test process; [`Run::own_peak_rss_kib`] is the exact figure.
+    pub max_rss_kib: u64,
+}
+
+impl Run {
+    /// The process's own peak RSS (`VmHWM` of its image, which starts fresh at exec),
+    /// from the example's exit log; needs `RUST_LOG=sync::process=debug` in the run's
+    /// environment.
+    pub fn own_peak_rss_kib(&self) -> Option<u64> {
+        let line = self.stderr.lines().find(|l| l.contains("sync::process"))?;
+        let value = line.split("peak_rss_kib=").nth(1)?;
+        value.split_whitespace().next()?.parse().ok()
+    }
+
+    /// Standard error without the example's own exit log line.
+    pub fn stderr_without_exit_log(&self) -> String {
+        self.stderr
+            .lines()
+            .filter(|l| !l.contains("sync::process"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// The environment variables a run keeps from the test's own environment: enough to
+/// run at all, nothing that could change the outcome (credentials, proxies, RUST_LOG).
+const KEPT_VARS: [&str; 2] = ["PATH", "HOME"];
+
+/// Runs the `sync` example with `args` and exactly `env` (plus PATH and HOME), and
+/// waits for it with `wait4` so that its peak RSS is known.
+pub fn run_sync(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let env: Vec<(&str, std::ffi::OsString)> = env.iter().map(|(k, v)| (*k, (*v).into())).collect();
+    run_sync_os(args, &env)
+}
+
+/// [`run_sync`] with values that need not be UTF-8.
+pub fn run_sync_os(args: &[&str], env: &[(&str, std::ffi::OsString)]) -> Run {
+    let mut cmd = Command::new(sync_binary());
+    cmd.args(args)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for name in KEPT_VARS {
+        if let Some(v) = std::env::var_os(name) {
+            cmd.env(name, v);
+        }
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn the sync example");
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = out.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = err.read_to_end(&mut buf);
+        buf
+    });
+    let (code, max_rss_kib) = wait_with_rusage(child.id());
+    // The process is reaped by wait4; `Child` must not wait again.
+    std::mem::forget(child);
+    Run {
+        code,
+        stdout: String::from_utf8_lossy(&out_reader.join().expect("stdout reader")).into_owned(),
+        stderr: String::from_utf8_lossy(&err_reader.join().expect("stderr reader")).into_owned(),
+        max_rss_kib,
+    }
+}
+
+#[allow(unsafe_code)]
+fn wait_with_rusage(pid: u32) -> (Option<i32>, u64) {
+    let pid = libc::pid_t::try_from(pid).expect("pid");
+    let mut status: libc::c_int = 0;
+    // SAFETY: a zeroed rusage is a valid value; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is a child of this process that nothing else waits for.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4: {}", std::io::Error::last_os_error());
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    (code, u64::try_from(usage.ru_maxrss).unwrap_or(0))
+}
