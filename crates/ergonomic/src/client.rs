@@ -98,7 +98,7 @@ impl ClientBuilder {
     /// empty variables are an error.
     /// Nothing is read from the environment unless this is called.
     pub fn from_env() -> Result<Self, Error> {
-        Self::from_lookup(|name| crate::env_var(name))
+        Self::from_lookup(crate::env_var)
     }
 
     /// [`ClientBuilder::from_env`] over any variable lookup.
