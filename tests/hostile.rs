@@ -8,6 +8,7 @@ use cloudflare_mcp_sync::{Client, ClientBuilder, Credentials, Error, SyncStatus}
 use workspace_tests::fault::{FaultServer, Step, json, response};
 use workspace_tests::main_job::{Run, run_sync};
 use workspace_tests::secrets::{self, assert_no_secret};
+use workspace_tests::tls::{TlsServer, TunnelProxy};
 use workspace_tests::{ACCOUNT, SERVER, ok_body};
 
 /// The default body cap, which every memory case fills.
@@ -703,4 +704,95 @@ async fn the_main_job_shows_its_logs_at_trace_and_they_hold_no_secret() {
     let run = sync_process(args(&server.base), token_env(&[])).await;
     assert_eq!(run.code, Some(0));
     assert!(run.stderr.is_empty(), "{}", run.stderr);
+}
+
+// ---- TLS, certificates and tunnels ----
+
+/// The env of a run that trusts `server`'s certificate through `SSL_CERT_FILE`.
+fn trusting(server: &TlsServer, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let cert = server.cert_file.to_str().expect("utf-8 path").to_string();
+    let mut env = token_env(extra);
+    env.push(("SSL_CERT_FILE".into(), cert));
+    env
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn https_through_a_proxy_tunnel_keeps_the_request_inside_tls() {
+    let server = TlsServer::start(ready()).await;
+    let proxy = TunnelProxy::start().await;
+    let run = sync_process(
+        args(&server.base),
+        trusting(&server, &[("HTTPS_PROXY", &proxy.url)]),
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let port = server.base.rsplit(':').next().unwrap();
+    let proxied = proxy.heads();
+    assert_eq!(proxied.len(), 1, "{proxied:?}");
+    assert!(
+        proxied[0].starts_with(&format!("connect 127.0.0.1:{port} http/1.1\r\n")),
+        "{proxied:?}"
+    );
+    assert_no_secret(&proxied[0]);
+    // The credential did arrive, inside TLS, at the server only.
+    let heads = server.heads();
+    assert_eq!(heads.len(), 1);
+    assert!(heads[0].contains(&format!(
+        "authorization: bearer {}",
+        secrets::TOKEN.to_lowercase()
+    )));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_the_client_does_not_trust_fails_once_not_three_times() {
+    let server = TlsServer::start(ready()).await;
+    // Trusting another server's certificate: refused whatever the machine's own store.
+    let other = TlsServer::start(ready()).await;
+    let run = sync_process(args(&server.base), trusting(&other, &[])).await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains("certificate"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("attempts"),
+        "not retried: {}",
+        run.stderr
+    );
+    assert_eq!(server.connections(), 1);
+    assert!(
+        server.heads().is_empty(),
+        "no request crossed an untrusted TLS session"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn certificate_variables_that_name_nothing_are_configuration_errors() {
+    let server = TlsServer::start(ready()).await;
+    for (var, value) in [
+        ("SSL_CERT_FILE", "/nonexistent/cert.pem"),
+        ("SSL_CERT_DIR", "/etc:/nonexistent/certs"),
+    ] {
+        let run = sync_process(args(&server.base), token_env(&[(var, value)])).await;
+        assert_eq!(run.code, Some(2), "{var}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(var) && run.stderr.contains("/nonexistent"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(server.connections(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_file_without_certificates_is_a_configuration_error() {
+    let server = TlsServer::start(ready()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let run = sync_process(
+        args(&server.base),
+        token_env(&[("SSL_CERT_FILE", empty.to_str().unwrap())]),
+    )
+    .await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("No CA certificates"), "{}", run.stderr);
+    assert_eq!(server.connections(), 0);
 }

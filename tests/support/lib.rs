@@ -4,6 +4,7 @@ pub mod capture;
 pub mod fault;
 pub mod main_job;
 pub mod ratelimited;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 

@@ -268,6 +268,7 @@ impl ClientBuilder {
                         builder = builder.proxy(proxy);
                     }
                 }
+                crate::tls::check_cert_env(&crate::env_var)?;
                 crate::tls::configure(builder)?
                     .build()
                     .map_err(|e| ConfigError::new(format!("cannot build the HTTP client: {e}")))?
@@ -763,8 +764,13 @@ fn transport_error(e: reqwest::Error) -> Error {
         message.push_str(": ");
         message.push_str(&crate::text::one_line(&cause, 200));
     }
-    // A body cut short is worth another try, like a refused connection.
-    let err = TransportError::new(kind, message).with_source(e);
+    // A body cut short is worth another try, like a refused connection; a certificate
+    // that was refused is not.
+    let tls = crate::tls::is_tls_failure(&e);
+    let mut err = TransportError::new(kind, message).with_source(e);
+    if tls {
+        err.retryable = false;
+    }
     match kind {
         TransportKind::Connect => Error::Connect(err),
         TransportKind::Timeout => Error::Timeout(err),

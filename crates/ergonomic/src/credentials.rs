@@ -244,7 +244,11 @@ mod tests {
             assert!(err.to_string().contains("API token"), "{err}");
         }
         assert!(Credentials::global_key("é@x", "k").headers().is_err());
-        assert!(Credentials::global_key("e@x", "k\u{85}x").headers().is_err());
+        assert!(
+            Credentials::global_key("e@x", "k\u{85}x")
+                .headers()
+                .is_err()
+        );
     }
 
     #[test]

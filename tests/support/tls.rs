@@ -1,0 +1,153 @@
+//! A local https server with a self-signed certificate made on the spot, and a
+//! recording `CONNECT` proxy that splices tunnels to it: enough to see what crosses a
+//! proxy when the request itself is inside TLS.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// An https server on 127.0.0.1 answering every request with one fixed response.
+pub struct TlsServer {
+    /// `https://127.0.0.1:<port>`
+    pub base: String,
+    /// The certificate (PEM), trusted by a client that reads it (e.g. `SSL_CERT_FILE`).
+    pub cert_file: PathBuf,
+    _dir: tempfile::TempDir,
+    handshakes: Arc<Mutex<usize>>,
+    heads: Arc<Mutex<Vec<String>>>,
+}
+
+impl TlsServer {
+    /// Starts serving `reply` (a whole HTTP response) over TLS.
+    pub async fn start(reply: Vec<u8>) -> Self {
+        crate::install_crypto_provider();
+        let cert = rcgen::generate_simple_self_signed(vec![
+            "127.0.0.1".to_string(),
+            "localhost".to_string(),
+        ])
+        .expect("self-signed certificate");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cert_file = dir.path().join("cert.pem");
+        std::fs::write(&cert_file, cert.cert.pem()).expect("write cert");
+        let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der())
+            .expect("key");
+        let config = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.cert.der().clone()], key)
+            .expect("server config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("https://{}", listener.local_addr().expect("addr"));
+        let handshakes = Arc::new(Mutex::new(0));
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let (h, hd) = (handshakes.clone(), heads.clone());
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let (acceptor, reply, h, hd) =
+                    (acceptor.clone(), reply.clone(), h.clone(), hd.clone());
+                tokio::spawn(async move {
+                    *h.lock().expect("lock") += 1;
+                    let Ok(mut tls) = acceptor.accept(socket).await else {
+                        return;
+                    };
+                    let Some(head) = read_head(&mut tls).await else {
+                        return;
+                    };
+                    hd.lock().expect("lock").push(head);
+                    let _ = tls.write_all(&reply).await;
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+        Self {
+            base,
+            cert_file,
+            _dir: dir,
+            handshakes,
+            heads,
+        }
+    }
+
+    /// TCP connections accepted (each one a handshake tried).
+    pub fn connections(&self) -> usize {
+        *self.handshakes.lock().expect("lock")
+    }
+
+    /// Request heads that arrived inside TLS, lower-cased.
+    pub fn heads(&self) -> Vec<String> {
+        self.heads.lock().expect("lock").clone()
+    }
+}
+
+/// A proxy that answers `CONNECT host:port` by splicing to that address, recording
+/// every head it was sent (all it can read of a tunnelled request).
+pub struct TunnelProxy {
+    /// `http://127.0.0.1:<port>`
+    pub url: String,
+    heads: Arc<Mutex<Vec<String>>>,
+}
+
+impl TunnelProxy {
+    /// Starts the proxy.
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let h = heads.clone();
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let h = h.clone();
+                tokio::spawn(async move {
+                    let Some(head) = read_head(&mut client).await else {
+                        return;
+                    };
+                    h.lock().expect("lock").push(head.clone());
+                    let target = head
+                        .strip_prefix("connect ")
+                        .and_then(|rest| rest.split_whitespace().next())
+                        .map(str::to_string);
+                    // Only loopback targets: this proxy never reaches past the machine.
+                    let Some(target) = target.filter(|t| t.starts_with("127.0.0.1:")) else {
+                        let _ = client
+                            .write_all(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n")
+                            .await;
+                        return;
+                    };
+                    let Ok(mut upstream) = TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    if client
+                        .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                });
+            }
+        });
+        Self { url, heads }
+    }
+
+    /// Every head the proxy was sent, lower-cased.
+    pub fn heads(&self) -> Vec<String> {
+        self.heads.lock().expect("lock").clone()
+    }
+}
+
+/// Reads an HTTP head (up to the blank line), lower-cased; `None` if the peer left.
+async fn read_head<S: AsyncReadExt + Unpin>(stream: &mut S) -> Option<String> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    // One byte at a time: nothing past the head may be consumed (it is the tunnel's).
+    while !buf.ends_with(b"\r\n\r\n") {
+        if buf.len() > 64 * 1024 || stream.read(&mut byte).await.ok()? == 0 {
+            return None;
+        }
+        buf.push(byte[0]);
+    }
+    Some(String::from_utf8_lossy(&buf).to_ascii_lowercase())
+}
