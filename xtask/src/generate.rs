@@ -1,13 +1,13 @@
 //! `cargo xtask generate [--check]`: spec fragment → normalised spec → progenitor →
 //! prettyplease → `crates/generated/src/generated.rs`.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
 
 use crate::normalise;
+use crate::requests;
 use crate::spec::{self, Fragment};
 
 /// The generated file, relative to the workspace root.
@@ -28,9 +28,8 @@ pub fn render_fragment(fragment: &Fragment) -> Result<String> {
     check_generatable(&doc, "")
         .with_context(|| format!("{} cannot be generated from", fragment.rel_path))?;
     normalise::normalise(&mut doc)?;
-    let operations = operation_constants(&doc)?;
-    let api: openapiv3::OpenAPI =
-        serde_json::from_value(doc).context("the normalised spec is not valid OpenAPI 3.0")?;
+    let api: openapiv3::OpenAPI = serde_json::from_value(doc.clone())
+        .context("the normalised spec is not valid OpenAPI 3.0")?;
 
     let mut settings = progenitor::GenerationSettings::default();
     settings
@@ -39,6 +38,7 @@ pub fn render_fragment(fragment: &Fragment) -> Result<String> {
         .with_derive("schemars::JsonSchema");
     let file = generate_quietly(&settings, &api, fragment)?;
     let body = prettyplease::unparse(&file);
+    let operations = requests::render(&doc, &file)?;
 
     let mut out = banner(fragment);
     out.push_str(&body);
@@ -132,40 +132,6 @@ fn banner(fragment: &Fragment) -> String {
         path = fragment.rel_path,
         sha = fragment.sha256,
     )
-}
-
-/// `pub mod operations`: each operation's method and path template, as constants, so
-/// the ergonomic crate builds URLs from the spec rather than from a copy of it.
-fn operation_constants(doc: &Value) -> Result<String> {
-    let mut out = String::from(
-        "/// Method and path template of each operation in the spec, by operationId.\n\
-         pub mod operations {\n",
-    );
-    let mut ops = spec::operations(doc);
-    ops.sort_by(|a, b| {
-        a.op["operationId"]
-            .as_str()
-            .cmp(&b.op["operationId"].as_str())
-    });
-    for op in ops {
-        let id = op
-            .op
-            .get("operationId")
-            .and_then(Value::as_str)
-            .ok_or_else(|| anyhow!("{} {} has no operationId", op.method, op.path))?;
-        let module = heck::ToSnakeCase::to_snake_case(id);
-        let _ = write!(
-            out,
-            "    /// `{id}`\n    pub mod {module} {{\n        \
-             /// The operationId in the spec.\n        pub const OPERATION_ID: &str = {id:?};\n        \
-             /// HTTP method.\n        pub const METHOD: &str = {method:?};\n        \
-             /// Path template, relative to the server URL.\n        pub const PATH: &str = {path:?};\n    }}\n",
-            method = op.method.to_uppercase(),
-            path = op.path,
-        );
-    }
-    out.push_str("}\n");
-    Ok(out)
 }
 
 /// What `generate` did.

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod generate;
 pub mod normalise;
 pub mod prism;
+pub mod requests;
 pub mod spec;
 pub mod surface;
 pub mod update;

@@ -338,7 +338,7 @@ fn normalise_base_url(raw: &str, allow_insecure_http: bool) -> Result<String, Co
             };
             if !loopback && !allow_insecure_http {
                 return Err(ConfigError::new(format!(
-                    "base URL {url} is plain http to a non-loopback host; use https, or allow_insecure_http(true) for a test rig"
+                    "base URL {:?} is plain http to a non-loopback host; use https, or allow_insecure_http(true) for a test rig", shown()
                 )));
             }
         }
@@ -349,7 +349,7 @@ fn normalise_base_url(raw: &str, allow_insecure_http: bool) -> Result<String, Co
         }
     }
     if url.host().is_none() {
-        return Err(ConfigError::new(format!("base URL {raw:?} has no host")));
+        return Err(ConfigError::new(format!("base URL {:?} has no host", shown())));
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
 }

@@ -404,15 +404,42 @@ pub mod prelude {
     pub use super::Client;
 }
 
-/// Method and path template of each operation in the spec, by operationId.
+/// Each operation's id, method and path, and its parameters as one typed struct, by operationId.
 pub mod operations {
     /// `mcp-portals-api-sync-server`
     pub mod mcp_portals_api_sync_server {
+        #[allow(unused_imports)]
+        use crate::types;
+        #[allow(unused_imports)]
+        use progenitor_client::encode_path;
         /// The operationId in the spec.
         pub const OPERATION_ID: &str = "mcp-portals-api-sync-server";
         /// HTTP method.
         pub const METHOD: &str = "POST";
         /// Path template, relative to the server URL.
         pub const PATH: &str = "/accounts/{account_id}/access/ai-controls/mcp/servers/{id}/sync";
+        /// Every path and query parameter of `mcp-portals-api-sync-server`, typed as the generated client takes them. Build it with a struct literal: a parameter the spec adds, renames or retypes is then a compile error that names it.
+        #[derive(Debug, Clone, Copy)]
+        pub struct Params<'a> {
+            /// `account_id` (path parameter)
+            pub account_id: &'a str,
+            /// `id` (path parameter)
+            pub id: &'a types::McpPortalsApiSyncServerId,
+        }
+        impl Params<'_> {
+            /// The path relative to the server URL, each parameter percent-encoded as the generated client encodes it.
+            pub fn path(&self) -> String {
+                format!(
+                    "/accounts/{}/access/ai-controls/mcp/servers/{}/sync", encode_path(&
+                    self.account_id.to_string()), encode_path(& self.id.to_string())
+                )
+            }
+            /// The query pairs, in the spec's order; optional ones only when set.
+            pub fn query(&self) -> Vec<(&'static str, String)> {
+                #[allow(unused_mut)]
+                let mut q = Vec::new();
+                q
+            }
+        }
     }
 }
