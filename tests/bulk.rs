@@ -54,16 +54,20 @@ async fn bulk_sync_of_200_ids_paces_itself_under_the_limit() {
 /// with plain `sync` and no retries run straight into the limit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unpaced_calls_run_into_the_limit() {
+    // The baseline: the same load sent with a bare reqwest client, which paces nothing.
     let server = RateLimitedServer::start(60, Duration::from_secs(1)).await;
-    let client = builder(&server.base).build().unwrap();
+    workspace_tests::install_crypto_provider();
+    let http = reqwest::Client::new();
+    let url = format!("{}{}", server.base, workspace_tests::SYNC_PATH);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..16 {
-        let (client, next) = (client.clone(), next.clone());
+        let (http, url, next) = (http.clone(), url.clone(), next.clone());
         tasks.spawn(async move {
             let mut limited = 0;
             while next.fetch_add(1, Ordering::Relaxed) < 200 {
-                if let Err(Error::RateLimited(_)) = client.sync(ACCOUNT, "server-x").await {
+                let r = http.post(&url).bearer_auth("t").send().await.unwrap();
+                if r.status() == 429 {
                     limited += 1;
                 }
             }
@@ -75,8 +79,33 @@ async fn unpaced_calls_run_into_the_limit() {
         limited += n.unwrap();
     }
     assert_eq!(limited, server.counts.limited.load(Ordering::Relaxed));
-    // At most two windows' worth (120) can pass; the rest is refused.
+    // At most two windows' worth (120) can pass in the time 200 requests take.
     assert!(limited >= 80, "{limited} 429s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_calls_on_one_client_share_its_pacer() {
+    // The same load as above through one shared client: every call waits its turn
+    // under the one pacer, fed by every response.
+    let server = RateLimitedServer::start(60, Duration::from_secs(1)).await;
+    let client = builder(&server.base).build().unwrap();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let (client, next) = (client.clone(), next.clone());
+        tasks.spawn(async move {
+            while next.fetch_add(1, Ordering::Relaxed) < 200 {
+                let _ = client.sync(ACCOUNT, "server-x").await;
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    let limited = server.counts.limited.load(Ordering::Relaxed);
+    eprintln!("shared client: {limited} 429s");
+    assert!(
+        limited < 80,
+        "{limited} 429s: the calls were not paced together"
+    );
 }
 
 #[tokio::test]

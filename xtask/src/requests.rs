@@ -22,7 +22,12 @@ use crate::spec;
 /// inlined), with parameter types taken from progenitor's `file`.
 pub fn render(doc: &Value, file: &syn::File) -> Result<String> {
     let mut ops = spec::operations(doc);
-    ops.sort_by_key(|op| op.op.get("operationId").and_then(Value::as_str).unwrap_or(""));
+    ops.sort_by_key(|op| {
+        op.op
+            .get("operationId")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    });
     let mut out = String::from(
         "/// Each operation's id, method and path, and its parameters as one typed struct, \
          by operationId.\npub mod operations {\n",
@@ -66,7 +71,11 @@ fn parameters(doc: &Value, op: &spec::OperationRef<'_>) -> Result<Vec<Param>> {
         .and_then(Value::as_array);
     let own = op.op.get("parameters").and_then(Value::as_array);
     let mut out: Vec<Param> = Vec::new();
-    for p in path_item.into_iter().flatten().chain(own.into_iter().flatten()) {
+    for p in path_item
+        .into_iter()
+        .flatten()
+        .chain(own.into_iter().flatten())
+    {
         let name = p
             .get("name")
             .and_then(Value::as_str)
@@ -94,7 +103,9 @@ fn method_signature(file: &syn::File, method: &str) -> Result<Vec<(String, Strin
     for item in &file.items {
         let syn::Item::Impl(imp) = item else { continue };
         for inner in &imp.items {
-            let syn::ImplItem::Fn(f) = inner else { continue };
+            let syn::ImplItem::Fn(f) = inner else {
+                continue;
+            };
             if f.sig.ident != method {
                 continue;
             }
@@ -107,7 +118,9 @@ fn method_signature(file: &syn::File, method: &str) -> Result<Vec<(String, Strin
                     syn::FnArg::Receiver(_) => None,
                 })
                 .map(|t| match &*t.pat {
-                    syn::Pat::Ident(p) => Ok((p.ident.to_string(), t.ty.to_token_stream().to_string())),
+                    syn::Pat::Ident(p) => {
+                        Ok((p.ident.to_string(), t.ty.to_token_stream().to_string()))
+                    }
                     _ => Err(anyhow!("an argument of {method} is not a plain name")),
                 })
                 .collect();
@@ -136,23 +149,29 @@ fn operation_module(
                      (a request body?); teach xtask/src/requests.rs"
                 )
             })?;
-        let (name, place) = (&param.name, match param.location {
-            Location::Path => "path",
-            Location::Query => "query",
-        });
-        let _ = write!(fields, "/// `{name}` ({place} parameter)\npub {arg}: {ty},\n");
+        let (name, place) = (
+            &param.name,
+            match param.location {
+                Location::Path => "path",
+                Location::Query => "query",
+            },
+        );
+        let _ = write!(
+            fields,
+            "/// `{name}` ({place} parameter)\npub {arg}: {ty},\n"
+        );
         match param.location {
             Location::Path => {
                 let _ = write!(path_args, ", encode_path(&self.{arg}.to_string())");
             }
             Location::Query if ty.starts_with("Option <") || ty.contains("option :: Option <") => {
-                let _ = write!(
+                let _ = writeln!(
                     query,
-                    "if let Some(v) = &self.{arg} {{ q.push(({name:?}, v.to_string())); }}\n"
+                    "if let Some(v) = &self.{arg} {{ q.push(({name:?}, v.to_string())); }}"
                 );
             }
             Location::Query => {
-                let _ = write!(query, "q.push(({name:?}, self.{arg}.to_string()));\n");
+                let _ = writeln!(query, "q.push(({name:?}, self.{arg}.to_string()));");
             }
         }
     }

@@ -6,13 +6,10 @@
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
-
-use tokio::time::Instant;
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::report::{RateLimit, SyncReport};
+use crate::report::SyncReport;
 
 /// The progress callback, shared by the workers.
 type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
@@ -83,7 +80,7 @@ pub struct Progress {
     pub total: usize,
     /// Ids finished with an error.
     pub failed: usize,
-    /// Responses that were 429 so far.
+    /// Responses of this run that were 429 so far.
     pub rate_limited: usize,
 }
 
@@ -95,65 +92,6 @@ pub struct BulkItem {
     pub server_id: String,
     /// Its report or error.
     pub outcome: Result<SyncReport, Error>,
-}
-
-/// Spaces request starts so that they fit the rate limit the API advertises, and holds
-/// every request back while the API has said to wait (a 429's `Retry-After`).
-#[derive(Debug, Default)]
-pub(crate) struct Pacer {
-    state: Mutex<PacerState>,
-    rate_limited: AtomicUsize,
-}
-
-#[derive(Debug, Default)]
-struct PacerState {
-    /// No request starts before this.
-    next_start: Option<Instant>,
-    /// Gap between starts that keeps within the advertised remaining budget.
-    interval: Duration,
-}
-
-impl Pacer {
-    /// Waits for this request's turn.
-    pub(crate) async fn acquire(&self) {
-        let start = {
-            let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            let now = Instant::now();
-            let start = s.next_start.map_or(now, |t| t.max(now));
-            s.next_start = Some(start + s.interval);
-            start
-        };
-        tokio::time::sleep_until(start).await;
-    }
-
-    /// Learns from a response's rate-limit headers: with `r` requests left for `t`
-    /// seconds, start one every `t / r`; with none left, wait out the window.
-    pub(crate) fn observe(&self, rate_limit: Option<&RateLimit>) {
-        let Some(rl) = rate_limit else { return };
-        let (Some(remaining), Some(reset)) = (rl.remaining, rl.reset) else {
-            return;
-        };
-        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if remaining == 0 {
-            let until = Instant::now() + reset;
-            s.next_start = Some(s.next_start.map_or(until, |t| t.max(until)));
-        } else {
-            s.interval = reset / u32::try_from(remaining).unwrap_or(u32::MAX);
-        }
-    }
-
-    /// Learns from a 429: nobody starts before the advised wait is over.
-    pub(crate) fn rate_limited(&self, retry_after: Option<Duration>) {
-        self.rate_limited.fetch_add(1, Ordering::Relaxed);
-        let wait = retry_after.unwrap_or(Duration::from_secs(1));
-        let until = Instant::now() + wait;
-        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        s.next_start = Some(s.next_start.map_or(until, |t| t.max(until)));
-    }
-
-    fn rate_limited_count(&self) -> usize {
-        self.rate_limited.load(Ordering::Relaxed)
-    }
 }
 
 impl Client {
@@ -185,9 +123,9 @@ impl Client {
             slots: Mutex::new((0..total).map(|_| None).collect()),
             done: AtomicUsize::new(0),
             failed: AtomicUsize::new(0),
-            pacer: Pacer::default(),
             rounds: options.rate_limit_rounds,
             on_progress: options.on_progress.clone(),
+            rate_limited_before: self.pacer().rate_limited_count(),
         });
         let mut workers = tokio::task::JoinSet::new();
         for _ in 0..options.concurrency.min(total) {
@@ -207,9 +145,10 @@ struct Shared {
     slots: Mutex<Vec<Option<Result<SyncReport, Error>>>>,
     done: AtomicUsize,
     failed: AtomicUsize,
-    pacer: Pacer,
     rounds: u32,
     on_progress: Option<ProgressFn>,
+    /// The client's 429 count when this run started: progress counts this run's only.
+    rate_limited_before: usize,
 }
 
 impl Shared {
@@ -217,17 +156,11 @@ impl Shared {
         loop {
             let i = self.next.fetch_add(1, Ordering::Relaxed);
             let Some(id) = self.ids.get(i) else { return };
-            let mut outcome = self
-                .client
-                .sync_paced(&self.account_id, id, &self.pacer)
-                .await;
+            let mut outcome = self.client.sync(&self.account_id, id).await;
             let mut round = 0;
             while round < self.rounds && matches!(outcome, Err(Error::RateLimited(_))) {
                 round += 1;
-                outcome = self
-                    .client
-                    .sync_paced(&self.account_id, id, &self.pacer)
-                    .await;
+                outcome = self.client.sync(&self.account_id, id).await;
             }
             if outcome.is_err() {
                 self.failed.fetch_add(1, Ordering::Relaxed);
@@ -246,7 +179,11 @@ impl Shared {
                     done,
                     total: self.ids.len(),
                     failed: self.failed.load(Ordering::Relaxed),
-                    rate_limited: self.pacer.rate_limited_count(),
+                    rate_limited: self
+                        .client
+                        .pacer()
+                        .rate_limited_count()
+                        .saturating_sub(self.rate_limited_before),
                 });
             }
         }

@@ -1,7 +1,5 @@
 //! Checks on the two path parameters, done before anything is sent.
 
-use std::fmt::Write as _;
-
 use cloudflare_mcp_sync_generated::types::McpPortalsApiSyncServerId;
 
 use crate::error::{Error, InvalidInput};
@@ -23,9 +21,9 @@ fn invalid(field: &'static str, value: &str, reason: impl Into<String>) -> Error
 
 /// Checks a server id against the spec's constraints (1–32 characters, pattern
 /// `^[a-z0-9_]+(?:-[a-z0-9_]+)*$`), using the generated type that enforces them.
-pub(crate) fn check_server_id(id: &str) -> Result<&str, Error> {
+pub(crate) fn check_server_id(id: &str) -> Result<McpPortalsApiSyncServerId, Error> {
     match id.parse::<McpPortalsApiSyncServerId>() {
-        Ok(_) => Ok(id),
+        Ok(typed) => Ok(typed),
         Err(e) => Err(invalid(
             "server id",
             id,
@@ -59,23 +57,6 @@ pub(crate) fn check_account_id(id: &str) -> Result<&str, Error> {
     match reason {
         Some(reason) => Err(invalid("account id", id, reason)),
         None => Ok(id),
-    }
-}
-
-/// Appends `segment` to `out`, percent-encoding everything outside RFC 3986's
-/// unreserved set. The checks above already refused what could change the path; this
-/// keeps any other byte (say, non-ASCII) from being sent raw.
-pub(crate) fn push_segment(out: &mut String, segment: &str) {
-    if segment.bytes().all(is_unreserved) {
-        out.push_str(segment);
-        return;
-    }
-    for b in segment.bytes() {
-        if is_unreserved(b) {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
     }
 }
 
@@ -137,13 +118,6 @@ mod tests {
         for ok in ["023e105f4ecef8ad9ca31a8372d0c353", "acc", "a.b", "..."] {
             assert!(check_account_id(ok).is_ok(), "{ok}");
         }
-    }
-
-    #[test]
-    fn segments_are_percent_encoded() {
-        let mut s = String::new();
-        push_segment(&mut s, "aé~.-_");
-        assert_eq!(s, "a%C3%A9~.-_");
     }
 
     #[test]

@@ -43,22 +43,28 @@
 
 mod bulk;
 mod client;
+mod config;
 mod credentials;
 mod decode;
 mod envelope;
 mod error;
+mod executor;
 mod header_names;
 mod ids;
 mod numbers;
+mod pacer;
 mod proxy;
 mod report;
+mod request;
 mod retry;
 mod text;
 mod tls;
+mod transport;
 
 pub use bulk::{BulkItem, BulkOptions, Progress};
-pub use client::{
-    Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
+pub use client::Client;
+pub use config::{
+    ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_TOTAL_TIMEOUT, ENV_BASE_URL,
 };
 pub use credentials::{Credentials, ENV_API_KEY, ENV_API_TOKEN, ENV_EMAIL};

@@ -1,0 +1,198 @@
+//! The one attempt loop every operation runs through: the client's pacer, a
+//! per-attempt and a total deadline, the body cap, retries, and the spans that show
+//! them. It knows requests, responses and the one error type; what a response means is
+//! the operation's decoder.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::error::{Error, TransportError, TransportKind};
+use crate::pacer::Pacer;
+use crate::report::RateLimit;
+use crate::retry::{self, Decision, RetryPolicy};
+use crate::text::human_duration;
+use crate::transport::{self, Request};
+
+/// Everything an attempt needs that does not change between calls.
+pub(crate) struct Executor {
+    pub(crate) http: reqwest::Client,
+    /// Auth (sensitive), user agent and accept: built once, cloned per request.
+    pub(crate) headers: HeaderMap,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) attempt_timeout: Duration,
+    pub(crate) total_timeout: Duration,
+    pub(crate) max_body_bytes: usize,
+    /// Shared by every call through the client: the rate limit is the account's.
+    pub(crate) pacer: Pacer,
+}
+
+/// Turns one response (status, headers, body, attempts so far) into the operation's
+/// output or error.
+pub(crate) type Decode<'a, T> = &'a (dyn Fn(u16, HeaderMap, &[u8], u32) -> Result<T, Error> + Sync);
+
+impl Executor {
+    /// Runs `request` until `decode` gives an output, an error not worth retrying, or
+    /// the retry policy or deadline says stop. Records `attempts`, `status` and
+    /// `ray_id` on the current span (the caller's, which names the operation).
+    pub(crate) async fn run<T>(
+        &self,
+        request: &Request,
+        decode: Decode<'_, T>,
+    ) -> Result<T, Error> {
+        let started = Instant::now();
+        // Beyond a year the clock's range is the only limit; a year is "no deadline" here.
+        let deadline = started
+            .checked_add(self.total_timeout.min(Duration::from_secs(365 * 24 * 3600)))
+            .unwrap_or(started);
+        let span = tracing::Span::current();
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            // Waiting for a turn counts against the call's deadline.
+            if tokio::time::timeout_at(deadline, self.pacer.acquire())
+                .await
+                .is_err()
+            {
+                let e = TransportError::new(
+                    TransportKind::Timeout,
+                    format!(
+                        "the call's total timeout of {} was reached while pacing",
+                        human_duration(self.total_timeout)
+                    ),
+                );
+                return Err(Error::Timeout(TransportError {
+                    retryable: false,
+                    ..e
+                })
+                .with_attempts(attempt - 1));
+            }
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let budget = remaining.min(self.attempt_timeout);
+            let attempt_started = Instant::now();
+            let attempt_span = tracing::debug_span!(
+                "attempt",
+                attempt,
+                status = tracing::field::Empty,
+                ray_id = tracing::field::Empty,
+                elapsed_ms = tracing::field::Empty,
+            );
+            // Pinned in place: the combinators around it then move a pointer, not the
+            // whole attempt future.
+            let attempt_future = std::pin::pin!(self.attempt(request, decode, attempt, &span));
+            let timed = std::pin::pin!(tokio::time::timeout(budget, attempt_future));
+            let outcome = match in_span(attempt_span.clone(), timed).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(Error::Timeout(self.timeout_error(budget, remaining))),
+            };
+            let elapsed_ms =
+                u64::try_from(attempt_started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            attempt_span.record("elapsed_ms", elapsed_ms);
+            span.record("attempts", attempt);
+            let err = match outcome {
+                Ok(output) => {
+                    tracing::debug!(attempt, "answered");
+                    return Ok(output);
+                }
+                Err(err) => err.with_attempts(attempt),
+            };
+            if let Error::RateLimited(_) = err {
+                self.pacer.rate_limited(err.retry_after());
+            }
+            if let Some(status) = err.status() {
+                span.record("status", status);
+                attempt_span.record("status", status);
+            }
+            if let Some(ray) = err.ray_id() {
+                span.record("ray_id", ray);
+                attempt_span.record("ray_id", ray);
+            }
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            match self.retry.decide(
+                attempt,
+                err.is_retryable(),
+                err.retry_after(),
+                remaining,
+                retry::jitter(),
+            ) {
+                Decision::RetryAfter(wait) => {
+                    tracing::info!(
+                        attempt,
+                        error = %err,
+                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                        "retrying"
+                    );
+                    // Dropping the call's future drops this sleep: cancellation is immediate.
+                    tokio::time::sleep(wait).await;
+                }
+                Decision::GiveUp(reason) => {
+                    tracing::debug!(attempt, error = %err, reason = reason.as_str(), "giving up");
+                    return Err(err);
+                }
+            }
+        }
+    }
+
+    /// One exchange, its rate-limit headers fed to the pacer, then the decoder.
+    async fn attempt<T>(
+        &self,
+        request: &Request,
+        decode: Decode<'_, T>,
+        attempt: u32,
+        call_span: &tracing::Span,
+    ) -> Result<T, Error> {
+        let response = transport::exchange(
+            &self.http,
+            request,
+            &self.headers,
+            self.max_body_bytes,
+            attempt,
+        )
+        .await?;
+        self.pacer
+            .observe(RateLimit::from_headers(&response.headers).as_ref());
+        for span in [&tracing::Span::current(), call_span] {
+            if span.is_disabled() {
+                continue;
+            }
+            span.record("status", response.status);
+            if let Some(ray) = crate::decode::ray_id(&response.headers) {
+                span.record("ray_id", ray.as_str());
+            }
+        }
+        decode(
+            response.status,
+            response.headers,
+            response.body.as_slice(),
+            attempt,
+        )
+    }
+
+    fn timeout_error(&self, budget: Duration, remaining: Duration) -> TransportError {
+        // The attempt's budget was cut to what was left of the call: the deadline is reached.
+        let deadline_reached = remaining <= self.attempt_timeout;
+        let message = if deadline_reached {
+            format!(
+                "the call's total timeout of {} was reached",
+                human_duration(self.total_timeout)
+            )
+        } else {
+            format!("attempt timed out after {}", human_duration(budget))
+        };
+        let mut e = TransportError::new(TransportKind::Timeout, message);
+        e.retryable = !deadline_reached;
+        e
+    }
+}
+
+/// Runs `fut` inside `span`; skips the wrapper when no subscriber wants the span, which
+/// is most of the cost of tracing on the hot path.
+pub(crate) async fn in_span<F: std::future::Future>(span: tracing::Span, fut: F) -> F::Output {
+    if span.is_disabled() {
+        fut.await
+    } else {
+        fut.instrument(span).await
+    }
+}
