@@ -10,7 +10,8 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::normalise::resolve_refs;
+use crate::api::{self, Kind, Side};
+use crate::refs::inline as resolve_refs;
 use crate::spec::{self, METHODS, escape};
 
 /// How much a change matters to users of this client.
@@ -120,28 +121,6 @@ impl Report {
     }
 }
 
-/// Whether a schema is something the client sends or something it receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Side {
-    Request,
-    Response,
-}
-
-/// Keys that never change behaviour.
-fn is_cosmetic_key(key: &str) -> bool {
-    matches!(
-        key,
-        "description"
-            | "summary"
-            | "example"
-            | "examples"
-            | "title"
-            | "externalDocs"
-            | "tags"
-            | "$comment"
-    ) || key.starts_with("x-")
-}
-
 /// Compares the operations `scope` (operationIds) of two documents.
 pub fn diff(old: &Value, new: &Value, scope: &[String]) -> Result<Report> {
     let mut report = Report::default();
@@ -240,7 +219,7 @@ pub fn diff(old: &Value, new: &Value, scope: &[String]) -> Result<Report> {
                     }
                     let class = if key == "deprecated" {
                         Class::NeedsAttention
-                    } else if is_cosmetic_key(&key) {
+                    } else if api::is_cosmetic(&key) {
                         Class::Cosmetic
                     } else {
                         Class::NeedsAttention
@@ -362,7 +341,7 @@ fn compare_parameters(report: &mut Report, at: &str, old: &[Value], new: &[Value
                     }
                     let (a, b) = (op.get(&key_name), np.get(&key_name));
                     if a != b {
-                        let class = if is_cosmetic_key(&key_name) {
+                        let class = if api::is_cosmetic(&key_name) {
                             Class::Cosmetic
                         } else {
                             Class::NeedsAttention
@@ -497,7 +476,7 @@ fn compare_responses(report: &mut Report, at: &str, old: &Value, new: &Value) {
                     }
                     let (a, b) = (o.get(&key), n.get(&key));
                     if a != b {
-                        let class = if is_cosmetic_key(&key) {
+                        let class = if api::is_cosmetic(&key) {
                             Class::Cosmetic
                         } else {
                             Class::NeedsAttention
@@ -521,18 +500,6 @@ fn compare_responses(report: &mut Report, at: &str, old: &Value, new: &Value) {
         );
     }
 }
-
-/// Numeric constraints: (keyword, true when a larger value is looser).
-const BOUNDS: [(&str, bool); 8] = [
-    ("maxLength", true),
-    ("maximum", true),
-    ("maxItems", true),
-    ("exclusiveMaximum", true),
-    ("minLength", false),
-    ("minimum", false),
-    ("minItems", false),
-    ("exclusiveMinimum", false),
-];
 
 fn compare_schema(
     report: &mut Report,
@@ -558,21 +525,12 @@ fn compare_schema(
             continue;
         }
         let here = format!("{at}/{}", escape(&key));
-        match key.as_str() {
-            "properties" => compare_properties(report, at, o, n, side),
-            "required" => compare_required(report, at, o, n, side),
-            "items" => compare_schema(report, &here, a, b, side),
-            "type" | "format" => report.add(Class::Breaking, &here, describe_change(&key, a, b)),
-            "enum" => compare_enum(report, &here, a, b, side),
-            "pattern" => {
-                let class = if side == Side::Request {
-                    Class::Breaking
-                } else {
-                    Class::Additive
-                };
-                report.add(class, &here, describe_change(&key, a, b));
-            }
-            "oneOf" | "anyOf" | "allOf" => {
+        let kind = api::kind(&key);
+        match (kind, key.as_str()) {
+            (Kind::Structure, "properties") => compare_properties(report, at, o, n, side),
+            (Kind::Structure, "required") => compare_required(report, at, o, n, side),
+            (Kind::Structure, "items") => compare_schema(report, &here, a, b, side),
+            (Kind::Structure, "oneOf" | "anyOf" | "allOf") => {
                 let (la, lb) = (a.and_then(Value::as_array), b.and_then(Value::as_array));
                 match (la, lb) {
                     (Some(la), Some(lb)) if la.len() == lb.len() => {
@@ -583,41 +541,24 @@ fn compare_schema(
                     _ => report.add(Class::NeedsAttention, &here, describe_change(&key, a, b)),
                 }
             }
-            k if BOUNDS.iter().any(|(b, _)| *b == k) => {
-                let larger_is_looser = BOUNDS
-                    .iter()
-                    .find(|(b, _)| *b == k)
-                    .is_some_and(|(_, l)| *l);
-                let tightened = match (a.and_then(Value::as_f64), b.and_then(Value::as_f64)) {
-                    (Some(x), Some(y)) => {
-                        if larger_is_looser {
-                            y < x
-                        } else {
-                            y > x
-                        }
-                    }
-                    (None, Some(_)) => true,
-                    (Some(_), None) => false,
-                    (None, None) => false,
+            (Kind::Enum, _) => compare_enum(report, &here, a, b, side),
+            (Kind::Bound { larger_is_looser }, _) => {
+                let word = if api::tightened(larger_is_looser, a, b) {
+                    "tightened"
+                } else {
+                    "loosened"
                 };
-                let class = match (side, tightened) {
-                    (Side::Request, true) => Class::Breaking,
-                    _ => Class::Additive,
-                };
-                let word = if tightened { "tightened" } else { "loosened" };
                 report.add(
-                    class,
+                    api::classify(kind, side, a, b),
                     &here,
                     format!("{} ({word})", describe_change(&key, a, b)),
                 );
             }
-            "nullable" | "readOnly" | "writeOnly" | "additionalProperties" | "default" => {
-                report.add(Class::NeedsAttention, &here, describe_change(&key, a, b));
-            }
-            k if is_cosmetic_key(k) => {
-                report.add(Class::Cosmetic, &here, describe_change(&key, a, b))
-            }
-            _ => report.add(Class::NeedsAttention, &here, describe_change(&key, a, b)),
+            _ => report.add(
+                api::classify(kind, side, a, b),
+                &here,
+                describe_change(&key, a, b),
+            ),
         }
     }
 }
@@ -807,7 +748,7 @@ fn compare_security(
         for key in union_keys(&a, &b) {
             let (x, y) = (a.get(&key), b.get(&key));
             if x != y {
-                let class = if is_cosmetic_key(&key) {
+                let class = if api::is_cosmetic(&key) {
                     Class::Cosmetic
                 } else {
                     Class::Breaking

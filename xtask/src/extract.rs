@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value};
 
+use crate::refs;
 use crate::spec::{self, METHODS, escape};
 
 /// The fragment's top-level keys that are copied as they are (when present).
@@ -195,7 +196,7 @@ fn used_tags(paths: &Map<String, Value>) -> HashSet<String> {
 struct Closure<'a> {
     doc: &'a Value,
     done: HashSet<String>,
-    stack: Vec<String>,
+    chain: refs::Chain,
 }
 
 impl<'a> Closure<'a> {
@@ -203,7 +204,7 @@ impl<'a> Closure<'a> {
         Self {
             doc,
             done: HashSet::new(),
-            stack: Vec::new(),
+            chain: refs::Chain::default(),
         }
     }
 
@@ -233,10 +234,8 @@ impl<'a> Closure<'a> {
         if self.done.contains(pointer) {
             return Ok(());
         }
-        if let Some(start) = self.stack.iter().position(|p| p == pointer) {
-            let cycle: Vec<&str> = self.stack[start..].iter().map(String::as_str).collect();
-            bail!("cyclic $ref: {} -> {pointer}", cycle.join(" -> "));
-        }
+        let target = refs::target(self.doc, pointer, from)?;
+        // Extract copies whole components, so a reference must name one.
         let Some(local) = pointer.strip_prefix("#/components/") else {
             bail!(
                 "$ref {pointer:?} at {from} does not point into #/components/; only local component references are supported"
@@ -247,12 +246,9 @@ impl<'a> Closure<'a> {
                 "$ref {pointer:?} at {from} must name one component (#/components/<section>/<name>)"
             );
         }
-        let Some(target) = self.doc.pointer(&pointer[1..]) else {
-            bail!("dangling $ref {pointer:?} at {from}: nothing at that pointer");
-        };
-        self.stack.push(pointer.to_string());
+        self.chain.enter(pointer)?;
         self.walk(target, pointer)?;
-        self.stack.pop();
+        self.chain.leave();
         self.done.insert(pointer.to_string());
         Ok(())
     }

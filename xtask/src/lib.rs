@@ -1,6 +1,7 @@
 //! Maintainer tooling for this workspace. The binary (`cargo xtask …`) is a thin CLI over
 //! these modules; tests call them directly on temporary copies of the workspace.
 
+pub mod api;
 pub mod bench;
 pub mod ci;
 pub mod diff;
@@ -8,6 +9,7 @@ pub mod extract;
 pub mod generate;
 pub mod normalise;
 pub mod prism;
+pub mod refs;
 pub mod requests;
 pub mod spec;
 pub mod surface;

@@ -9,6 +9,7 @@ use anyhow::{Result, bail};
 use heck::ToUpperCamelCase;
 use serde_json::{Map, Value, json};
 
+use crate::refs;
 use crate::spec::METHODS;
 
 /// Component sections whose entries are inlined by [`inline_refs`] and then dropped, so
@@ -34,66 +35,14 @@ pub fn normalise(doc: &mut Value) -> Result<()> {
 /// inlined fragment and a `$ref`-heavy one generate the same Rust. A `$ref` that points
 /// nowhere, outside the document, or into a cycle is an error naming the pointer.
 pub fn inline_refs(doc: &mut Value) -> Result<()> {
-    let source = doc.clone();
-    if let Some(paths) = doc.get_mut("paths") {
-        let mut stack = Vec::new();
-        inline_in(paths, &source, &mut stack)?;
+    if let Some(paths) = doc.get("paths") {
+        let inlined = refs::inline(doc, paths)?;
+        doc["paths"] = inlined;
     }
     if let Some(components) = doc.get_mut("components").and_then(Value::as_object_mut) {
         for section in INLINED_SECTIONS {
             components.remove(section);
         }
-    }
-    Ok(())
-}
-
-/// A copy of `node` with every local `$ref` replaced by its target, by the same rules as
-/// [`inline_refs`] (cycles, dangling and external references are errors).
-pub fn resolve_refs(doc: &Value, node: &Value) -> Result<Value> {
-    let mut copy = node.clone();
-    inline_in(&mut copy, doc, &mut Vec::new())?;
-    Ok(copy)
-}
-
-fn inline_in(node: &mut Value, source: &Value, stack: &mut Vec<String>) -> Result<()> {
-    match node {
-        Value::Object(map) => {
-            if let Some(Value::String(pointer)) = map.get("$ref") {
-                let pointer = pointer.clone();
-                let Some(local) = pointer.strip_prefix('#') else {
-                    bail!(
-                        "$ref {pointer:?} points outside the document; only local references are supported"
-                    );
-                };
-                if stack.contains(&pointer) {
-                    bail!("$ref cycle: {} -> {pointer}", stack.join(" -> "));
-                }
-                let Some(target) = source.pointer(local) else {
-                    bail!("dangling $ref {pointer:?}: nothing at that pointer");
-                };
-                let mut copy = target.clone();
-                stack.push(pointer);
-                inline_in(&mut copy, source, stack)?;
-                stack.pop();
-                // Siblings of `$ref` (OpenAPI 3.1 allows e.g. a description) win over the target's.
-                if let Value::Object(target_map) = &mut copy {
-                    for (k, v) in map.iter().filter(|(k, _)| *k != "$ref") {
-                        target_map.insert(k.clone(), v.clone());
-                    }
-                }
-                *node = copy;
-                return Ok(());
-            }
-            for value in map.values_mut() {
-                inline_in(value, source, stack)?;
-            }
-        }
-        Value::Array(items) => {
-            for item in items {
-                inline_in(item, source, stack)?;
-            }
-        }
-        _ => {}
     }
     Ok(())
 }
@@ -403,7 +352,7 @@ mod tests {
         }});
         let err = inline_refs(&mut doc).unwrap_err().to_string();
         assert!(
-            err.contains("cycle") && err.contains("#/components/schemas/A"),
+            err.contains("cyclic $ref: #/components/schemas/A -> #/components/schemas/B -> #/components/schemas/A"),
             "{err}"
         );
     }

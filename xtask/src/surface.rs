@@ -10,31 +10,22 @@ use std::fmt::Write as _;
 use anyhow::{Result, bail};
 use serde_json::Value;
 
+use crate::api::{self, Kind};
+use crate::refs;
 use crate::spec::{self, escape};
 
-/// Schema keywords that constrain values, printed in this order when present.
-const CONSTRAINTS: [&str; 14] = [
-    "format",
-    "enum",
-    "const",
-    "pattern",
-    "minLength",
-    "maxLength",
-    "minimum",
-    "maximum",
-    "exclusiveMinimum",
-    "exclusiveMaximum",
-    "minItems",
-    "maxItems",
-    "nullable",
-    "readOnly",
-];
-
-/// How deep `$ref`s are followed before giving up (guards against cycles).
+/// How deep schemas nest before the summary gives up.
 const MAX_DEPTH: usize = 64;
 
 /// The summary of every operation in `doc`, sorted by operationId.
 pub fn summary(doc: &Value) -> Result<String> {
+    // Read through `$ref`s by the one set of rules (refs.rs): the paths inlined, the
+    // components left as they are (an unrelated cycle there is no concern of ours).
+    let mut inlined = doc.clone();
+    if let Some(paths) = doc.get("paths") {
+        inlined["paths"] = refs::inline(doc, paths)?;
+    }
+    let doc = &inlined;
     let mut out = String::new();
     let mut ops = spec::operations(doc);
     ops.sort_by(|a, b| {
@@ -73,7 +64,6 @@ pub fn summary(doc: &Value) -> Result<String> {
             .flatten()
             .chain(op_params.into_iter().flatten())
         {
-            let p = resolve(doc, p, 0)?;
             let name = p.get("name").and_then(Value::as_str).unwrap_or("?");
             let loc = p.get("in").and_then(Value::as_str).unwrap_or("?");
             let required = p.get("required").and_then(Value::as_bool).unwrap_or(false);
@@ -99,7 +89,6 @@ pub fn summary(doc: &Value) -> Result<String> {
                 let _ = writeln!(w, "{id} request body: none");
             }
             Some(body) => {
-                let body = resolve(doc, body, 0)?;
                 let required = body
                     .get("required")
                     .and_then(Value::as_bool)
@@ -134,7 +123,6 @@ pub fn summary(doc: &Value) -> Result<String> {
             .collect();
         codes.sort_by(|a, b| a.0.cmp(b.0));
         for (code, response) in codes {
-            let response = resolve(doc, response, 0)?;
             let content = response.get("content").and_then(Value::as_object);
             if content.is_none_or(|c| c.is_empty()) {
                 let _ = writeln!(w, "{id} response {code}: no body");
@@ -165,12 +153,12 @@ pub fn summary(doc: &Value) -> Result<String> {
             for name in alt.as_object().into_iter().flatten().map(|(k, _)| k) {
                 let scheme = doc.pointer(&format!("/components/securitySchemes/{}", escape(name)));
                 let scheme = match scheme {
-                    Some(s) => resolve(doc, s, 0)?,
+                    Some(s) => refs::inline(doc, s)?,
                     None => bail!(
                         "security requirement names {name:?}, which components.securitySchemes does not define"
                     ),
                 };
-                parts.push(format!("{name} ({})", describe_scheme(scheme)));
+                parts.push(format!("{name} ({})", describe_scheme(&scheme)));
             }
             parts.sort();
             alts.push(format!("{id} security alternative: {}", parts.join(" + ")));
@@ -192,20 +180,6 @@ fn describe_scheme(scheme: &Value) -> String {
     }
 }
 
-/// Follows `$ref` (local only) until a non-reference object.
-fn resolve<'a>(doc: &'a Value, node: &'a Value, depth: usize) -> Result<&'a Value> {
-    let Some(pointer) = node.get("$ref").and_then(Value::as_str) else {
-        return Ok(node);
-    };
-    if depth > MAX_DEPTH {
-        bail!("$ref chain deeper than {MAX_DEPTH} at {pointer}");
-    }
-    let Some(target) = pointer.strip_prefix('#').and_then(|p| doc.pointer(p)) else {
-        bail!("dangling $ref {pointer:?}");
-    };
-    resolve(doc, target, depth + 1)
-}
-
 fn schema_lines(
     doc: &Value,
     schema: &Value,
@@ -214,9 +188,8 @@ fn schema_lines(
     out: &mut Vec<String>,
 ) -> Result<()> {
     if depth > MAX_DEPTH {
-        bail!("schema nesting deeper than {MAX_DEPTH} at {prefix} (a $ref cycle?)");
+        bail!("schema nesting deeper than {MAX_DEPTH} at {prefix}");
     }
-    let schema = resolve(doc, schema, 0)?;
     let mut line = format!("{prefix}:");
     match schema.get("type") {
         Some(Value::String(t)) => {
@@ -228,7 +201,21 @@ fn schema_lines(
         None if schema.get("properties").is_some() => line.push_str(" (object)"),
         None => line.push_str(" (any)"),
     }
-    for key in CONSTRAINTS {
+    // Every keyword that counts as API (api.rs), in the table's order, then any the
+    // table does not know, sorted: what `diff` would flag also moves this line.
+    let known = api::SCHEMA_KEYWORDS
+        .iter()
+        .filter(|(key, kind)| *key != "type" && !matches!(kind, Kind::Structure | Kind::Cosmetic))
+        .map(|(key, _)| *key);
+    let mut unknown: Vec<&str> = schema
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| !api::SCHEMA_KEYWORDS.iter().any(|(t, _)| t == k) && !api::is_cosmetic(k))
+        .collect();
+    unknown.sort_unstable();
+    for key in known.chain(unknown) {
         if let Some(v) = schema.get(key) {
             let _ = write!(line, " {key}={v}");
         }
@@ -312,9 +299,33 @@ mod tests {
     }
 
     #[test]
+    fn defaults_deprecations_and_write_only_move_the_summary() {
+        // What diff flags as needing attention must move the snapshot too.
+        let base = summary(&doc(json!({"type": "string"}))).unwrap();
+        for extra in [
+            json!({"type": "string", "default": "x"}),
+            json!({"type": "string", "deprecated": true}),
+            json!({"type": "string", "writeOnly": true}),
+            json!({"type": "string", "x-unknown": 1, "somethingNew": 2}),
+        ] {
+            let moved = summary(&doc(extra.clone())).unwrap();
+            let cosmetic_only = extra
+                .as_object()
+                .unwrap()
+                .keys()
+                .all(|k| crate::api::is_cosmetic(k) || k == "type");
+            assert_eq!(moved == base, cosmetic_only, "{extra}: {moved}");
+        }
+    }
+
+    #[test]
     fn a_ref_cycle_is_an_error_not_a_hang() {
         let mut d = doc(json!({"$ref": "#/components/schemas/S"}));
         d["components"] = json!({"schemas": {"S": {"type": "object", "properties": {"s": {"$ref": "#/components/schemas/S"}}}}});
-        assert!(summary(&d).unwrap_err().to_string().contains("deeper than"));
+        let err = summary(&d).unwrap_err().to_string();
+        assert!(
+            err.contains("cyclic $ref: #/components/schemas/S -> #/components/schemas/S"),
+            "{err}"
+        );
     }
 }

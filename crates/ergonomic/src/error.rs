@@ -64,21 +64,33 @@ pub enum Error {
     Transport(TransportError),
 }
 
+/// `Some(body)` with `d` bound to the boxed details of every variant that came from
+/// a response, `None` otherwise: the one list of those variants, for `&` and `&mut`.
+macro_rules! with_details {
+    ($error:expr, $d:ident => $body:expr) => {
+        match $error {
+            Self::Unauthorized($d)
+            | Self::NotFound($d)
+            | Self::RateLimited($d)
+            | Self::Api($d)
+            | Self::Unsuccessful($d)
+            | Self::MissingResult($d)
+            | Self::NotJson($d)
+            | Self::BodyTooLarge($d)
+            | Self::Decode { details: $d, .. } => Some($body),
+            Self::InvalidInput(_)
+            | Self::Config(_)
+            | Self::Connect(_)
+            | Self::Timeout(_)
+            | Self::Transport(_) => None,
+        }
+    };
+}
+
 impl Error {
     /// The response's details, when the error came from a response.
     pub fn details(&self) -> Option<&ResponseDetails> {
-        match self {
-            Self::Unauthorized(d)
-            | Self::NotFound(d)
-            | Self::RateLimited(d)
-            | Self::Api(d)
-            | Self::Unsuccessful(d)
-            | Self::MissingResult(d)
-            | Self::NotJson(d)
-            | Self::BodyTooLarge(d)
-            | Self::Decode { details: d, .. } => Some(d),
-            _ => None,
-        }
+        with_details!(self, d => &**d)
     }
 
     /// The HTTP status, when the error came from a response.
@@ -133,18 +145,7 @@ impl Error {
     }
 
     fn details_mut(&mut self) -> Option<&mut ResponseDetails> {
-        match self {
-            Self::Unauthorized(d)
-            | Self::NotFound(d)
-            | Self::RateLimited(d)
-            | Self::Api(d)
-            | Self::Unsuccessful(d)
-            | Self::MissingResult(d)
-            | Self::NotJson(d)
-            | Self::BodyTooLarge(d)
-            | Self::Decode { details: d, .. } => Some(d),
-            _ => None,
-        }
+        with_details!(self, d => &mut **d)
     }
 }
 
