@@ -2,7 +2,9 @@
 //! update a scratch workspace.
 
 use serde_json::{Value, json};
-use workspace_tests::{committed_spec, scratch_workspace, upstream_fixture, upstream_fixture_path};
+use workspace_tests::{
+    committed_spec, scratch_workspace, upstream_fixture, upstream_fixture_path, workspace_root,
+};
 use xtask::diff::{Class, Report};
 use xtask::{extract, generate, spec};
 
@@ -454,4 +456,36 @@ fn update_extracts_diffs_regenerates_and_names_the_snapshots() {
         .pointer("/components/schemas/mcp-portals_sync_status/enum")
         .unwrap();
     assert!(status.as_array().unwrap().contains(&json!("syncing")));
+}
+
+#[test]
+fn the_committed_fragment_is_a_fixed_point_of_extract() {
+    let root = workspace_root();
+    let (prov, fragment) = xtask::spec::load_fragment(&root).unwrap();
+    let committed = std::fs::read_to_string(xtask::spec::fragment_path(&root, &prov)).unwrap();
+    let again = xtask::extract::extract(&fragment.doc, &prov.operations).unwrap();
+    assert_eq!(
+        xtask::extract::to_committed_text(&again).unwrap(),
+        committed,
+        "`cargo xtask extract` run on openapi/ as if it were upstream must reproduce it byte for byte"
+    );
+    assert_eq!(xtask::spec::sha256_hex(committed.as_bytes()), prov.fragment_sha256);
+}
+
+#[test]
+fn the_committed_fragment_is_extract_of_the_recorded_source() {
+    // shared/upstream holds the document the fragment was extracted from (Cloudflare's
+    // operation at the recorded commit, `$ref`s resolved); CI has it beside the clone.
+    let root = workspace_root();
+    let source = root.join("../shared/upstream/cloudflare-openapi-mcp-servers-sync.json");
+    let Ok(bytes) = std::fs::read(&source) else {
+        eprintln!("skipped: {} is not beside this clone", source.display());
+        return;
+    };
+    let (prov, _) = xtask::spec::load_fragment(&root).unwrap();
+    assert_eq!(Some(xtask::spec::sha256_hex(&bytes)), prov.source_sha256);
+    let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let extracted = xtask::extract::extract(&doc, &prov.operations).unwrap();
+    let committed = std::fs::read_to_string(xtask::spec::fragment_path(&root, &prov)).unwrap();
+    assert_eq!(xtask::extract::to_committed_text(&extracted).unwrap(), committed);
 }
