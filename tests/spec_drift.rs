@@ -469,7 +469,10 @@ fn the_committed_fragment_is_a_fixed_point_of_extract() {
         committed,
         "`cargo xtask extract` run on openapi/ as if it were upstream must reproduce it byte for byte"
     );
-    assert_eq!(xtask::spec::sha256_hex(committed.as_bytes()), prov.fragment_sha256);
+    assert_eq!(
+        xtask::spec::sha256_hex(committed.as_bytes()),
+        prov.fragment_sha256
+    );
 }
 
 #[test]
@@ -487,5 +490,8 @@ fn the_committed_fragment_is_extract_of_the_recorded_source() {
     let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     let extracted = xtask::extract::extract(&doc, &prov.operations).unwrap();
     let committed = std::fs::read_to_string(xtask::spec::fragment_path(&root, &prov)).unwrap();
-    assert_eq!(xtask::extract::to_committed_text(&extracted).unwrap(), committed);
+    assert_eq!(
+        xtask::extract::to_committed_text(&extracted).unwrap(),
+        committed
+    );
 }

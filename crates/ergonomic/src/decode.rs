@@ -12,7 +12,11 @@ use serde_json::value::RawValue;
 use crate::envelope::{ItemList, bounded_list};
 use crate::error::{Error, ResponseDetails, SNIPPET_CHARS};
 use crate::header_names::{CF_RAY, CONTENT_TYPE, LOCATION};
-use crate::report::{RateLimit, ResponseMeta, SyncReport};
+use cloudflare_mcp_sync_generated::types as api;
+
+use crate::numbers::{float_to_i64, parse_integral};
+use crate::rate_limit::RateLimit;
+use crate::report::{ResponseMeta, SyncReport, SyncStatus, UpstreamFailure};
 use crate::retry;
 use crate::text::one_line;
 
@@ -104,8 +108,7 @@ pub fn decode_response(
                 });
             }
         };
-        let parts =
-            crate::report::decode_result(result).map_err(|e| decode_error("`result`", e))?;
+        let parts = decode_result(result).map_err(|e| decode_error("`result`", e))?;
         let meta = ResponseMeta {
             status,
             ray_id: ray_id(&headers),
@@ -188,6 +191,156 @@ fn snippet(body: &[u8]) -> String {
         s.push('…');
     }
     s
+}
+
+/// Reads `result` (raw JSON) with the generated type from the spec. A number the
+/// generated type cannot hold (`1e400`) does not lose the report: the same fields are
+/// then read leniently and the number is kept as text.
+pub(crate) fn decode_result(
+    result: &RawValue,
+) -> Result<(SyncStatus, Option<UpstreamFailure>), serde_json::Error> {
+    let text = result.get();
+    if text.len() > SHAPE_CHECK_BYTES {
+        check_status_shape(text)?;
+    }
+    match serde_json::from_str::<api::McpPortalsApiSyncServerResponseResult>(text) {
+        Ok(result) => Ok(from_generated(result)),
+        Err(strict) => match serde_json::from_str::<LenientResult>(text) {
+            Ok(lenient) if lenient.numbers_look_like_numbers() => Ok(from_lenient(lenient)),
+            _ => Err(strict),
+        },
+    }
+}
+
+/// Results larger than this get their `status` checked before the generated type reads
+/// them: its open enum buffers whatever `status` holds, and a huge array there would
+/// cost many times its size in memory before failing.
+const SHAPE_CHECK_BYTES: usize = 4096;
+
+fn check_status_shape(text: &str) -> Result<(), serde_json::Error> {
+    #[derive(Deserialize)]
+    struct Shape<'a> {
+        #[serde(default, borrow)]
+        status: Option<&'a RawValue>,
+    }
+    let shape: Shape<'_> = serde_json::from_str(text)?;
+    match shape.status.map(RawValue::get) {
+        Some(raw) if !raw.starts_with('"') => {
+            Err(serde::de::Error::custom("result.status is not a string"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn from_generated(
+    result: api::McpPortalsApiSyncServerResponseResult,
+) -> (SyncStatus, Option<UpstreamFailure>) {
+    let status = result
+        .status
+        .map_or_else(|| SyncStatus::Unknown(String::new()), SyncStatus::from);
+    let failure = (result.error.is_some() || result.error_details.is_some()).then(|| {
+        let d = result.error_details.unwrap_or_default();
+        let mut unparsed = Vec::new();
+        let mcp_code = d.mcp_code.and_then(|v| {
+            let n = float_to_i64(v);
+            if n.is_none() {
+                unparsed.push(("mcp_code".to_string(), v.to_string()));
+            }
+            n
+        });
+        let status_code = d.status_code.and_then(|v| {
+            let n = float_to_i64(v).and_then(|n| u16::try_from(n).ok());
+            if n.is_none() {
+                unparsed.push(("status_code".to_string(), v.to_string()));
+            }
+            n
+        });
+        UpstreamFailure {
+            message: result.error,
+            cause: d.cause,
+            is_upstream: d.is_upstream,
+            mcp_code,
+            status_code,
+            retryable: d.retryable,
+            unparsed_numbers: unparsed,
+        }
+    });
+    (status, failure)
+}
+
+/// The result's fields with numbers kept as text: the fallback when a number does not
+/// fit the generated type's `f64`.
+#[derive(Deserialize)]
+struct LenientResult {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_details: Option<LenientDetails>,
+}
+
+#[derive(Deserialize, Default)]
+struct LenientDetails {
+    #[serde(default)]
+    cause: Option<String>,
+    #[serde(default)]
+    is_upstream: Option<bool>,
+    #[serde(default)]
+    retryable: Option<bool>,
+    #[serde(default)]
+    mcp_code: Option<Box<RawValue>>,
+    #[serde(default)]
+    status_code: Option<Box<RawValue>>,
+}
+
+impl LenientResult {
+    /// Only numbers may differ from what the generated type takes.
+    fn numbers_look_like_numbers(&self) -> bool {
+        let is_number = |v: &Option<Box<RawValue>>| {
+            v.as_ref().is_none_or(|raw| {
+                raw.get()
+                    .starts_with(|c: char| c == '-' || c.is_ascii_digit())
+            })
+        };
+        self.error_details
+            .as_ref()
+            .is_none_or(|d| is_number(&d.mcp_code) && is_number(&d.status_code))
+    }
+}
+
+fn from_lenient(result: LenientResult) -> (SyncStatus, Option<UpstreamFailure>) {
+    let status = SyncStatus::from(result.status.as_deref().unwrap_or(""));
+    let failure = (result.error.is_some() || result.error_details.is_some()).then(|| {
+        let d = result.error_details.unwrap_or_default();
+        let mut unparsed = Vec::new();
+        let mut number = |field: &str, raw: Option<Box<RawValue>>| {
+            let raw = raw?;
+            let n = parse_integral(raw.get());
+            if n.is_none() {
+                unparsed.push((field.to_string(), raw.get().to_string()));
+            }
+            n
+        };
+        let mcp_code = number("mcp_code", d.mcp_code);
+        let status_code = number("status_code", d.status_code).and_then(|n| {
+            let code = u16::try_from(n).ok();
+            if code.is_none() {
+                unparsed.push(("status_code".to_string(), n.to_string()));
+            }
+            code
+        });
+        UpstreamFailure {
+            message: result.error,
+            cause: d.cause,
+            is_upstream: d.is_upstream,
+            mcp_code,
+            status_code,
+            retryable: d.retryable,
+            unparsed_numbers: unparsed,
+        }
+    });
+    (status, failure)
 }
 
 #[cfg(test)]

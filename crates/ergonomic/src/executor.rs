@@ -11,7 +11,7 @@ use tracing::Instrument;
 
 use crate::error::{Error, TransportError, TransportKind};
 use crate::pacer::Pacer;
-use crate::report::RateLimit;
+use crate::rate_limit::RateLimit;
 use crate::retry::{self, Decision, RetryPolicy};
 use crate::text::human_duration;
 use crate::transport::{self, Request};

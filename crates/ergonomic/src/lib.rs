@@ -54,6 +54,7 @@ mod ids;
 mod numbers;
 mod pacer;
 mod proxy;
+mod rate_limit;
 mod report;
 mod request;
 mod retry;
@@ -76,7 +77,8 @@ pub use envelope::{
 pub use error::{
     ConfigError, Error, InvalidInput, ResponseDetails, SNIPPET_CHARS, TransportError, TransportKind,
 };
-pub use report::{RateLimit, ResponseMeta, SyncReport, SyncStatus, UpstreamFailure};
+pub use rate_limit::RateLimit;
+pub use report::{ResponseMeta, SyncReport, SyncStatus, UpstreamFailure};
 pub use retry::RetryPolicy;
 
 /// The README's Rust examples, compiled as doctests so that they cannot rot.

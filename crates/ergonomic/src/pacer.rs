@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::report::RateLimit;
+use crate::rate_limit::RateLimit;
 
 /// Spaces request starts so that they fit the rate limit the API advertises, and holds
 /// every request back while the API has said to wait (a 429's `Retry-After`).

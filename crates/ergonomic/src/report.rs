@@ -2,16 +2,14 @@
 //! any, and the response metadata.
 
 use std::fmt;
-use std::time::Duration;
 
 use reqwest::header::HeaderMap;
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
+use serde::Serialize;
 
 use cloudflare_mcp_sync_generated::types as api;
 
 use crate::envelope::{ApiErrorItem, ItemList};
-use crate::numbers::{float_to_i64, parse_integral};
+use crate::rate_limit::RateLimit;
 use crate::text::one_line;
 
 /// The server's sync state. Open: a value Cloudflare adds later arrives as
@@ -158,64 +156,6 @@ impl fmt::Display for UpstreamFailure {
     }
 }
 
-/// Rate-limit state advertised by the response, so callers can slow down before a 429.
-///
-/// Read from the IETF draft headers `Ratelimit: "default";r=50;t=30` and
-/// `Ratelimit-Policy: "burst";q=100;w=60`, or the older `X-RateLimit-*`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct RateLimit {
-    /// Requests left in the current window.
-    pub remaining: Option<u64>,
-    /// Time until the window resets.
-    pub reset: Option<Duration>,
-    /// Requests allowed per window.
-    pub limit: Option<u64>,
-    /// Length of the window.
-    pub window: Option<Duration>,
-}
-
-impl RateLimit {
-    /// Parses the rate-limit headers; `None` when there are none.
-    pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
-        use crate::header_names as h;
-        let mut rl = RateLimit::default();
-        let (mut x_remaining, mut x_limit, mut x_reset) = (None, None, None);
-        // One pass over the (few) headers instead of a hashed lookup per name.
-        for (name, value) in headers {
-            let Ok(v) = value.to_str() else { continue };
-            let num = || v.trim().parse::<u64>().ok();
-            if *name == h::RATELIMIT {
-                rl.remaining = param(v, "r");
-                rl.reset = param(v, "t").map(Duration::from_secs);
-            } else if *name == h::RATELIMIT_POLICY {
-                rl.limit = param(v, "q");
-                rl.window = param(v, "w").map(Duration::from_secs);
-            } else if *name == h::X_RATELIMIT_REMAINING {
-                x_remaining = num();
-            } else if *name == h::X_RATELIMIT_LIMIT {
-                x_limit = num();
-            } else if *name == h::X_RATELIMIT_RESET {
-                x_reset = num().map(Duration::from_secs);
-            }
-        }
-        rl.remaining = rl.remaining.or(x_remaining);
-        rl.limit = rl.limit.or(x_limit);
-        rl.reset = rl.reset.or(x_reset);
-        (rl != RateLimit::default()).then_some(rl)
-    }
-}
-
-/// `key=value` from a structured-field list such as `"default";r=50;t=30`; the first
-/// list member that has the key wins.
-fn param(header: &str, key: &str) -> Option<u64> {
-    header
-        .split([';', ','])
-        .filter_map(|part| part.trim().split_once('='))
-        .find(|(k, _)| k.trim() == key)
-        .and_then(|(_, v)| v.trim().trim_matches('"').parse().ok())
-}
-
 /// Metadata of the response a report came from.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -284,156 +224,6 @@ impl SyncReport {
     }
 }
 
-/// Reads `result` (raw JSON) with the generated type from the spec. A number the
-/// generated type cannot hold (`1e400`) does not lose the report: the same fields are
-/// then read leniently and the number is kept as text.
-pub(crate) fn decode_result(
-    result: &RawValue,
-) -> Result<(SyncStatus, Option<UpstreamFailure>), serde_json::Error> {
-    let text = result.get();
-    if text.len() > SHAPE_CHECK_BYTES {
-        check_status_shape(text)?;
-    }
-    match serde_json::from_str::<api::McpPortalsApiSyncServerResponseResult>(text) {
-        Ok(result) => Ok(from_generated(result)),
-        Err(strict) => match serde_json::from_str::<LenientResult>(text) {
-            Ok(lenient) if lenient.numbers_look_like_numbers() => Ok(from_lenient(lenient)),
-            _ => Err(strict),
-        },
-    }
-}
-
-/// Results larger than this get their `status` checked before the generated type reads
-/// them: its open enum buffers whatever `status` holds, and a huge array there would
-/// cost many times its size in memory before failing.
-const SHAPE_CHECK_BYTES: usize = 4096;
-
-fn check_status_shape(text: &str) -> Result<(), serde_json::Error> {
-    #[derive(Deserialize)]
-    struct Shape<'a> {
-        #[serde(default, borrow)]
-        status: Option<&'a RawValue>,
-    }
-    let shape: Shape<'_> = serde_json::from_str(text)?;
-    match shape.status.map(RawValue::get) {
-        Some(raw) if !raw.starts_with('"') => {
-            Err(serde::de::Error::custom("result.status is not a string"))
-        }
-        _ => Ok(()),
-    }
-}
-
-fn from_generated(
-    result: api::McpPortalsApiSyncServerResponseResult,
-) -> (SyncStatus, Option<UpstreamFailure>) {
-    let status = result
-        .status
-        .map_or_else(|| SyncStatus::Unknown(String::new()), SyncStatus::from);
-    let failure = (result.error.is_some() || result.error_details.is_some()).then(|| {
-        let d = result.error_details.unwrap_or_default();
-        let mut unparsed = Vec::new();
-        let mcp_code = d.mcp_code.and_then(|v| {
-            let n = float_to_i64(v);
-            if n.is_none() {
-                unparsed.push(("mcp_code".to_string(), v.to_string()));
-            }
-            n
-        });
-        let status_code = d.status_code.and_then(|v| {
-            let n = float_to_i64(v).and_then(|n| u16::try_from(n).ok());
-            if n.is_none() {
-                unparsed.push(("status_code".to_string(), v.to_string()));
-            }
-            n
-        });
-        UpstreamFailure {
-            message: result.error,
-            cause: d.cause,
-            is_upstream: d.is_upstream,
-            mcp_code,
-            status_code,
-            retryable: d.retryable,
-            unparsed_numbers: unparsed,
-        }
-    });
-    (status, failure)
-}
-
-/// The result's fields with numbers kept as text: the fallback when a number does not
-/// fit the generated type's `f64`.
-#[derive(Deserialize)]
-struct LenientResult {
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
-    #[serde(default)]
-    error_details: Option<LenientDetails>,
-}
-
-#[derive(Deserialize, Default)]
-struct LenientDetails {
-    #[serde(default)]
-    cause: Option<String>,
-    #[serde(default)]
-    is_upstream: Option<bool>,
-    #[serde(default)]
-    retryable: Option<bool>,
-    #[serde(default)]
-    mcp_code: Option<Box<RawValue>>,
-    #[serde(default)]
-    status_code: Option<Box<RawValue>>,
-}
-
-impl LenientResult {
-    /// Only numbers may differ from what the generated type takes.
-    fn numbers_look_like_numbers(&self) -> bool {
-        let is_number = |v: &Option<Box<RawValue>>| {
-            v.as_ref().is_none_or(|raw| {
-                raw.get()
-                    .starts_with(|c: char| c == '-' || c.is_ascii_digit())
-            })
-        };
-        self.error_details
-            .as_ref()
-            .is_none_or(|d| is_number(&d.mcp_code) && is_number(&d.status_code))
-    }
-}
-
-fn from_lenient(result: LenientResult) -> (SyncStatus, Option<UpstreamFailure>) {
-    let status = SyncStatus::from(result.status.as_deref().unwrap_or(""));
-    let failure = (result.error.is_some() || result.error_details.is_some()).then(|| {
-        let d = result.error_details.unwrap_or_default();
-        let mut unparsed = Vec::new();
-        let mut number = |field: &str, raw: Option<Box<RawValue>>| {
-            let raw = raw?;
-            let n = parse_integral(raw.get());
-            if n.is_none() {
-                unparsed.push((field.to_string(), raw.get().to_string()));
-            }
-            n
-        };
-        let mcp_code = number("mcp_code", d.mcp_code);
-        let status_code = number("status_code", d.status_code).and_then(|n| {
-            let code = u16::try_from(n).ok();
-            if code.is_none() {
-                unparsed.push(("status_code".to_string(), n.to_string()));
-            }
-            code
-        });
-        UpstreamFailure {
-            message: result.error,
-            cause: d.cause,
-            is_upstream: d.is_upstream,
-            mcp_code,
-            status_code,
-            retryable: d.retryable,
-            unparsed_numbers: unparsed,
-        }
-    });
-    (status, failure)
-}
-
 impl Serialize for SyncReport {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
@@ -457,34 +247,6 @@ impl Serialize for SyncReport {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
-
-    #[test]
-    fn rate_limit_headers_parse() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            "ratelimit",
-            HeaderValue::from_static("\"default\";r=50;t=30"),
-        );
-        h.insert(
-            "ratelimit-policy",
-            HeaderValue::from_static("\"burst\";q=100;w=60"),
-        );
-        let rl = RateLimit::from_headers(&h).unwrap();
-        assert_eq!(rl.remaining, Some(50));
-        assert_eq!(rl.reset, Some(Duration::from_secs(30)));
-        assert_eq!(rl.limit, Some(100));
-        assert_eq!(rl.window, Some(Duration::from_secs(60)));
-    }
-
-    #[test]
-    fn legacy_rate_limit_headers_parse() {
-        let mut h = HeaderMap::new();
-        h.insert("x-ratelimit-remaining", HeaderValue::from_static("7"));
-        h.insert("x-ratelimit-limit", HeaderValue::from_static("1200"));
-        let rl = RateLimit::from_headers(&h).unwrap();
-        assert_eq!((rl.remaining, rl.limit), (Some(7), Some(1200)));
-        assert!(RateLimit::from_headers(&HeaderMap::new()).is_none());
-    }
 
     #[test]
     fn status_round_trips_and_keeps_unknown_values() {

@@ -1,0 +1,98 @@
+//! The rate-limit state a response advertises: what the pacer and callers read.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use serde::Serialize;
+
+/// Rate-limit state advertised by the response, so callers can slow down before a 429.
+///
+/// Read from the IETF draft headers `Ratelimit: "default";r=50;t=30` and
+/// `Ratelimit-Policy: "burst";q=100;w=60`, or the older `X-RateLimit-*`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct RateLimit {
+    /// Requests left in the current window.
+    pub remaining: Option<u64>,
+    /// Time until the window resets.
+    pub reset: Option<Duration>,
+    /// Requests allowed per window.
+    pub limit: Option<u64>,
+    /// Length of the window.
+    pub window: Option<Duration>,
+}
+
+impl RateLimit {
+    /// Parses the rate-limit headers; `None` when there are none.
+    pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
+        use crate::header_names as h;
+        let mut rl = RateLimit::default();
+        let (mut x_remaining, mut x_limit, mut x_reset) = (None, None, None);
+        // One pass over the (few) headers instead of a hashed lookup per name.
+        for (name, value) in headers {
+            let Ok(v) = value.to_str() else { continue };
+            let num = || v.trim().parse::<u64>().ok();
+            if *name == h::RATELIMIT {
+                rl.remaining = param(v, "r");
+                rl.reset = param(v, "t").map(Duration::from_secs);
+            } else if *name == h::RATELIMIT_POLICY {
+                rl.limit = param(v, "q");
+                rl.window = param(v, "w").map(Duration::from_secs);
+            } else if *name == h::X_RATELIMIT_REMAINING {
+                x_remaining = num();
+            } else if *name == h::X_RATELIMIT_LIMIT {
+                x_limit = num();
+            } else if *name == h::X_RATELIMIT_RESET {
+                x_reset = num().map(Duration::from_secs);
+            }
+        }
+        rl.remaining = rl.remaining.or(x_remaining);
+        rl.limit = rl.limit.or(x_limit);
+        rl.reset = rl.reset.or(x_reset);
+        (rl != RateLimit::default()).then_some(rl)
+    }
+}
+
+/// `key=value` from a structured-field list such as `"default";r=50;t=30`; the first
+/// list member that has the key wins.
+fn param(header: &str, key: &str) -> Option<u64> {
+    header
+        .split([';', ','])
+        .filter_map(|part| part.trim().split_once('='))
+        .find(|(k, _)| k.trim() == key)
+        .and_then(|(_, v)| v.trim().trim_matches('"').parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn rate_limit_headers_parse() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "ratelimit",
+            HeaderValue::from_static("\"default\";r=50;t=30"),
+        );
+        h.insert(
+            "ratelimit-policy",
+            HeaderValue::from_static("\"burst\";q=100;w=60"),
+        );
+        let rl = RateLimit::from_headers(&h).unwrap();
+        assert_eq!(rl.remaining, Some(50));
+        assert_eq!(rl.reset, Some(Duration::from_secs(30)));
+        assert_eq!(rl.limit, Some(100));
+        assert_eq!(rl.window, Some(Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn legacy_rate_limit_headers_parse() {
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-remaining", HeaderValue::from_static("7"));
+        h.insert("x-ratelimit-limit", HeaderValue::from_static("1200"));
+        let rl = RateLimit::from_headers(&h).unwrap();
+        assert_eq!((rl.remaining, rl.limit), (Some(7), Some(1200)));
+        assert!(RateLimit::from_headers(&HeaderMap::new()).is_none());
+    }
+}
