@@ -150,7 +150,7 @@ fn every_api_change_moves_the_surface_snapshot() {
         (
             "changed method",
             Box::new(|d: &mut Value| {
-                let item = d.pointer_mut("/paths/~1accounts~1{account_id}~1access~1ai-controls~1mcp~1servers~1{id}~1sync").unwrap();
+                let item = d.pointer_mut(workspace_tests::SYNC_PATH_ITEM).unwrap();
                 let op = item.as_object_mut().unwrap().remove("post").unwrap();
                 item["put"] = op;
             }),
@@ -285,7 +285,7 @@ fn inlined_and_referenced_spellings_generate_the_same_code() {
         json!({"mcp-portals_id": params[0], "mcp-portals_account_id": params[1]});
     write_spec(ws.path(), &doc);
     let referenced = generate::render(ws.path()).unwrap();
-    let strip = |s: &str| s.lines().skip(1).collect::<Vec<_>>().join("\n");
+    let strip = workspace_tests::strip_banner;
     assert_eq!(strip(&inline), strip(&referenced));
     assert!(
         !referenced.contains("mcp-portals_server"),

@@ -622,10 +622,7 @@ async fn server_text_reaches_the_terminal_without_controls_or_bidi_overrides() {
 
 #[tokio::test]
 async fn transport_errors_keep_their_source_chain() {
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", l.local_addr().unwrap())
-    };
+    let closed = workspace_tests::closed_port_base();
     let err = client(&closed)
         .retry_policy(cloudflare_mcp_sync::RetryPolicy::disabled())
         .build()

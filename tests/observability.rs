@@ -1,7 +1,11 @@
 //! Tracing: a span per call and per attempt with the fields operators need, and no
-//! credential at any level, TRACE included.
+//! credential at any level, TRACE included. Tests that read their log live here, one
+//! at a time (`capture::one_at_a_time`), each with its own subscriber installed before
+//! it calls the client: tracing caches per callsite whether anyone listens, and a
+//! callsite first hit by a test without a subscriber, or while another test's comes or
+//! goes, can lose the very line a test waits for.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cloudflare_mcp_sync::{Client, Credentials, RetryPolicy};
 use tracing::instrument::WithSubscriber;
@@ -12,6 +16,7 @@ use workspace_tests::{ACCOUNT, RAY, SERVER, ok_body};
 
 #[tokio::test]
 async fn trace_level_logs_have_spans_and_no_credentials() {
+    let _serial = workspace_tests::capture::one_at_a_time().await;
     let busy = response(
         "503 Service Unavailable",
         &[
@@ -80,4 +85,42 @@ async fn trace_level_logs_have_spans_and_no_credentials() {
         !text.contains("\"success\""),
         "bodies are never logged:\n{text}"
     );
+}
+
+#[tokio::test]
+async fn cancellation_during_backoff_is_immediate() {
+    let _serial = workspace_tests::capture::one_at_a_time().await;
+    let bytes = response(
+        "503 Service Unavailable",
+        &[
+            ("content-type", "application/json"),
+            ("retry-after-ms", "20000"),
+        ],
+        b"{}",
+    );
+    let server = FaultServer::start(vec![Step::Raw(bytes)]).await;
+    let client = Client::builder()
+        .credentials(Credentials::api_token(secrets::TOKEN))
+        .base_url(&server.base)
+        .retry_policy(RetryPolicy::new().with_max_retry_after(Duration::from_secs(60)))
+        .total_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let log = Capture::new();
+    let call = tokio::spawn(
+        async move { client.sync(ACCOUNT, SERVER).await }.with_subscriber(log.subscriber()),
+    );
+    // The client logs "retrying" right before it sleeps the advised 20 s; cancel then.
+    log.wait_for("retrying").await;
+    assert_eq!(server.requests(), 1);
+    let aborted = Instant::now();
+    call.abort();
+    let joined = call.await;
+    assert!(joined.unwrap_err().is_cancelled());
+    assert!(
+        aborted.elapsed() < Duration::from_millis(500),
+        "cancel took {:?}",
+        aborted.elapsed()
+    );
+    assert_eq!(server.requests(), 1);
 }

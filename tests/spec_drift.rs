@@ -14,10 +14,6 @@ fn scope() -> Vec<String> {
     vec![OP.to_string()]
 }
 
-fn strip_banner(code: &str) -> String {
-    code.lines().skip(1).collect::<Vec<_>>().join("\n")
-}
-
 #[test]
 fn extract_from_upstream_generates_the_committed_code() {
     let ws = scratch_workspace();
@@ -25,7 +21,10 @@ fn extract_from_upstream_generates_the_committed_code() {
     let x = extract::run(ws.path(), &upstream_fixture_path(), &[], Some("0123abcd")).unwrap();
     assert_eq!(x.operations, scope());
     let rendered = generate::render(ws.path()).unwrap();
-    assert_eq!(strip_banner(&rendered), strip_banner(&committed));
+    assert_eq!(
+        workspace_tests::strip_banner(&rendered),
+        workspace_tests::strip_banner(&committed)
+    );
     assert_ne!(
         rendered.lines().next(),
         committed.lines().next(),
@@ -152,10 +151,7 @@ fn extract_on_an_upstream_size_document_is_correct() {
 type Mutation = fn(&mut Value);
 
 fn sync_op(d: &mut Value) -> &mut Value {
-    d.pointer_mut(
-        "/paths/~1accounts~1{account_id}~1access~1ai-controls~1mcp~1servers~1{id}~1sync/post",
-    )
-    .unwrap()
+    d.pointer_mut(workspace_tests::SYNC_OP).unwrap()
 }
 
 fn schema<'a>(d: &'a mut Value, name: &str) -> &'a mut Value {
@@ -233,7 +229,11 @@ fn battery() -> Vec<(&'static str, Mutation, Class, &'static str)> {
         (
             "changed method",
             |d| {
-                let item = d.pointer_mut("/paths/~1accounts~1{account_id}~1access~1ai-controls~1mcp~1servers~1{id}~1sync").unwrap().as_object_mut().unwrap();
+                let item = d
+                    .pointer_mut(workspace_tests::SYNC_PATH_ITEM)
+                    .unwrap()
+                    .as_object_mut()
+                    .unwrap();
                 let op = item.remove("post").unwrap();
                 item.insert("put".into(), op);
             },

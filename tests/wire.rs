@@ -341,14 +341,8 @@ async fn decode_error_keeps_the_decoder_message_and_source() {
 #[tokio::test]
 async fn connection_refused_is_a_connect_error() {
     // Bind then drop a listener: the port is free and nothing accepts on it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let client = builder(&format!("http://127.0.0.1:{port}"))
-        .build()
-        .unwrap();
+    let closed = workspace_tests::closed_port_base();
+    let client = builder(&closed).build().unwrap();
     let err = client.sync(ACCOUNT, SERVER).await.unwrap_err();
     let Error::Connect(t) = &err else {
         panic!("expected Connect, got {err:?}")
@@ -494,14 +488,10 @@ async fn no_secret_in_any_debug_or_display() {
         outputs.push(format!("{bad} {bad:?}"));
         let invalid = client.sync("..", SERVER).await.unwrap_err();
         outputs.push(format!("{invalid} {invalid:?}"));
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let closed = workspace_tests::closed_port_base();
         let refused = Client::builder()
             .credentials(creds)
-            .base_url(format!("http://127.0.0.1:{port}"))
+            .base_url(closed.clone())
             .build()
             .unwrap();
         let e = refused.sync(ACCOUNT, SERVER).await.unwrap_err();

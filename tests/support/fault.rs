@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
@@ -94,14 +94,19 @@ impl FaultServer {
         self.heads.lock().expect("lock").clone()
     }
 
-    /// Waits until at least `n` requests have arrived.
+    /// Waits until at least `n` requests have arrived; fails after [`crate::HANG_LIMIT`].
     pub async fn wait_for_requests(&self, n: usize) {
-        loop {
-            let notified = self.arrived.notified();
-            if self.requests() >= n {
-                return;
+        let wait = async {
+            loop {
+                let notified = self.arrived.notified();
+                if self.requests() >= n {
+                    return;
+                }
+                notified.await;
             }
-            notified.await;
+        };
+        if tokio::time::timeout(crate::HANG_LIMIT, wait).await.is_err() {
+            panic!("{n} requests never arrived; {} did", self.requests());
         }
     }
 }
@@ -112,18 +117,10 @@ async fn serve(
     heads: Arc<Mutex<Vec<String>>>,
     arrived: Arc<Notify>,
 ) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-        match socket.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    heads
-        .lock()
-        .expect("lock")
-        .push(String::from_utf8_lossy(&buf).to_ascii_lowercase());
+    let Some(head) = crate::read_head(&mut socket).await else {
+        return;
+    };
+    heads.lock().expect("lock").push(head);
     arrived.notify_waiters();
     match step {
         Step::Raw(bytes) => {

@@ -8,6 +8,10 @@ pub mod tls;
 
 use std::path::{Path, PathBuf};
 
+/// How long a test waits for an event (a log line, a request) before it fails instead
+/// of hanging the suite. Far above any wait a passing test has, so it never decides one.
+pub const HANG_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Installs rustls' ring provider as the process default, once. The workspace builds
 /// reqwest with rustls but without a built-in provider (the client configures its own);
 /// tests that build a bare `reqwest::Client` (or the generated client) need this first.
@@ -55,9 +59,40 @@ pub fn write_spec(workspace: &Path, doc: &serde_json::Value) {
     std::fs::write(path, text).expect("write spec");
 }
 
+/// JSON pointer of the sync operation's path item inside the fragment.
+pub const SYNC_PATH_ITEM: &str =
+    "/paths/~1accounts~1{account_id}~1access~1ai-controls~1mcp~1servers~1{id}~1sync";
 /// JSON pointer of the sync operation inside the fragment.
 pub const SYNC_OP: &str =
     "/paths/~1accounts~1{account_id}~1access~1ai-controls~1mcp~1servers~1{id}~1sync/post";
+
+/// `http://127.0.0.1:<port>` where nothing listens: a listener is bound and dropped, so
+/// the port is free and a connection to it is refused.
+pub fn closed_port_base() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Reads an HTTP head (up to the blank line), lower-cased; `None` if the peer left.
+pub async fn read_head<S: tokio::io::AsyncReadExt + Unpin>(stream: &mut S) -> Option<String> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    // One byte at a time: nothing past the head may be consumed (it is the tunnel's).
+    while !buf.ends_with(b"\r\n\r\n") {
+        if buf.len() > 64 * 1024 || stream.read(&mut byte).await.ok()? == 0 {
+            return None;
+        }
+        buf.push(byte[0]);
+    }
+    Some(String::from_utf8_lossy(&buf).to_ascii_lowercase())
+}
+
+/// Generated code without its first line (the banner, which names the spec's sha256).
+pub fn strip_banner(code: &str) -> String {
+    code.lines().skip(1).collect::<Vec<_>>().join("\n")
+}
 
 /// Credentials used by the wire tests; every test asserts these never show up in output.
 pub mod secrets {

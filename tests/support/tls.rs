@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
+
+use crate::read_head;
 use tokio::net::{TcpListener, TcpStream};
 
 /// An https server on 127.0.0.1 answering every request with one fixed response.
@@ -136,18 +138,4 @@ impl TunnelProxy {
     pub fn heads(&self) -> Vec<String> {
         self.heads.lock().expect("lock").clone()
     }
-}
-
-/// Reads an HTTP head (up to the blank line), lower-cased; `None` if the peer left.
-async fn read_head<S: AsyncReadExt + Unpin>(stream: &mut S) -> Option<String> {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    // One byte at a time: nothing past the head may be consumed (it is the tunnel's).
-    while !buf.ends_with(b"\r\n\r\n") {
-        if buf.len() > 64 * 1024 || stream.read(&mut byte).await.ok()? == 0 {
-            return None;
-        }
-        buf.push(byte[0]);
-    }
-    Some(String::from_utf8_lossy(&buf).to_ascii_lowercase())
 }

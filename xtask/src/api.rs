@@ -202,14 +202,15 @@ mod tests {
         let max = kind("maxLength");
         let min = kind("minimum");
         let (a, b) = (json!(10), json!(20));
-        // (kind, side, old, new, expected)
-        let rules: &[(
+        /// (kind, side, old, new, expected)
+        type Rule<'a> = (
             Kind,
             Side,
-            Option<&serde_json::Value>,
-            Option<&serde_json::Value>,
+            Option<&'a serde_json::Value>,
+            Option<&'a serde_json::Value>,
             Class,
-        )] = &[
+        );
+        let rules: &[Rule<'_>] = &[
             (kind("type"), Request, Some(&a), Some(&b), Breaking),
             (kind("type"), Response, Some(&a), Some(&b), Breaking),
             (kind("format"), Response, None, Some(&b), Breaking),

@@ -73,7 +73,7 @@ pub fn summary(doc: &Value) -> Result<String> {
             );
             let mut lines = Vec::new();
             if let Some(schema) = p.get("schema") {
-                schema_lines(doc, schema, &line, 0, &mut lines)?;
+                schema_lines(schema, &line, 0, &mut lines)?;
             } else {
                 line.push_str(" (no schema)");
                 lines.push(line);
@@ -105,7 +105,7 @@ pub fn summary(doc: &Value) -> Result<String> {
                     );
                     let mut lines = Vec::new();
                     match content.get("schema") {
-                        Some(schema) => schema_lines(doc, schema, &prefix, 0, &mut lines)?,
+                        Some(schema) => schema_lines(schema, &prefix, 0, &mut lines)?,
                         None => lines.push(prefix),
                     }
                     for l in lines {
@@ -131,7 +131,7 @@ pub fn summary(doc: &Value) -> Result<String> {
                 let prefix = format!("{id} response {code} {media}");
                 let mut lines = Vec::new();
                 match c.get("schema") {
-                    Some(schema) => schema_lines(doc, schema, &prefix, 0, &mut lines)?,
+                    Some(schema) => schema_lines(schema, &prefix, 0, &mut lines)?,
                     None => lines.push(prefix),
                 }
                 for l in lines {
@@ -180,13 +180,7 @@ fn describe_scheme(scheme: &Value) -> String {
     }
 }
 
-fn schema_lines(
-    doc: &Value,
-    schema: &Value,
-    prefix: &str,
-    depth: usize,
-    out: &mut Vec<String>,
-) -> Result<()> {
+fn schema_lines(schema: &Value, prefix: &str, depth: usize, out: &mut Vec<String>) -> Result<()> {
     if depth > MAX_DEPTH {
         bail!("schema nesting deeper than {MAX_DEPTH} at {prefix}");
     }
@@ -230,7 +224,7 @@ fn schema_lines(
             let _ = write!(line, " additionalProperties={b}");
         }
         Some(ap @ Value::Object(_)) => {
-            schema_lines(doc, ap, &format!("{prefix}.*"), depth + 1, out)?;
+            schema_lines(ap, &format!("{prefix}.*"), depth + 1, out)?;
         }
         _ => {}
     }
@@ -239,22 +233,16 @@ fn schema_lines(
         let mut names: Vec<&String> = props.keys().collect();
         names.sort();
         for name in names {
-            schema_lines(
-                doc,
-                &props[name],
-                &format!("{prefix}.{name}"),
-                depth + 1,
-                out,
-            )?;
+            schema_lines(&props[name], &format!("{prefix}.{name}"), depth + 1, out)?;
         }
     }
     if let Some(items) = schema.get("items") {
-        schema_lines(doc, items, &format!("{prefix}[]"), depth + 1, out)?;
+        schema_lines(items, &format!("{prefix}[]"), depth + 1, out)?;
     }
     for key in ["oneOf", "anyOf", "allOf"] {
         if let Some(Value::Array(subs)) = schema.get(key) {
             for (i, sub) in subs.iter().enumerate() {
-                schema_lines(doc, sub, &format!("{prefix}<{key}#{i}>"), depth + 1, out)?;
+                schema_lines(sub, &format!("{prefix}<{key}#{i}>"), depth + 1, out)?;
             }
         }
     }

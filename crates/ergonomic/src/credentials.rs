@@ -252,6 +252,30 @@ mod tests {
     }
 
     #[test]
+    fn a_global_key_needs_both_halves() {
+        for (email, key) in [("e@x", ""), ("e@x", "  "), ("", "k"), (" ", "k"), ("", "")] {
+            let err = Credentials::global_key(email, key).headers().unwrap_err();
+            assert!(
+                err.to_string().contains("non-empty email and key"),
+                "{email:?} {key:?}: {err}"
+            );
+        }
+        assert!(Credentials::api_token(" ").headers().is_err());
+    }
+
+    #[test]
+    fn debug_names_the_mode_and_nothing_else() {
+        assert_eq!(
+            format!("{:?}", Credentials::api_token("s3cr3t")),
+            "Credentials::ApiToken(<redacted>)"
+        );
+        assert_eq!(
+            format!("{:?}", Credentials::global_key("e@x", "s3cr3t")),
+            "Credentials::GlobalKey { email: <redacted>, key: <redacted> }"
+        );
+    }
+
+    #[test]
     fn header_errors_do_not_echo_the_secret() {
         let err = Credentials::api_token("bad\ntoken-secret")
             .headers()

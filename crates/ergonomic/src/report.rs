@@ -246,7 +246,6 @@ impl Serialize for SyncReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
 
     #[test]
     fn status_round_trips_and_keeps_unknown_values() {

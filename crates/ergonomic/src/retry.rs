@@ -282,6 +282,39 @@ mod tests {
     }
 
     #[test]
+    fn the_builder_settings_take_effect() {
+        let p = RetryPolicy::new()
+            .with_max_retries(5)
+            .with_max_retry_after(Duration::from_secs(10));
+        assert_eq!(
+            (p.max_retries(), p.max_retry_after()),
+            (5, Duration::from_secs(10))
+        );
+        assert_eq!(RetryPolicy::default().max_retries(), 2);
+        assert_eq!(RetryPolicy::disabled().max_retries(), 0);
+        let big = Duration::from_secs(100);
+        // Attempt 5 may still retry under 5 retries, not under the default 2.
+        assert!(matches!(
+            p.decide(5, true, None, big, 0.0),
+            Decision::RetryAfter(_)
+        ));
+        assert_eq!(
+            p.decide(6, true, None, big, 0.0),
+            Decision::GiveUp(GiveUpReason::RetriesExhausted)
+        );
+        // An advised 20 s is slept under the default cap (60 s), not under 10 s.
+        let advised = Some(Duration::from_secs(20));
+        assert!(matches!(
+            RetryPolicy::default().decide(1, true, advised, big, 0.0),
+            Decision::RetryAfter(_)
+        ));
+        assert_eq!(
+            p.decide(1, true, advised, big, 0.0),
+            Decision::GiveUp(GiveUpReason::AdvisedWaitTooLong)
+        );
+    }
+
+    #[test]
     fn should_retry_header_and_statuses() {
         assert_eq!(
             should_retry_header(&headers(&[("x-should-retry", "false")])),
