@@ -185,9 +185,8 @@ pub(crate) fn advised_wait(headers: &HeaderMap, now: SystemTime) -> Option<Durat
     }
     let value = text(&crate::header_names::RETRY_AFTER)?;
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0)
-            .then(|| Duration::try_from_secs_f64(secs).ok())
-            .flatten();
+        // Negative, infinite and NaN waits are refused by the conversion itself.
+        return Duration::try_from_secs_f64(secs).ok();
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
@@ -312,6 +311,40 @@ mod tests {
             p.decide(1, true, advised, big, 0.0),
             Decision::GiveUp(GiveUpReason::AdvisedWaitTooLong)
         );
+    }
+
+    #[test]
+    fn an_advised_wait_at_the_cap_is_still_slept() {
+        let p = RetryPolicy::default();
+        let at_cap = Some(p.max_retry_after());
+        assert_eq!(
+            p.decide(1, true, at_cap, Duration::from_secs(100), 0.0),
+            Decision::RetryAfter(p.max_retry_after())
+        );
+        let over = Some(p.max_retry_after() + Duration::from_millis(1));
+        assert_eq!(
+            p.decide(1, true, over, Duration::from_secs(100), 0.0),
+            Decision::GiveUp(GiveUpReason::AdvisedWaitTooLong)
+        );
+    }
+
+    #[test]
+    fn odd_retry_after_values_are_no_advice() {
+        let now = SystemTime::UNIX_EPOCH;
+        for v in ["-1", "inf", "NaN", "1e400"] {
+            assert_eq!(advised_wait(&headers(&[("retry-after", v)]), now), None, "{v}");
+        }
+        assert_eq!(
+            advised_wait(&headers(&[("retry-after", "0.25")]), now),
+            Some(Duration::from_millis(250))
+        );
+    }
+
+    #[test]
+    fn jitter_varies() {
+        // 2^-53 odds per pair of being equal by chance: eight equal draws is a bug.
+        let first = jitter();
+        assert!((0..8).any(|_| jitter() != first));
     }
 
     #[test]
