@@ -135,3 +135,26 @@ async fn the_documented_404_decodes() {
     let err = decode_response(status, headers, &body, 1).unwrap_err();
     assert!(matches!(err, Error::NotFound(_)), "{err:?}");
 }
+
+#[test]
+fn the_main_job_against_prism_exits_3_in_both_auth_modes() {
+    // Prism's static answer is `waiting`: synced, not ready.
+    let prism = start(Mode::Static);
+    for env in [
+        vec![("CLOUDFLARE_API_TOKEN", secrets::TOKEN)],
+        vec![("CLOUDFLARE_EMAIL", secrets::EMAIL), ("CLOUDFLARE_API_KEY", secrets::KEY)],
+    ] {
+        let run = workspace_tests::main_job::run_sync(
+            &[SERVER, "--account-id", ACCOUNT, "--base-url", &prism.base],
+            &env,
+        );
+        assert_eq!(run.code, Some(3), "{}\nprism log:\n{}", run.stderr, prism.log());
+        assert!(run.stdout.contains("\"status\": \"waiting\""), "{}", run.stdout);
+        assert!(run.stdout.contains("\"http_status\": 200"), "{}", run.stdout);
+        assert!(run.stdout.contains("\"mock\": false"), "{}", run.stdout);
+        assert_no_secret(&run.stdout);
+        assert_no_secret(&run.stderr);
+    }
+    assert_eq!(prism.violations(), Vec::<String>::new(), "prism log:\n{}", prism.log());
+    assert_eq!(prism.accepted(), 2, "prism log:\n{}", prism.log());
+}

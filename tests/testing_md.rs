@@ -41,3 +41,34 @@ fn every_listed_fault_test_exists() {
         );
     }
 }
+
+#[test]
+fn every_suite_is_indexed_and_every_indexed_suite_exists() {
+    let root = workspace_root();
+    let doc = std::fs::read_to_string(root.join("TESTING.md")).unwrap();
+    let manifest = std::fs::read_to_string(root.join("tests/Cargo.toml")).unwrap();
+    let mut suites: Vec<String> = manifest
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("path = \""))
+        .filter_map(|p| p.strip_suffix('"'))
+        .filter(|p| p.ends_with(".rs") && !p.starts_with("support/"))
+        .map(|p| format!("tests/{p}"))
+        .collect();
+    for entry in std::fs::read_dir(root.join("xtask/tests")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        suites.push(format!("xtask/tests/{name}"));
+    }
+    assert!(suites.len() >= 12, "{suites:?}");
+    for suite in &suites {
+        assert!(doc.contains(&format!("| `{suite}` |")), "TESTING.md does not list {suite}");
+    }
+    // And the other way: every file the suite table names exists.
+    for line in doc.lines().filter(|l| l.starts_with("| ") && l.contains("| `")) {
+        let Some(file) = line.split("| `").nth(1).and_then(|c| c.split('`').next()) else {
+            continue;
+        };
+        if file.ends_with(".rs") && file.contains('/') {
+            assert!(root.join(file).is_file(), "TESTING.md lists {file}, which does not exist");
+        }
+    }
+}
