@@ -71,7 +71,10 @@ async fn random_valid_responses_all_decode() {
     }
     // Every status read is one the spec lists: none decoded as `Unknown`.
     for s in &statuses {
-        assert!(["waiting", "ready", "stale", "error"].contains(&s.as_str()), "{s}");
+        assert!(
+            ["waiting", "ready", "stale", "error"].contains(&s.as_str()),
+            "{s}"
+        );
     }
     assert_eq!(
         prism.violations(),
@@ -145,19 +148,41 @@ fn the_main_job_against_prism_exits_3_in_both_auth_modes() {
     let prism = start(Mode::Static);
     for env in [
         vec![("CLOUDFLARE_API_TOKEN", secrets::TOKEN)],
-        vec![("CLOUDFLARE_EMAIL", secrets::EMAIL), ("CLOUDFLARE_API_KEY", secrets::KEY)],
+        vec![
+            ("CLOUDFLARE_EMAIL", secrets::EMAIL),
+            ("CLOUDFLARE_API_KEY", secrets::KEY),
+        ],
     ] {
         let run = workspace_tests::main_job::run_sync(
             &[SERVER, "--account-id", ACCOUNT, "--base-url", &prism.base],
             &env,
         );
-        assert_eq!(run.code, Some(3), "{}\nprism log:\n{}", run.stderr, prism.log());
-        assert!(run.stdout.contains("\"status\": \"waiting\""), "{}", run.stdout);
-        assert!(run.stdout.contains("\"http_status\": 200"), "{}", run.stdout);
+        assert_eq!(
+            run.code,
+            Some(3),
+            "{}\nprism log:\n{}",
+            run.stderr,
+            prism.log()
+        );
+        assert!(
+            run.stdout.contains("\"status\": \"waiting\""),
+            "{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("\"http_status\": 200"),
+            "{}",
+            run.stdout
+        );
         assert!(run.stdout.contains("\"mock\": false"), "{}", run.stdout);
         assert_no_secret(&run.stdout);
         assert_no_secret(&run.stderr);
     }
-    assert_eq!(prism.violations(), Vec::<String>::new(), "prism log:\n{}", prism.log());
+    assert_eq!(
+        prism.violations(),
+        Vec::<String>::new(),
+        "prism log:\n{}",
+        prism.log()
+    );
     assert_eq!(prism.accepted(), 2, "prism log:\n{}", prism.log());
 }

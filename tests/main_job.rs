@@ -14,7 +14,11 @@ const TOKEN: (&str, &str) = ("CLOUDFLARE_API_TOKEN", secrets::TOKEN);
 fn nothing_configured_syncs_against_the_embedded_mock_and_exits_0() {
     let run = run_sync(&[SERVER, "--account-id", ACCOUNT], &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert!(run.stdout.contains("\"status\": \"ready\""), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("\"status\": \"ready\""),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("\"mock\": true"), "{}", run.stdout);
 }
 
@@ -24,37 +28,59 @@ async fn synced_but_not_ready_exits_3() {
     let server = FaultServer::start(vec![Step::Raw(json("200 OK", &ok_body(result)))]).await;
     let base = server.base.clone();
     let run = tokio::task::spawn_blocking(move || {
-        run_sync(&[SERVER, "--account-id", ACCOUNT, "--base-url", &base], &[TOKEN])
+        run_sync(
+            &[SERVER, "--account-id", ACCOUNT, "--base-url", &base],
+            &[TOKEN],
+        )
     })
     .await
     .unwrap();
     assert_eq!(run.code, Some(3), "{}", run.stderr);
-    assert!(run.stdout.contains("\"cause\": \"initialize failed\""), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("\"cause\": \"initialize failed\""),
+        "{}",
+        run.stdout
+    );
     assert_no_secret(&run.stdout);
 }
 
 #[test]
 fn a_failed_request_exits_1_with_one_line() {
     let closed = workspace_tests::closed_port_base();
-    let run = run_sync(&[SERVER, "--account-id", ACCOUNT, "--base-url", &closed], &[TOKEN]);
+    let run = run_sync(
+        &[SERVER, "--account-id", ACCOUNT, "--base-url", &closed],
+        &[TOKEN],
+    );
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert!(run.stdout.is_empty(), "{}", run.stdout);
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
-    assert!(run.stderr.starts_with("error: connection failed"), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("error: connection failed"),
+        "{}",
+        run.stderr
+    );
     assert_no_secret(&run.stderr);
 }
 
 #[test]
 fn invalid_input_and_configuration_exit_2() {
     let cases: [(&[&str], &[(&str, &str)], &str); 4] = [
-        (&["Not-Valid", "--account-id", ACCOUNT], &[], "invalid server id"),
+        (
+            &["Not-Valid", "--account-id", ACCOUNT],
+            &[],
+            "invalid server id",
+        ),
         (
             &[SERVER, "--account-id", ACCOUNT],
             &[TOKEN, ("CLOUDFLARE_API_KEY", "k")],
             "not both",
         ),
         (&[SERVER], &[], "missing --account-id"),
-        (&[SERVER, "--account-id", ACCOUNT, "--bogus"], &[], "unknown option --bogus"),
+        (
+            &[SERVER, "--account-id", ACCOUNT, "--bogus"],
+            &[],
+            "unknown option --bogus",
+        ),
     ];
     for (args, env, says) in cases {
         let run = run_sync(args, env);

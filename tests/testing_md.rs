@@ -60,15 +60,24 @@ fn every_suite_is_indexed_and_every_indexed_suite_exists() {
     }
     assert!(suites.len() >= 12, "{suites:?}");
     for suite in &suites {
-        assert!(doc.contains(&format!("| `{suite}` |")), "TESTING.md does not list {suite}");
+        assert!(
+            doc.contains(&format!("| `{suite}` |")),
+            "TESTING.md does not list {suite}"
+        );
     }
     // And the other way: every file the suite table names exists.
-    for line in doc.lines().filter(|l| l.starts_with("| ") && l.contains("| `")) {
+    for line in doc
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.contains("| `"))
+    {
         let Some(file) = line.split("| `").nth(1).and_then(|c| c.split('`').next()) else {
             continue;
         };
         if file.ends_with(".rs") && file.contains('/') {
-            assert!(root.join(file).is_file(), "TESTING.md lists {file}, which does not exist");
+            assert!(
+                root.join(file).is_file(),
+                "TESTING.md lists {file}, which does not exist"
+            );
         }
     }
 }

@@ -332,7 +332,11 @@ mod tests {
     fn odd_retry_after_values_are_no_advice() {
         let now = SystemTime::UNIX_EPOCH;
         for v in ["-1", "inf", "NaN", "1e400"] {
-            assert_eq!(advised_wait(&headers(&[("retry-after", v)]), now), None, "{v}");
+            assert_eq!(
+                advised_wait(&headers(&[("retry-after", v)]), now),
+                None,
+                "{v}"
+            );
         }
         assert_eq!(
             advised_wait(&headers(&[("retry-after", "0.25")]), now),
