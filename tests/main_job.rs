@@ -64,7 +64,9 @@ fn a_failed_request_exits_1_with_one_line() {
 
 #[test]
 fn invalid_input_and_configuration_exit_2() {
-    let cases: [(&[&str], &[(&str, &str)], &str); 4] = [
+    /// (arguments, environment, what stderr says)
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case<'_>; 4] = [
         (
             &["Not-Valid", "--account-id", ACCOUNT],
             &[],
