@@ -417,6 +417,29 @@ async fn rate_limited_retry_after_300_fails_fast() {
 }
 
 #[tokio::test]
+async fn after_a_long_advised_wait_the_next_call_fails_fast_without_a_request() {
+    let server = FaultServer::start(vec![Step::Raw(rate_limited("300"))]).await;
+    let client = fast(&server.base).build().unwrap();
+    let first = client.sync(ACCOUNT, SERVER).await.unwrap_err();
+    assert!(matches!(first, Error::RateLimited(_)), "{first:?}");
+    let started = Instant::now();
+    let second = client.sync(ACCOUNT, SERVER).await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        second
+            .to_string()
+            .starts_with("the rate limit holds requests for another"),
+        "{second}"
+    );
+    assert_eq!((second.attempts(), second.is_retryable()), (0, false));
+    assert_eq!(server.requests(), 1, "the pacer held the second call back");
+}
+
+#[tokio::test]
 async fn rate_limited_retry_after_http_date() {
     let later = httpdate_in(Duration::from_secs(3600));
     let server = FaultServer::start(vec![Step::Raw(rate_limited(&later))]).await;

@@ -1,13 +1,30 @@
-//! A keep-alive HTTP/1.1 server on 127.0.0.1 that enforces a fixed-window rate limit
-//! the way Cloudflare does: `Ratelimit` / `Ratelimit-Policy` headers on every answer,
-//! 429 with `Retry-After` once the window's budget is spent.
+//! Keep-alive HTTP/1.1 servers on 127.0.0.1 that enforce a rate limit the ways an API
+//! can: a sliding window, a fixed window (the quota resets at window boundaries), each
+//! with IETF `Ratelimit: "default";r=<remaining>;t=<seconds>` and
+//! `Ratelimit-Policy: "default";q=<quota>;w=<window>` on every answer, and a silent
+//! fixed window that sends no rate-limit header at all. Over the quota: 429 with
+//! `Retry-After` (whole seconds, rounded up).
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+
+/// How the server counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limiter {
+    /// At most `quota` requests in any `window`; `t` is when the oldest counted request
+    /// leaves the window.
+    Sliding,
+    /// `quota` requests per window, the count reset at each boundary; `t` is the time to
+    /// the next boundary.
+    Fixed,
+    /// As [`Limiter::Fixed`], but no rate-limit header: only 429 and `Retry-After`.
+    Silent,
+}
 
 /// Counters of what the server answered.
 #[derive(Default)]
@@ -28,19 +45,77 @@ pub struct RateLimitedServer {
     pub counts: Arc<Counts>,
 }
 
-struct Window {
+/// The limiter's memory: when each counted request arrived (sliding), or the current
+/// window's start and count (fixed).
+struct State {
     started: Instant,
+    arrivals: VecDeque<Instant>,
+    window_start: Instant,
     used: usize,
 }
 
+impl State {
+    /// Counts a request if the quota allows it: (allowed, remaining, time to `t`).
+    fn admit(&mut self, kind: Limiter, quota: usize, window: Duration) -> (bool, usize, Duration) {
+        let now = Instant::now();
+        match kind {
+            Limiter::Sliding => {
+                while self
+                    .arrivals
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= window)
+                {
+                    self.arrivals.pop_front();
+                }
+                let allowed = self.arrivals.len() < quota;
+                if allowed {
+                    self.arrivals.push_back(now);
+                }
+                let until_oldest_leaves = self.arrivals.front().map_or(Duration::ZERO, |t| {
+                    window.saturating_sub(now.duration_since(*t))
+                });
+                (allowed, quota - self.arrivals.len(), until_oldest_leaves)
+            }
+            Limiter::Fixed | Limiter::Silent => {
+                // Boundaries at start + k·window, whatever the traffic.
+                let elapsed = now.duration_since(self.started);
+                let k = (elapsed.as_nanos() / window.as_nanos().max(1)) as u32;
+                let boundary = self.started + window * k;
+                if boundary > self.window_start {
+                    self.window_start = boundary;
+                    self.used = 0;
+                }
+                let allowed = self.used < quota;
+                if allowed {
+                    self.used += 1;
+                }
+                let next = self.window_start + window;
+                (
+                    allowed,
+                    quota - self.used,
+                    next.saturating_duration_since(now),
+                )
+            }
+        }
+    }
+}
+
 impl RateLimitedServer {
-    /// Allows `limit` requests per `window`.
-    pub async fn start(limit: usize, window: Duration) -> Self {
+    /// A fixed window of `quota` requests per `window`, with headers.
+    pub async fn start(quota: usize, window: Duration) -> Self {
+        Self::start_limiter(Limiter::Fixed, quota, window).await
+    }
+
+    /// A server enforcing `kind` with `quota` requests per `window`.
+    pub async fn start_limiter(kind: Limiter, quota: usize, window: Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let counts = Arc::new(Counts::default());
-        let state = Arc::new(Mutex::new(Window {
-            started: Instant::now(),
+        let now = Instant::now();
+        let state = Arc::new(Mutex::new(State {
+            started: now,
+            arrivals: VecDeque::new(),
+            window_start: now,
             used: 0,
         }));
         let c = counts.clone();
@@ -51,6 +126,7 @@ impl RateLimitedServer {
                     let mut buf = Vec::new();
                     let mut chunk = [0u8; 4096];
                     loop {
+                        // Keep-alive: several requests per connection, each head in turn.
                         let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
                             match socket.read(&mut chunk).await {
                                 Ok(0) | Err(_) => return,
@@ -68,38 +144,31 @@ impl RateLimitedServer {
                             .and_then(|r| r.split('/').next())
                             .unwrap_or("?")
                             .to_string();
-                        let (allowed, remaining, reset) = {
-                            let mut w = state.lock().expect("lock");
-                            if w.started.elapsed() >= window {
-                                w.started = Instant::now();
-                                w.used = 0;
-                            }
-                            let reset = window.saturating_sub(w.started.elapsed());
-                            let allowed = w.used < limit;
-                            if allowed {
-                                w.used += 1;
-                            }
-                            (allowed, limit - w.used, reset)
-                        };
+                        let (allowed, remaining, reset) =
+                            state.lock().expect("lock").admit(kind, quota, window);
                         // Whole seconds, rounded up, as the headers carry them.
                         let secs = reset.as_millis().div_ceil(1000).max(1);
-                        let common = format!(
-                            "ratelimit: \"default\";r={remaining};t={secs}\r\nratelimit-policy: \"default\";q={limit};w={}\r\n",
-                            window.as_secs().max(1)
-                        );
+                        let headers = if kind == Limiter::Silent {
+                            String::new()
+                        } else {
+                            format!(
+                                "ratelimit: \"default\";r={remaining};t={secs}\r\nratelimit-policy: \"default\";q={quota};w={}\r\n",
+                                window.as_secs().max(1)
+                            )
+                        };
                         let response = if allowed {
                             counts.ok.fetch_add(1, Ordering::Relaxed);
                             counts.ids.lock().expect("lock").push(id);
                             let body = r#"{"success":true,"errors":[],"messages":[],"result":{"status":"ready"}}"#;
                             format!(
-                                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{common}content-length: {}\r\n\r\n{body}",
+                                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{headers}content-length: {}\r\n\r\n{body}",
                                 body.len()
                             )
                         } else {
                             counts.limited.fetch_add(1, Ordering::Relaxed);
                             let body = r#"{"success":false,"errors":[{"code":10100,"message":"rate limited"}]}"#;
                             format!(
-                                "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\nretry-after: {secs}\r\n{common}content-length: {}\r\n\r\n{body}",
+                                "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\nretry-after: {secs}\r\n{headers}content-length: {}\r\n\r\n{body}",
                                 body.len()
                             )
                         };

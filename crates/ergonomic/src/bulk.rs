@@ -6,6 +6,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use crate::client::Client;
 use crate::error::Error;
@@ -63,7 +64,8 @@ impl BulkOptions {
         self
     }
 
-    /// Called after each id finishes (from the worker that finished it).
+    /// Called after each id finishes (from the worker that finished it), and when a
+    /// worker finds the rate limit holding requests back (`waiting` is then set).
     pub fn on_progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
         self.on_progress = Some(Arc::new(f));
         self
@@ -82,6 +84,9 @@ pub struct Progress {
     pub failed: usize,
     /// Responses of this run that were 429 so far.
     pub rate_limited: usize,
+    /// How long the client's pacer is holding requests back for the rate limit, when
+    /// it is (a progress bar can say "waiting 4 s for the rate limit").
+    pub waiting: Option<Duration>,
 }
 
 /// One id's outcome.
@@ -156,10 +161,12 @@ impl Shared {
         loop {
             let i = self.next.fetch_add(1, Ordering::Relaxed);
             let Some(id) = self.ids.get(i) else { return };
+            self.report_wait();
             let mut outcome = self.client.sync(&self.account_id, id).await;
             let mut round = 0;
             while round < self.rounds && matches!(outcome, Err(Error::RateLimited(_))) {
                 round += 1;
+                self.report_wait();
                 outcome = self.client.sync(&self.account_id, id).await;
             }
             if outcome.is_err() {
@@ -173,19 +180,32 @@ impl Shared {
             {
                 *slot = Some(outcome);
             }
-            let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-            if let Some(f) = &self.on_progress {
-                f(&Progress {
-                    done,
-                    total: self.ids.len(),
-                    failed: self.failed.load(Ordering::Relaxed),
-                    rate_limited: self
-                        .client
-                        .pacer()
-                        .rate_limited_count()
-                        .saturating_sub(self.rate_limited_before),
-                });
-            }
+            self.done.fetch_add(1, Ordering::Relaxed);
+            self.report(None);
+        }
+    }
+
+    /// Tells the progress callback that the rate limit is holding requests, if it is.
+    fn report_wait(&self) {
+        let now = tokio::time::Instant::now();
+        if let Some(until) = self.client.pacer().holding_until() {
+            self.report(Some(until.saturating_duration_since(now)));
+        }
+    }
+
+    fn report(&self, waiting: Option<Duration>) {
+        if let Some(f) = &self.on_progress {
+            f(&Progress {
+                done: self.done.load(Ordering::Relaxed),
+                total: self.ids.len(),
+                failed: self.failed.load(Ordering::Relaxed),
+                rate_limited: self
+                    .client
+                    .pacer()
+                    .rate_limited_count()
+                    .saturating_sub(self.rate_limited_before),
+                waiting,
+            });
         }
     }
 

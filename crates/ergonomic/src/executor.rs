@@ -51,11 +51,25 @@ impl Executor {
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
+            // A hold (an earlier 429's advice) that outlasts the call's deadline fails the
+            // call now, as a too-long advised wait does, rather than at the deadline.
+            if let Some(until) = self.pacer.holding_until().filter(|until| *until > deadline) {
+                let e = TransportError::new(
+                    TransportKind::Timeout,
+                    format!(
+                        "the rate limit holds requests for another {}, past the call's total timeout of {}",
+                        human_duration(until.saturating_duration_since(Instant::now())),
+                        human_duration(self.total_timeout)
+                    ),
+                );
+                return Err(Error::Timeout(TransportError {
+                    retryable: false,
+                    ..e
+                })
+                .with_attempts(attempt - 1));
+            }
             // Waiting for a turn counts against the call's deadline.
-            if tokio::time::timeout_at(deadline, self.pacer.acquire())
-                .await
-                .is_err()
-            {
+            let Ok(permit) = tokio::time::timeout_at(deadline, self.pacer.acquire()).await else {
                 let e = TransportError::new(
                     TransportKind::Timeout,
                     format!(
@@ -68,7 +82,7 @@ impl Executor {
                     ..e
                 })
                 .with_attempts(attempt - 1));
-            }
+            };
             let remaining = deadline.saturating_duration_since(Instant::now());
             let budget = remaining.min(self.attempt_timeout);
             let attempt_started = Instant::now();
@@ -87,6 +101,7 @@ impl Executor {
                 Ok(outcome) => outcome,
                 Err(_) => Err(Error::Timeout(self.timeout_error(budget, remaining))),
             };
+            drop(permit);
             let elapsed_ms =
                 u64::try_from(attempt_started.elapsed().as_millis()).unwrap_or(u64::MAX);
             attempt_span.record("elapsed_ms", elapsed_ms);
@@ -98,9 +113,6 @@ impl Executor {
                 }
                 Err(err) => err.with_attempts(attempt),
             };
-            if let Error::RateLimited(_) = err {
-                self.pacer.rate_limited(err.retry_after());
-            }
             if let Some(status) = err.status() {
                 span.record("status", status);
                 attempt_span.record("status", status);
@@ -151,8 +163,15 @@ impl Executor {
             attempt,
         )
         .await?;
-        self.pacer
-            .observe(RateLimit::from_headers(&response.headers).as_ref());
+        let limited = response.status == 429;
+        let advised = limited
+            .then(|| retry::advised_wait(&response.headers, std::time::SystemTime::now()))
+            .flatten();
+        self.pacer.answered(
+            RateLimit::from_headers(&response.headers).as_ref(),
+            limited,
+            advised,
+        );
         for span in [&tracing::Span::current(), call_span] {
             if span.is_disabled() {
                 continue;

@@ -1,72 +1,310 @@
 //! Pacing under Cloudflare's rate limit, which counts per user and account, not per
 //! call: one pacer per [`Client`](crate::Client), fed by every response it sees.
+//!
+//! What it reads and what it does:
+//! - `Ratelimit: …;r=<remaining>;t=<seconds>`: `r` requests may still start before the
+//!   count resets in `t` seconds. Every start takes one; requests still in flight count
+//!   against `r` too, so no more are ever in flight than the quota has room for. When
+//!   none is left, requests wait until `t` has passed, then one request goes alone and
+//!   its answer says how many more may follow.
+//! - no rate-limit header: nothing is known, so nothing is held back, until a 429.
+//! - a 429 with `Retry-After`: nobody starts before the advised wait is over. Without
+//!   headers, the pacer also learns the limit from it (the requests that succeeded since
+//!   the last wait, per the time until the advised retry) and from then on starts no
+//!   more than that per such window.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::rate_limit::RateLimit;
 
-/// Spaces request starts so that they fit the rate limit the API advertises, and holds
-/// every request back while the API has said to wait (a 429's `Retry-After`).
+/// A 429 without `Retry-After` waits this long.
+const DEFAULT_WAIT: Duration = Duration::from_secs(1);
+
+/// The client's pacer.
 #[derive(Debug, Default)]
 pub(crate) struct Pacer {
-    state: Mutex<PacerState>,
+    state: Mutex<State>,
+    /// Wakes requests waiting for an answer (the one request sent alone).
+    answered: Notify,
     rate_limited: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
-struct PacerState {
-    /// No request starts before this.
-    next_start: Option<Instant>,
-    /// Gap between starts that keeps within the advertised remaining budget.
-    interval: Duration,
+struct State {
+    /// What the headers said, once any response carried them.
+    budget: Option<Budget>,
+    /// Requests started and not yet answered.
+    in_flight: u64,
+    /// Nobody starts before this (a 429's advice).
+    blocked_until: Option<Instant>,
+    /// Without headers: the limit learned from 429s, and the current window.
+    learned: Option<Learned>,
+    /// Without headers: when the current run of successes began, and how many.
+    run_start: Option<Instant>,
+    run_ok: u64,
+    /// Whether any answer came back yet: until one does, requests go one at a time,
+    /// so that a quota smaller than the concurrency is learned before it is overrun.
+    seen_answer: bool,
+}
+
+/// From `r` and `t`.
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    /// Starts left before `reset`; `None` once `reset` has passed and an answer is due.
+    left: Option<u64>,
+    reset: Instant,
+}
+
+/// A limit learned without headers: `quota` starts per `window`.
+#[derive(Debug, Clone, Copy)]
+struct Learned {
+    quota: u64,
+    window: Duration,
+    window_start: Instant,
+    started: u64,
+}
+
+/// One request's place under the limit; dropping it (answered or not) frees the place.
+pub(crate) struct Permit<'a> {
+    pacer: &'a Pacer,
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        let mut s = self.pacer.lock();
+        s.in_flight = s.in_flight.saturating_sub(1);
+        drop(s);
+        self.pacer.answered.notify_waiters();
+    }
+}
+
+/// What a caller waits for.
+enum Wait {
+    Until(Instant),
+    Answer,
 }
 
 impl Pacer {
-    /// Waits for this request's turn.
-    pub(crate) async fn acquire(&self) {
-        let start = {
-            let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            let now = Instant::now();
-            let start = s.next_start.map_or(now, |t| t.max(now));
-            s.next_start = Some(start + s.interval);
-            (start > now).then_some(start)
-        };
-        // Most calls are not held back: no timer for them.
-        if let Some(start) = start {
-            tokio::time::sleep_until(start).await;
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits for this request's turn and takes its place.
+    pub(crate) async fn acquire(&self) -> Permit<'_> {
+        loop {
+            // Registered before the state is read: an answer between the two still wakes us.
+            let answered = self.answered.notified();
+            let wait = match self.try_start(Instant::now()) {
+                Ok(()) => return Permit { pacer: self },
+                Err(wait) => wait,
+            };
+            match wait {
+                Wait::Until(when) => tokio::time::sleep_until(when).await,
+                Wait::Answer => answered.await,
+            }
         }
     }
 
-    /// Learns from a response's rate-limit headers: with `r` requests left for `t`
-    /// seconds, start one every `t / r`; with none left, wait out the window.
-    pub(crate) fn observe(&self, rate_limit: Option<&RateLimit>) {
-        let Some(rl) = rate_limit else { return };
-        let (Some(remaining), Some(reset)) = (rl.remaining, rl.reset) else {
-            return;
-        };
-        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if remaining == 0 {
-            let until = Instant::now() + reset;
-            s.next_start = Some(s.next_start.map_or(until, |t| t.max(until)));
+    fn try_start(&self, now: Instant) -> Result<(), Wait> {
+        let mut s = self.lock();
+        if let Some(until) = s.blocked_until {
+            if until > now {
+                return Err(Wait::Until(until));
+            }
+            s.blocked_until = None;
+        }
+        if let Some(budget) = &mut s.budget {
+            match budget.left {
+                Some(0) if budget.reset > now => return Err(Wait::Until(budget.reset)),
+                // The count has reset: one request goes alone to learn the new `r`.
+                Some(0) => budget.left = None,
+                Some(n) => {
+                    budget.left = Some(n - 1);
+                    s.in_flight += 1;
+                    return Ok(());
+                }
+                None => {}
+            }
+            if s.in_flight > 0 {
+                return Err(Wait::Answer);
+            }
+            s.in_flight += 1;
+            return Ok(());
+        }
+        if !s.seen_answer && s.in_flight > 0 {
+            return Err(Wait::Answer);
+        }
+        if let Some(learned) = &mut s.learned {
+            let window_end = learned.window_start + learned.window;
+            if now >= window_end {
+                learned.window_start = now;
+                learned.started = 0;
+            } else if learned.started >= learned.quota {
+                return Err(Wait::Until(window_end));
+            }
+            learned.started += 1;
+        }
+        if s.run_start.is_none() {
+            s.run_start = Some(now);
+        }
+        s.in_flight += 1;
+        Ok(())
+    }
+
+    /// Learns from an answer (before its permit is dropped): its rate-limit headers,
+    /// and whether it was a 429 with the advised wait.
+    pub(crate) fn answered(
+        &self,
+        rate_limit: Option<&RateLimit>,
+        limited: bool,
+        advised: Option<Duration>,
+    ) {
+        let now = Instant::now();
+        let mut s = self.lock();
+        s.seen_answer = true;
+        // Others still in flight may not be counted in `r` yet: they take from it.
+        let others = s.in_flight.saturating_sub(1);
+        if let Some((remaining, reset)) = rate_limit.and_then(|rl| rl.remaining.zip(rl.reset)) {
+            let reset = now + reset;
+            let left = remaining.saturating_sub(others);
+            s.budget = Some(match s.budget {
+                // The same window: answers can arrive out of order; keep the lower count.
+                Some(Budget {
+                    left: Some(old),
+                    reset: old_reset,
+                }) if reset <= old_reset + Duration::from_millis(500) => Budget {
+                    left: Some(old.min(left)),
+                    reset: old_reset.max(reset),
+                },
+                _ => Budget {
+                    left: Some(left),
+                    reset,
+                },
+            });
+        }
+        if limited {
+            self.rate_limited.fetch_add(1, Ordering::Relaxed);
+            let until = now + advised.unwrap_or(DEFAULT_WAIT);
+            s.blocked_until = Some(s.blocked_until.map_or(until, |t| t.max(until)));
+            if let Some(budget) = &mut s.budget {
+                budget.left = Some(0);
+                budget.reset = budget.reset.max(until);
+            } else if let Some(start) = s.run_start {
+                // No headers: what succeeded since the run began is the quota of one
+                // window, which ends when the server says to come back.
+                let quota = s.run_ok.max(1);
+                let learned_quota = s.learned.map_or(quota, |l| l.quota.min(quota));
+                s.learned = Some(Learned {
+                    quota: learned_quota,
+                    window: until.saturating_duration_since(start),
+                    window_start: until,
+                    started: 0,
+                });
+            }
+            s.run_start = None;
+            s.run_ok = 0;
         } else {
-            s.interval = reset / u32::try_from(remaining).unwrap_or(u32::MAX);
+            s.run_ok += 1;
         }
     }
 
-    /// Learns from a 429: nobody starts before the advised wait is over.
-    pub(crate) fn rate_limited(&self, retry_after: Option<Duration>) {
-        self.rate_limited.fetch_add(1, Ordering::Relaxed);
-        let wait = retry_after.unwrap_or(Duration::from_secs(1));
-        let until = Instant::now() + wait;
-        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        s.next_start = Some(s.next_start.map_or(until, |t| t.max(until)));
+    /// Until when requests are held back for the rate limit, if they are now.
+    pub(crate) fn holding_until(&self) -> Option<Instant> {
+        let now = Instant::now();
+        let s = self.lock();
+        let blocked = s.blocked_until.filter(|t| *t > now);
+        let spent = s
+            .budget
+            .filter(|b| b.left == Some(0) && b.reset > now)
+            .map(|b| b.reset);
+        let learned = s
+            .learned
+            .filter(|l| l.started >= l.quota && l.window_start + l.window > now)
+            .map(|l| l.window_start + l.window);
+        [blocked, spent, learned].into_iter().flatten().max()
     }
 
+    /// 429s seen so far.
     pub(crate) fn rate_limited_count(&self) -> usize {
         self.rate_limited.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rl(remaining: u64, reset_secs: u64) -> RateLimit {
+        RateLimit {
+            remaining: Some(remaining),
+            reset: Some(Duration::from_secs(reset_secs)),
+            ..RateLimit::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn no_more_in_flight_than_the_remaining_quota() {
+        let p = Pacer::default();
+        let first = p.acquire().await;
+        p.answered(Some(&rl(3, 10)), false, None);
+        drop(first);
+        let held: Vec<Permit<'_>> = vec![p.acquire().await, p.acquire().await, p.acquire().await];
+        assert!(
+            p.try_start(Instant::now()).is_err(),
+            "a fourth would overdraw r=3"
+        );
+        assert!(p.holding_until().is_some());
+        drop(held);
+    }
+
+    #[tokio::test]
+    async fn without_headers_nothing_is_held_back() {
+        let p = Pacer::default();
+        let first = p.acquire().await;
+        p.answered(None, false, None);
+        drop(first);
+        let permits: Vec<Permit<'_>> = (0..50)
+            .map(|_| p.try_start(Instant::now()).map(|()| Permit { pacer: &p }))
+            .collect::<Result<_, _>>()
+            .ok()
+            .unwrap();
+        assert_eq!(p.lock().in_flight, 50);
+        drop(permits);
+        assert_eq!(p.lock().in_flight, 0);
+        assert!(p.holding_until().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_429_without_headers_teaches_the_limit() {
+        let p = Pacer::default();
+        for _ in 0..5 {
+            let permit = p.acquire().await;
+            p.answered(None, false, None);
+            drop(permit);
+        }
+        let permit = p.acquire().await;
+        p.answered(None, true, Some(Duration::from_secs(2)));
+        drop(permit);
+        let learned = p.lock().learned.unwrap();
+        assert_eq!(learned.quota, 5);
+        assert!(p.holding_until().is_some());
+        assert_eq!(p.rate_limited_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_out_of_order_answer_does_not_raise_the_count() {
+        let p = Pacer::default();
+        let a = p.acquire().await;
+        p.answered(Some(&rl(5, 10)), false, None);
+        drop(a);
+        let b = p.acquire().await;
+        p.answered(Some(&rl(9, 10)), false, None);
+        drop(b);
+        assert_eq!(p.lock().budget.unwrap().left, Some(4));
     }
 }
