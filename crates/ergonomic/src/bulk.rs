@@ -180,8 +180,8 @@ impl Shared {
             {
                 *slot = Some(outcome);
             }
-            self.done.fetch_add(1, Ordering::Relaxed);
-            self.report(None);
+            let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+            self.report(done, None);
         }
     }
 
@@ -189,14 +189,17 @@ impl Shared {
     fn report_wait(&self) {
         let now = tokio::time::Instant::now();
         if let Some(until) = self.client.pacer().holding_until() {
-            self.report(Some(until.saturating_duration_since(now)));
+            let done = self.done.load(Ordering::Relaxed);
+            self.report(done, Some(until.saturating_duration_since(now)));
         }
     }
 
-    fn report(&self, waiting: Option<Duration>) {
+    /// `done` is this worker's own count (from its increment), so that the finished
+    /// reports count up one by one even when workers finish together.
+    fn report(&self, done: usize, waiting: Option<Duration>) {
         if let Some(f) = &self.on_progress {
             f(&Progress {
-                done: self.done.load(Ordering::Relaxed),
+                done,
                 total: self.ids.len(),
                 failed: self.failed.load(Ordering::Relaxed),
                 rate_limited: self

@@ -52,11 +52,12 @@ struct State {
     seen_answer: bool,
 }
 
-/// From `r` and `t`.
+/// From `r` and `t`: the lowest `r` answered in the current window. It belongs to the
+/// request that reached the server last, so it counts every answered request; those
+/// still in flight may not be counted and take from it.
 #[derive(Debug, Clone, Copy)]
 struct Budget {
-    /// Starts left before `reset`; `None` once `reset` has passed and an answer is due.
-    left: Option<u64>,
+    min_r: u64,
     reset: Instant,
 }
 
@@ -118,23 +119,27 @@ impl Pacer {
             }
             s.blocked_until = None;
         }
-        if let Some(budget) = &mut s.budget {
-            match budget.left {
-                Some(0) if budget.reset > now => return Err(Wait::Until(budget.reset)),
+        if let Some(budget) = s.budget {
+            if budget.reset <= now {
                 // The count has reset: one request goes alone to learn the new `r`.
-                Some(0) => budget.left = None,
-                Some(n) => {
-                    budget.left = Some(n - 1);
-                    s.in_flight += 1;
-                    return Ok(());
+                if s.in_flight > 0 {
+                    return Err(Wait::Answer);
                 }
-                None => {}
+                s.budget = None;
+                s.in_flight += 1;
+                return Ok(());
             }
-            if s.in_flight > 0 {
-                return Err(Wait::Answer);
+            if budget.min_r > s.in_flight {
+                s.in_flight += 1;
+                return Ok(());
             }
-            s.in_flight += 1;
-            return Ok(());
+            // Full: an answer may show that a request in flight was already counted;
+            // with none in flight, only the reset helps.
+            return Err(if s.in_flight > 0 {
+                Wait::Answer
+            } else {
+                Wait::Until(budget.reset)
+            });
         }
         if !s.seen_answer && s.in_flight > 0 {
             return Err(Wait::Answer);
@@ -167,24 +172,16 @@ impl Pacer {
         let now = Instant::now();
         let mut s = self.lock();
         s.seen_answer = true;
-        // Others still in flight may not be counted in `r` yet: they take from it.
-        let others = s.in_flight.saturating_sub(1);
-        if let Some((remaining, reset)) = rate_limit.and_then(|rl| rl.remaining.zip(rl.reset)) {
-            let reset = now + reset;
-            let left = remaining.saturating_sub(others);
+        if let Some((r, t)) = rate_limit.and_then(|rl| rl.remaining.zip(rl.reset)) {
+            let reset = now + t;
             s.budget = Some(match s.budget {
-                // The same window: answers can arrive out of order; keep the lower count.
-                Some(Budget {
-                    left: Some(old),
-                    reset: old_reset,
-                }) if reset <= old_reset + Duration::from_millis(500) => Budget {
-                    left: Some(old.min(left)),
-                    reset: old_reset.max(reset),
+                // The same window (`t` is whole seconds: resets of one window fall
+                // within a second of each other).
+                Some(b) if b.reset > now && reset < b.reset + Duration::from_secs(1) => Budget {
+                    min_r: b.min_r.min(r),
+                    reset: b.reset.max(reset),
                 },
-                _ => Budget {
-                    left: Some(left),
-                    reset,
-                },
+                _ => Budget { min_r: r, reset },
             });
         }
         if limited {
@@ -192,7 +189,7 @@ impl Pacer {
             let until = now + advised.unwrap_or(DEFAULT_WAIT);
             s.blocked_until = Some(s.blocked_until.map_or(until, |t| t.max(until)));
             if let Some(budget) = &mut s.budget {
-                budget.left = Some(0);
+                budget.min_r = 0;
                 budget.reset = budget.reset.max(until);
             } else if let Some(start) = s.run_start {
                 // No headers: what succeeded since the run began is the quota of one
@@ -220,7 +217,7 @@ impl Pacer {
         let blocked = s.blocked_until.filter(|t| *t > now);
         let spent = s
             .budget
-            .filter(|b| b.left == Some(0) && b.reset > now)
+            .filter(|b| b.min_r <= s.in_flight && b.reset > now)
             .map(|b| b.reset);
         let learned = s
             .learned
@@ -297,14 +294,23 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_out_of_order_answer_does_not_raise_the_count() {
+    async fn the_lowest_r_of_a_window_less_what_is_in_flight() {
         let p = Pacer::default();
         let a = p.acquire().await;
         p.answered(Some(&rl(5, 10)), false, None);
         drop(a);
         let b = p.acquire().await;
+        let c = p.acquire().await;
+        // An older answer arriving late cannot raise the count.
         p.answered(Some(&rl(9, 10)), false, None);
-        drop(b);
-        assert_eq!(p.lock().budget.unwrap().left, Some(4));
+        assert_eq!(p.lock().budget.unwrap().min_r, 5);
+        // 5 left, 2 in flight: 3 more may start, not 4.
+        let more: Vec<Permit<'_>> = (0..3)
+            .map(|_| p.try_start(Instant::now()).map(|()| Permit { pacer: &p }))
+            .collect::<Result<_, _>>()
+            .ok()
+            .unwrap();
+        assert!(p.try_start(Instant::now()).is_err());
+        drop((b, c, more));
     }
 }
