@@ -2,11 +2,13 @@
 //! call: one pacer per [`Client`](crate::Client), fed by every response it sees.
 //!
 //! What it reads and what it does:
-//! - `Ratelimit: …;r=<remaining>;t=<seconds>`: `r` requests may still start before the
-//!   count resets in `t` seconds. Every start takes one; requests still in flight count
-//!   against `r` too, so no more are ever in flight than the quota has room for. When
-//!   none is left, requests wait until `t` has passed, then one request goes alone and
-//!   its answer says how many more may follow.
+//! - `Ratelimit: …;r=<remaining>;t=<seconds>`: the lowest `r` answered in the current
+//!   window belongs to the request that reached the server last, so it counts every
+//!   answered request; requests still in flight may not be counted yet. A request
+//!   starts only while that `r` is larger than the number in flight: never more in
+//!   flight than the quota has room for, and exact once a burst is answered. With none
+//!   left and nothing in flight, requests wait until `t` has passed; then one request
+//!   goes alone and its answer starts the new window.
 //! - no rate-limit header: nothing is known, so nothing is held back, until a 429.
 //! - a 429 with `Retry-After`: nobody starts before the advised wait is over. Without
 //!   headers, the pacer also learns the limit from it (the requests that succeeded since
