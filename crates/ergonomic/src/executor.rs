@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::error::{Error, TransportError, TransportKind};
-use crate::pacer::Pacer;
+use crate::pacer::{Pacer, Permit};
 use crate::rate_limit::RateLimit;
 use crate::retry::{self, Decision, RetryPolicy};
 use crate::text::human_duration;
@@ -95,12 +95,16 @@ impl Executor {
             );
             // Pinned in place: the combinators around it then move a pointer, not the
             // whole attempt future.
-            let attempt_future = std::pin::pin!(self.attempt(request, decode, attempt, &span));
-            let timed = std::pin::pin!(tokio::time::timeout(budget, attempt_future));
-            let outcome = match in_span(attempt_span.clone(), timed).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(Error::Timeout(self.timeout_error(budget, remaining))),
+            let outcome = {
+                let attempt_future =
+                    std::pin::pin!(self.attempt(request, decode, attempt, &span, &permit));
+                let timed = std::pin::pin!(tokio::time::timeout(budget, attempt_future));
+                match in_span(attempt_span.clone(), timed).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Err(Error::Timeout(self.timeout_error(budget, remaining))),
+                }
             };
+            // Answered or not, the request no longer holds a place under the limit.
             drop(permit);
             let elapsed_ms =
                 u64::try_from(attempt_started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -154,6 +158,7 @@ impl Executor {
         decode: Decode<'_, T>,
         attempt: u32,
         call_span: &tracing::Span,
+        permit: &Permit<'_>,
     ) -> Result<T, Error> {
         let response = transport::exchange(
             &self.http,
@@ -167,7 +172,7 @@ impl Executor {
         let advised = limited
             .then(|| retry::advised_wait(&response.headers, std::time::SystemTime::now()))
             .flatten();
-        self.pacer.answered(
+        permit.answered(
             RateLimit::from_headers(&response.headers).as_ref(),
             limited,
             advised,

@@ -66,6 +66,8 @@ struct Budget {
 /// A limit learned without headers: `quota` starts per `window`.
 #[derive(Debug, Clone, Copy)]
 struct Learned {
+    /// When the 429 that taught it was answered.
+    learned_at: Instant,
     quota: u64,
     window: Duration,
     window_start: Instant,
@@ -75,6 +77,23 @@ struct Learned {
 /// One request's place under the limit; dropping it (answered or not) frees the place.
 pub(crate) struct Permit<'a> {
     pacer: &'a Pacer,
+    /// When the request started: a success started before the limit was learned
+    /// belongs to the window it was learned from.
+    started: Instant,
+}
+
+impl Permit<'_> {
+    /// Learns from this request's answer: its rate-limit headers, and whether it was a
+    /// 429 with the advised wait.
+    pub(crate) fn answered(
+        &self,
+        rate_limit: Option<&RateLimit>,
+        limited: bool,
+        advised: Option<Duration>,
+    ) {
+        self.pacer
+            .answered(self.started, rate_limit, limited, advised);
+    }
 }
 
 impl Drop for Permit<'_> {
@@ -103,7 +122,12 @@ impl Pacer {
             // Registered before the state is read: an answer between the two still wakes us.
             let answered = self.answered.notified();
             let wait = match self.try_start(Instant::now()) {
-                Ok(()) => return Permit { pacer: self },
+                Ok(()) => {
+                    return Permit {
+                        pacer: self,
+                        started: Instant::now(),
+                    };
+                }
                 Err(wait) => wait,
             };
             match wait {
@@ -165,8 +189,9 @@ impl Pacer {
 
     /// Learns from an answer (before its permit is dropped): its rate-limit headers,
     /// and whether it was a 429 with the advised wait.
-    pub(crate) fn answered(
+    fn answered(
         &self,
+        started: Instant,
         rate_limit: Option<&RateLimit>,
         limited: bool,
         advised: Option<Duration>,
@@ -199,6 +224,7 @@ impl Pacer {
                 let quota = s.run_ok.max(1);
                 let learned_quota = s.learned.map_or(quota, |l| l.quota.min(quota));
                 s.learned = Some(Learned {
+                    learned_at: now,
                     quota: learned_quota,
                     window: until.saturating_duration_since(start),
                     window_start: until,
@@ -209,6 +235,13 @@ impl Pacer {
             s.run_ok = 0;
         } else {
             s.run_ok += 1;
+            // A success that started before the limit was learned, answered after: it
+            // fitted in the window the limit was learned from.
+            if let Some(learned) = &mut s.learned
+                && started < learned.learned_at
+            {
+                learned.quota += 1;
+            }
         }
     }
 
@@ -250,7 +283,7 @@ mod tests {
     async fn no_more_in_flight_than_the_remaining_quota() {
         let p = Pacer::default();
         let first = p.acquire().await;
-        p.answered(Some(&rl(3, 10)), false, None);
+        first.answered(Some(&rl(3, 10)), false, None);
         drop(first);
         let held: Vec<Permit<'_>> = vec![p.acquire().await, p.acquire().await, p.acquire().await];
         assert!(
@@ -265,10 +298,15 @@ mod tests {
     async fn without_headers_nothing_is_held_back() {
         let p = Pacer::default();
         let first = p.acquire().await;
-        p.answered(None, false, None);
+        first.answered(None, false, None);
         drop(first);
         let permits: Vec<Permit<'_>> = (0..50)
-            .map(|_| p.try_start(Instant::now()).map(|()| Permit { pacer: &p }))
+            .map(|_| {
+                p.try_start(Instant::now()).map(|()| Permit {
+                    pacer: &p,
+                    started: Instant::now(),
+                })
+            })
             .collect::<Result<_, _>>()
             .ok()
             .unwrap();
@@ -283,11 +321,11 @@ mod tests {
         let p = Pacer::default();
         for _ in 0..5 {
             let permit = p.acquire().await;
-            p.answered(None, false, None);
+            permit.answered(None, false, None);
             drop(permit);
         }
         let permit = p.acquire().await;
-        p.answered(None, true, Some(Duration::from_secs(2)));
+        permit.answered(None, true, Some(Duration::from_secs(2)));
         drop(permit);
         let learned = p.lock().learned.unwrap();
         assert_eq!(learned.quota, 5);
@@ -299,16 +337,21 @@ mod tests {
     async fn the_lowest_r_of_a_window_less_what_is_in_flight() {
         let p = Pacer::default();
         let a = p.acquire().await;
-        p.answered(Some(&rl(5, 10)), false, None);
+        a.answered(Some(&rl(5, 10)), false, None);
         drop(a);
         let b = p.acquire().await;
         let c = p.acquire().await;
         // An older answer arriving late cannot raise the count.
-        p.answered(Some(&rl(9, 10)), false, None);
+        b.answered(Some(&rl(9, 10)), false, None);
         assert_eq!(p.lock().budget.unwrap().min_r, 5);
         // 5 left, 2 in flight: 3 more may start, not 4.
         let more: Vec<Permit<'_>> = (0..3)
-            .map(|_| p.try_start(Instant::now()).map(|()| Permit { pacer: &p }))
+            .map(|_| {
+                p.try_start(Instant::now()).map(|()| Permit {
+                    pacer: &p,
+                    started: Instant::now(),
+                })
+            })
             .collect::<Result<_, _>>()
             .ok()
             .unwrap();
