@@ -105,14 +105,7 @@ async fn https_goes_through_the_proxy_as_a_tunnel_that_carries_no_credential() {
         let mut env = vars.clone();
         env.push(("CLOUDFLARE_BASE_URL", target));
         env.push(("HTTPS_PROXY", &proxy.base));
-        let err = ClientBuilder::from_lookup(lookup(&env))
-            .unwrap()
-            .retry_policy(cloudflare_mcp_sync::RetryPolicy::disabled())
-            .build()
-            .unwrap()
-            .sync(ACCOUNT, SERVER)
-            .await
-            .unwrap_err();
+        let err = sync_from_env(&env).await;
         assert!(matches!(err, Error::Connect(_)), "{mode}: {err:?}");
     }
     let heads = proxy.heads();
@@ -146,14 +139,7 @@ async fn no_proxy_forms_bypass_the_proxy_for_https() {
             ("HTTPS_PROXY", proxy.base.as_str()),
             ("no_proxy", no_proxy),
         ];
-        let err = ClientBuilder::from_lookup(lookup(&env))
-            .unwrap()
-            .retry_policy(cloudflare_mcp_sync::RetryPolicy::disabled())
-            .build()
-            .unwrap()
-            .sync(ACCOUNT, SERVER)
-            .await
-            .unwrap_err();
+        let err = sync_from_env(&env).await;
         // Straight to the closed port: refused, not a tunnel refusal.
         assert!(matches!(err, Error::Connect(_)), "{no_proxy}: {err:?}");
     }
@@ -178,6 +164,18 @@ async fn a_proxy_the_build_cannot_use_is_a_configuration_error() {
         assert!(!run.stderr.contains("attempts"), "{}", run.stderr);
         assert_no_secret(&run.stderr);
     }
+}
+
+/// One sync, no retries, by a client configured only from `env`; its error.
+async fn sync_from_env(env: &[(&str, &str)]) -> Error {
+    ClientBuilder::from_lookup(lookup(env))
+        .unwrap()
+        .retry_policy(cloudflare_mcp_sync::RetryPolicy::disabled())
+        .build()
+        .unwrap()
+        .sync(ACCOUNT, SERVER)
+        .await
+        .unwrap_err()
 }
 
 fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {

@@ -240,32 +240,61 @@ fn from_generated(
         .map_or_else(|| SyncStatus::Unknown(String::new()), SyncStatus::from);
     let failure = (result.error.is_some() || result.error_details.is_some()).then(|| {
         let d = result.error_details.unwrap_or_default();
-        let mut unparsed = Vec::new();
-        let mcp_code = d.mcp_code.and_then(|v| {
-            let n = float_to_i64(v);
-            if n.is_none() {
-                unparsed.push(("mcp_code".to_string(), v.to_string()));
-            }
-            n
-        });
-        let status_code = d.status_code.and_then(|v| {
-            let n = float_to_i64(v).and_then(|n| u16::try_from(n).ok());
-            if n.is_none() {
-                unparsed.push(("status_code".to_string(), v.to_string()));
-            }
-            n
-        });
-        UpstreamFailure {
-            message: result.error,
-            cause: d.cause,
-            is_upstream: d.is_upstream,
-            mcp_code,
-            status_code,
-            retryable: d.retryable,
-            unparsed_numbers: unparsed,
-        }
+        let number = |v: f64| Number {
+            value: float_to_i64(v),
+            text: v.to_string(),
+        };
+        upstream_failure(
+            result.error,
+            d.cause,
+            d.is_upstream,
+            d.retryable,
+            d.mcp_code.map(number),
+            d.status_code.map(number),
+        )
     });
     (status, failure)
+}
+
+/// A number of the result as an integer when it is one, and as it was written.
+struct Number {
+    value: Option<i64>,
+    text: String,
+}
+
+/// The failure, with `mcp_code` as `i64` and `status_code` as `u16` when they fit; a
+/// number that does not is kept as text in `unparsed_numbers`, never rounded.
+fn upstream_failure(
+    message: Option<String>,
+    cause: Option<String>,
+    is_upstream: Option<bool>,
+    retryable: Option<bool>,
+    mcp_code: Option<Number>,
+    status_code: Option<Number>,
+) -> UpstreamFailure {
+    let mut unparsed = Vec::new();
+    let mcp_code = mcp_code.and_then(|n| {
+        if n.value.is_none() {
+            unparsed.push(("mcp_code".to_string(), n.text.clone()));
+        }
+        n.value
+    });
+    let status_code = status_code.and_then(|n| {
+        let code = n.value.and_then(|v| u16::try_from(v).ok());
+        if code.is_none() {
+            unparsed.push(("status_code".to_string(), n.text.clone()));
+        }
+        code
+    });
+    UpstreamFailure {
+        message,
+        cause,
+        is_upstream,
+        mcp_code,
+        status_code,
+        retryable,
+        unparsed_numbers: unparsed,
+    }
 }
 
 /// The result's fields with numbers kept as text: the fallback when a number does not
@@ -313,32 +342,18 @@ fn from_lenient(result: LenientResult) -> (SyncStatus, Option<UpstreamFailure>) 
     let status = SyncStatus::from(result.status.as_deref().unwrap_or(""));
     let failure = (result.error.is_some() || result.error_details.is_some()).then(|| {
         let d = result.error_details.unwrap_or_default();
-        let mut unparsed = Vec::new();
-        let mut number = |field: &str, raw: Option<Box<RawValue>>| {
-            let raw = raw?;
-            let n = parse_integral(raw.get());
-            if n.is_none() {
-                unparsed.push((field.to_string(), raw.get().to_string()));
-            }
-            n
+        let number = |raw: Box<RawValue>| Number {
+            value: parse_integral(raw.get()),
+            text: raw.get().to_string(),
         };
-        let mcp_code = number("mcp_code", d.mcp_code);
-        let status_code = number("status_code", d.status_code).and_then(|n| {
-            let code = u16::try_from(n).ok();
-            if code.is_none() {
-                unparsed.push(("status_code".to_string(), n.to_string()));
-            }
-            code
-        });
-        UpstreamFailure {
-            message: result.error,
-            cause: d.cause,
-            is_upstream: d.is_upstream,
-            mcp_code,
-            status_code,
-            retryable: d.retryable,
-            unparsed_numbers: unparsed,
-        }
+        upstream_failure(
+            result.error,
+            d.cause,
+            d.is_upstream,
+            d.retryable,
+            d.mcp_code.map(number),
+            d.status_code.map(number),
+        )
     });
     (status, failure)
 }
