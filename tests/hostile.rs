@@ -46,6 +46,16 @@ fn ready() -> Vec<u8> {
     json("200 OK", &ok_body(r#"{"status":"ready"}"#))
 }
 
+/// One sync against a server that answers every request with `reply`.
+async fn sync_once(reply: Vec<u8>) -> Result<cloudflare_mcp_sync::SyncReport, Error> {
+    let server = FaultServer::start(vec![Step::Raw(reply)]).await;
+    client(&server.base)
+        .build()
+        .unwrap()
+        .sync(ACCOUNT, SERVER)
+        .await
+}
+
 fn client(base: &str) -> ClientBuilder {
     Client::builder()
         .credentials(Credentials::api_token(secrets::TOKEN))
@@ -345,13 +355,7 @@ async fn long_lists_keep_a_count_of_what_was_dropped() {
         &[("content-type", "application/json")],
         &body,
     );
-    let server = FaultServer::start(vec![Step::Raw(reply)]).await;
-    let err = client(&server.base)
-        .build()
-        .unwrap()
-        .sync(ACCOUNT, SERVER)
-        .await
-        .unwrap_err();
+    let err = sync_once(reply).await.unwrap_err();
     let d = match &err {
         Error::NotFound(d) => d,
         other => panic!("{other:?}"),
@@ -427,13 +431,7 @@ async fn input_that_cannot_be_sent_is_refused_before_any_attempt() {
 #[tokio::test]
 async fn a_number_out_of_range_keeps_the_report() {
     let result = r#"{"status":"error","error":"MCP server returned an error","error_details":{"cause":"initialize failed","is_upstream":true,"mcp_code":1e400,"status_code":-1e999,"retryable":true}}"#;
-    let server = FaultServer::start(vec![Step::Raw(json("200 OK", &ok_body(result)))]).await;
-    let report = client(&server.base)
-        .build()
-        .unwrap()
-        .sync(ACCOUNT, SERVER)
-        .await
-        .unwrap();
+    let report = sync_once(json("200 OK", &ok_body(result))).await.unwrap();
     assert_eq!(report.status, SyncStatus::Error);
     let f = report.failure().unwrap();
     assert_eq!(f.cause.as_deref(), Some("initialize failed"));
@@ -451,13 +449,7 @@ async fn a_number_out_of_range_keeps_the_report() {
     // A message code out of range does not lose the report either.
     let body =
         r#"{"success":true,"messages":[{"code":1e400,"message":"m"}],"result":{"status":"ready"}}"#;
-    let server = FaultServer::start(vec![Step::Raw(json("200 OK", body))]).await;
-    let report = client(&server.base)
-        .build()
-        .unwrap()
-        .sync(ACCOUNT, SERVER)
-        .await
-        .unwrap();
+    let report = sync_once(json("200 OK", body)).await.unwrap();
     assert!(report.is_ready());
     assert_eq!(report.messages[0].extra["code"], "1e400");
 }
@@ -465,11 +457,7 @@ async fn a_number_out_of_range_keeps_the_report() {
 #[tokio::test]
 async fn a_number_where_a_string_belongs_is_still_a_decode_error() {
     let result = r#"{"status":"error","error_details":{"mcp_code":"1e400"}}"#;
-    let server = FaultServer::start(vec![Step::Raw(json("200 OK", &ok_body(result)))]).await;
-    let err = client(&server.base)
-        .build()
-        .unwrap()
-        .sync(ACCOUNT, SERVER)
+    let err = sync_once(json("200 OK", &ok_body(result)))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
@@ -600,13 +588,7 @@ async fn server_text_reaches_the_terminal_without_controls_or_bidi_overrides() {
     }
     // The failure's cause in a report is cleaned the same way when displayed.
     let result = r#"{"status":"error","error":"x\u202ey","error_details":{"cause":"a\u001b]0;title\u0007b"}}"#;
-    let server = FaultServer::start(vec![Step::Raw(json("200 OK", &ok_body(result)))]).await;
-    let report = client(&server.base)
-        .build()
-        .unwrap()
-        .sync(ACCOUNT, SERVER)
-        .await
-        .unwrap();
+    let report = sync_once(json("200 OK", &ok_body(result))).await.unwrap();
     let shown = report.failure().unwrap().to_string();
     assert!(
         !shown
