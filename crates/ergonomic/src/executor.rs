@@ -51,37 +51,31 @@ impl Executor {
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            // A hold (an earlier 429's advice) that outlasts the call's deadline fails the
-            // call now, as a too-long advised wait does, rather than at the deadline.
-            if let Some(until) = self.pacer.holding_until().filter(|until| *until > deadline) {
-                let e = TransportError::new(
-                    TransportKind::Timeout,
-                    format!(
-                        "the rate limit holds requests for another {}, past the call's total timeout of {}",
-                        human_duration(until.saturating_duration_since(Instant::now())),
-                        human_duration(self.total_timeout)
-                    ),
-                );
-                return Err(Error::Timeout(TransportError {
-                    retryable: false,
-                    ..e
-                })
-                .with_attempts(attempt - 1));
-            }
-            // Waiting for a turn counts against the call's deadline.
-            let Ok(permit) = tokio::time::timeout_at(deadline, self.pacer.acquire()).await else {
-                let e = TransportError::new(
-                    TransportKind::Timeout,
-                    format!(
-                        "the call's total timeout of {} was reached while pacing",
-                        human_duration(self.total_timeout)
-                    ),
-                );
-                return Err(Error::Timeout(TransportError {
-                    retryable: false,
-                    ..e
-                })
-                .with_attempts(attempt - 1));
+            // Waiting for a turn counts against the call's deadline; a hold (an earlier
+            // 429's advice) that outlasts it fails the call now, as a too-long advised
+            // wait does, rather than at the deadline.
+            let permit = match tokio::time::timeout_at(deadline, self.pacer.acquire(deadline)).await
+            {
+                Ok(Ok(permit)) => permit,
+                Ok(Err(until)) => {
+                    return Err(self.pacing_error(
+                        format!(
+                            "the rate limit holds requests for another {}, past the call's total timeout of {}",
+                            human_duration(until.saturating_duration_since(Instant::now())),
+                            human_duration(self.total_timeout)
+                        ),
+                        attempt - 1,
+                    ));
+                }
+                Err(_) => {
+                    return Err(self.pacing_error(
+                        format!(
+                            "the call's total timeout of {} was reached while pacing",
+                            human_duration(self.total_timeout)
+                        ),
+                        attempt - 1,
+                    ));
+                }
             };
             let remaining = deadline.saturating_duration_since(Instant::now());
             let budget = remaining.min(self.attempt_timeout);
@@ -192,6 +186,13 @@ impl Executor {
             response.body.as_slice(),
             attempt,
         )
+    }
+
+    /// The call ended before a request could start: a timeout not worth retrying.
+    fn pacing_error(&self, message: String, attempts: u32) -> Error {
+        let mut e = TransportError::new(TransportKind::Timeout, message);
+        e.retryable = false;
+        Error::Timeout(e).with_attempts(attempts)
     }
 
     fn timeout_error(&self, budget: Duration, remaining: Duration) -> TransportError {

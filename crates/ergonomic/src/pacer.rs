@@ -116,23 +116,23 @@ impl Pacer {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Waits for this request's turn and takes its place.
-    pub(crate) async fn acquire(&self) -> Permit<'_> {
+    /// Waits for this request's turn and takes its place. A hold that lasts past
+    /// `deadline` (an earlier 429's advice, a spent window) is not waited out: its end
+    /// comes back as the error, at once.
+    pub(crate) async fn acquire(&self, deadline: Instant) -> Result<Permit<'_>, Instant> {
         loop {
             // Registered before the state is read: an answer between the two still wakes us.
             let answered = self.answered.notified();
-            let wait = match self.try_start(Instant::now()) {
+            match self.try_start(Instant::now()) {
                 Ok(()) => {
-                    return Permit {
+                    return Ok(Permit {
                         pacer: self,
                         started: Instant::now(),
-                    };
+                    });
                 }
-                Err(wait) => wait,
-            };
-            match wait {
-                Wait::Until(when) => tokio::time::sleep_until(when).await,
-                Wait::Answer => answered.await,
+                Err(Wait::Until(when)) if when > deadline => return Err(when),
+                Err(Wait::Until(when)) => tokio::time::sleep_until(when).await,
+                Err(Wait::Answer) => answered.await,
             }
         }
     }
@@ -271,6 +271,11 @@ impl Pacer {
 mod tests {
     use super::*;
 
+    /// A deadline no test reaches.
+    fn far() -> Instant {
+        Instant::now() + Duration::from_secs(3600)
+    }
+
     fn rl(remaining: u64, reset_secs: u64) -> RateLimit {
         RateLimit {
             remaining: Some(remaining),
@@ -282,10 +287,14 @@ mod tests {
     #[tokio::test]
     async fn no_more_in_flight_than_the_remaining_quota() {
         let p = Pacer::default();
-        let first = p.acquire().await;
+        let first = p.acquire(far()).await.unwrap();
         first.answered(Some(&rl(3, 10)), false, None);
         drop(first);
-        let held: Vec<Permit<'_>> = vec![p.acquire().await, p.acquire().await, p.acquire().await];
+        let held: Vec<Permit<'_>> = vec![
+            p.acquire(far()).await.unwrap(),
+            p.acquire(far()).await.unwrap(),
+            p.acquire(far()).await.unwrap(),
+        ];
         assert!(
             p.try_start(Instant::now()).is_err(),
             "a fourth would overdraw r=3"
@@ -297,7 +306,7 @@ mod tests {
     #[tokio::test]
     async fn without_headers_nothing_is_held_back() {
         let p = Pacer::default();
-        let first = p.acquire().await;
+        let first = p.acquire(far()).await.unwrap();
         first.answered(None, false, None);
         drop(first);
         let permits: Vec<Permit<'_>> = (0..50)
@@ -320,11 +329,11 @@ mod tests {
     async fn a_429_without_headers_teaches_the_limit() {
         let p = Pacer::default();
         for _ in 0..5 {
-            let permit = p.acquire().await;
+            let permit = p.acquire(far()).await.unwrap();
             permit.answered(None, false, None);
             drop(permit);
         }
-        let permit = p.acquire().await;
+        let permit = p.acquire(far()).await.unwrap();
         permit.answered(None, true, Some(Duration::from_secs(2)));
         drop(permit);
         let learned = p.lock().learned.unwrap();
@@ -336,11 +345,11 @@ mod tests {
     #[tokio::test]
     async fn the_lowest_r_of_a_window_less_what_is_in_flight() {
         let p = Pacer::default();
-        let a = p.acquire().await;
+        let a = p.acquire(far()).await.unwrap();
         a.answered(Some(&rl(5, 10)), false, None);
         drop(a);
-        let b = p.acquire().await;
-        let c = p.acquire().await;
+        let b = p.acquire(far()).await.unwrap();
+        let c = p.acquire(far()).await.unwrap();
         // An older answer arriving late cannot raise the count.
         b.answered(Some(&rl(9, 10)), false, None);
         assert_eq!(p.lock().budget.unwrap().min_r, 5);
