@@ -164,17 +164,11 @@ fn the_main_job_against_prism_exits_3_in_both_auth_modes() {
             run.stderr,
             prism.log()
         );
-        assert!(
-            run.stdout.contains("\"status\": \"waiting\""),
-            "{}",
-            run.stdout
-        );
-        assert!(
-            run.stdout.contains("\"http_status\": 200"),
-            "{}",
-            run.stdout
-        );
-        assert!(run.stdout.contains("\"mock\": false"), "{}", run.stdout);
+        let record = run.record();
+        assert_eq!(record["report"]["status"], "waiting", "{}", run.stdout);
+        assert_eq!(record["report"]["http_status"], 200, "{}", run.stdout);
+        assert_eq!(record["outcome"], "not_ready", "{}", run.stdout);
+        assert_eq!(record["mock"], false, "{}", run.stdout);
         assert_no_secret(&run.stdout);
         assert_no_secret(&run.stderr);
     }

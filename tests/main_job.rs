@@ -1,74 +1,165 @@
-//! The main job's exit codes, run as users run it (the `sync` example as a child
-//! process, environment set entirely by the test): 0 ready, 3 synced but not ready,
-//! 1 the request failed, 2 invalid input or configuration. The same against Prism in
-//! both auth modes is in `contract.rs`.
+//! The main job, `cf-mcp-sync`, run as users run it (a child process, environment set
+//! entirely by the test) against local servers: every exit code (0 ready, 3 synced but
+//! not ready, 1 the request failed, 2 invalid input or configuration), the JSON record,
+//! text lines, several ids at once. Its own surface (help, completions, the embedded
+//! mock) is in `crates/cli/tests/cli.rs`; the same against Prism is in `contract.rs`.
 
 use workspace_tests::fault::{FaultServer, Step, json};
-use workspace_tests::main_job::run_sync;
+use workspace_tests::main_job::{Run, run_sync};
 use workspace_tests::secrets::{self, assert_no_secret};
 use workspace_tests::{ACCOUNT, SERVER, ok_body};
 
 const TOKEN: (&str, &str) = ("CLOUDFLARE_API_TOKEN", secrets::TOKEN);
 
+const NOT_READY: &str = r#"{"status":"error","error":"MCP server returned an error","error_details":{"cause":"initialize failed","is_upstream":true}}"#;
+
+/// Runs the command off the async runtime (the servers live on it).
+async fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let args: Vec<String> = args.iter().map(ToString::to_string).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        run_sync(&args, &env)
+    })
+    .await
+    .unwrap()
+}
+
 #[test]
 fn nothing_configured_syncs_against_the_embedded_mock_and_exits_0() {
     let run = run_sync(&[SERVER, "--account-id", ACCOUNT], &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert!(
-        run.stdout.contains("\"status\": \"ready\""),
-        "{}",
-        run.stdout
-    );
-    assert!(run.stdout.contains("\"mock\": true"), "{}", run.stdout);
+    let record = run.record();
+    assert_eq!(record["mock"], true);
+    assert_eq!(record["outcome"], "ready");
+    assert_eq!(record["report"]["status"], "ready");
+    assert!(run.stderr.contains("embedded mock"), "{}", run.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn synced_but_not_ready_exits_3() {
-    let result = r#"{"status":"error","error":"MCP server returned an error","error_details":{"cause":"initialize failed","is_upstream":true}}"#;
-    let server = FaultServer::start(vec![Step::Raw(json("200 OK", &ok_body(result)))]).await;
-    let base = server.base.clone();
-    let run = tokio::task::spawn_blocking(move || {
-        run_sync(
-            &[SERVER, "--account-id", ACCOUNT, "--base-url", &base],
-            &[TOKEN],
-        )
-    })
-    .await
-    .unwrap();
+    let server = FaultServer::start(vec![Step::Raw(json("200 OK", &ok_body(NOT_READY)))]).await;
+    let run = run(
+        &[SERVER, "--account-id", ACCOUNT, "--base-url", &server.base],
+        &[TOKEN],
+    )
+    .await;
     assert_eq!(run.code, Some(3), "{}", run.stderr);
-    assert!(
-        run.stdout.contains("\"cause\": \"initialize failed\""),
-        "{}",
-        run.stdout
-    );
+    let record = run.record();
+    assert_eq!(record["mock"], false);
+    assert_eq!(record["outcome"], "not_ready");
+    assert_eq!(record["report"]["failure"]["cause"], "initialize failed");
+    assert_eq!(record["error"], serde_json::Value::Null);
     assert_no_secret(&run.stdout);
 }
 
 #[test]
-fn a_failed_request_exits_1_with_one_line() {
+fn a_failed_request_exits_1_with_a_record_and_one_line() {
     let closed = workspace_tests::closed_port_base();
     let run = run_sync(
-        &[SERVER, "--account-id", ACCOUNT, "--base-url", &closed],
+        &[SERVER, "--account-id", ACCOUNT, "--base-url", &closed, "--retries", "0"],
         &[TOKEN],
     );
     assert_eq!(run.code, Some(1), "{}", run.stderr);
-    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    let record = run.record();
+    assert_eq!(record["outcome"], "failed");
+    assert_eq!(record["report"], serde_json::Value::Null);
+    assert_eq!(record["error"]["kind"], "connect");
+    assert_eq!(record["error"]["attempts"], 1);
+    assert_eq!(record["error"]["retryable"], true);
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert!(
-        run.stderr.starts_with("error: connection failed"),
+        run.stderr
+            .starts_with(&format!("error: {SERVER}: connection failed")),
         "{}",
         run.stderr
     );
     assert_no_secret(&run.stderr);
+    assert_no_secret(&run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_request_has_its_status_ray_and_cloudflare_errors_in_the_record() {
+    let body = r#"{"success":false,"errors":[{"code":7002,"message":"Not Found"}],"messages":[],"result":null}"#;
+    let server = FaultServer::start(vec![Step::Raw(json("404 Not Found", body))]).await;
+    let run = run(
+        &[SERVER, "--account-id", ACCOUNT, "--base-url", &server.base],
+        &[TOKEN],
+    )
+    .await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let error = &run.record()["error"];
+    assert_eq!(error["kind"], "not_found");
+    assert_eq!(error["http_status"], 404);
+    assert_eq!(error["ray_id"], workspace_tests::RAY);
+    assert_eq!(error["cloudflare_errors"][0]["code"], 7002);
+    assert_eq!(error["retryable"], false);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn several_ids_give_one_record_per_id_in_order_and_the_worst_exit_code() {
+    // Ready, not ready, then a failure that is not retried: exit 1 (a failed request
+    // outweighs a server that is not ready).
+    let not_found = r#"{"success":false,"errors":[{"code":7002,"message":"Not Found"}],"messages":[],"result":null}"#;
+    let server = FaultServer::start(vec![
+        Step::Raw(json("200 OK", &ok_body(r#"{"status":"ready"}"#))),
+        Step::Raw(json("200 OK", &ok_body(NOT_READY))),
+        Step::Raw(json("404 Not Found", not_found)),
+    ])
+    .await;
+    let run = run(
+        &["a", "b", "c", "--account-id", ACCOUNT, "--base-url", &server.base, "--concurrency", "1"],
+        &[TOKEN],
+    )
+    .await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let records = run.records();
+    let ids: Vec<&str> = records.iter().map(|r| r["server_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["a", "b", "c"]);
+    let outcomes: Vec<&str> = records.iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["ready", "not_ready", "failed"]);
+    // The failure is also said on stderr, with its id; no progress bar off a terminal.
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.starts_with("error: c: 404 Not Found"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn several_ids_all_answered_but_one_not_ready_exit_3_and_text_shows_the_cause() {
+    let server = FaultServer::start(vec![
+        Step::Raw(json("200 OK", &ok_body(r#"{"status":"ready"}"#))),
+        Step::Raw(json("200 OK", &ok_body(NOT_READY))),
+    ])
+    .await;
+    let run = run(
+        &["first", "second-one", "--account-id", ACCOUNT, "--base-url", &server.base, "--concurrency", "1", "--output", "text"],
+        &[TOKEN],
+    )
+    .await;
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "first       ready\n\
+         second-one  error    MCP server returned an error: initialize failed (the MCP server answered)\n"
+    );
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
 }
 
 #[test]
-fn invalid_input_and_configuration_exit_2() {
+fn invalid_input_and_configuration_exit_2_before_any_request() {
     /// (arguments, environment, what stderr says)
     type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
-    let cases: [Case<'_>; 4] = [
+    let cases: [Case<'_>; 9] = [
         (
             &["Not-Valid", "--account-id", ACCOUNT],
+            &[],
+            "invalid server id",
+        ),
+        (
+            &["good", "Not-Valid", "--account-id", ACCOUNT],
             &[],
             "invalid server id",
         ),
@@ -79,9 +170,29 @@ fn invalid_input_and_configuration_exit_2() {
         ),
         (&[SERVER], &[], "missing --account-id"),
         (
+            &[SERVER],
+            &[("CLOUDFLARE_ACCOUNT_ID", " ")],
+            "CLOUDFLARE_ACCOUNT_ID is set but empty",
+        ),
+        (
             &[SERVER, "--account-id", ACCOUNT, "--bogus"],
             &[],
-            "unknown option --bogus",
+            "unexpected argument '--bogus'",
+        ),
+        (
+            &[SERVER, "--account-id", ACCOUNT, "--timeout", "0"],
+            &[],
+            "out of range",
+        ),
+        (
+            &[SERVER, "--account-id", ACCOUNT, "--mock", "--base-url", "http://127.0.0.1:9"],
+            &[],
+            "cannot be used with",
+        ),
+        (
+            &[SERVER, "--account-id", ACCOUNT, "--base-url", "http://127.0.0.1:9"],
+            &[],
+            "no credentials",
         ),
     ];
     for (args, env, says) in cases {
@@ -91,4 +202,11 @@ fn invalid_input_and_configuration_exit_2() {
         assert!(run.stdout.is_empty(), "{}", run.stdout);
         assert_no_secret(&run.stderr);
     }
+}
+
+#[test]
+fn the_account_id_comes_from_its_variable() {
+    let run = run_sync(&[SERVER], &[("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.record()["outcome"], "ready");
 }

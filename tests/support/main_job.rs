@@ -1,26 +1,24 @@
-//! Running the main job (the `sync` example) as a user would: a child process with an
-//! environment the test controls entirely, its exit code, output and peak memory.
+//! Running the main job (the `cf-mcp-sync` command) as a user would: a child process
+//! with an environment the test controls entirely, its exit code, output and peak memory.
 
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-/// The `sync` example's binary, next to the test binaries. `cargo test --workspace`
-/// (what CI runs) builds it; running one test target alone needs it built first.
+/// The `cf-mcp-sync` binary, next to the test binaries. `cargo test --workspace` (what
+/// CI runs) builds it; running one test target alone needs it built first.
 pub fn sync_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    // <target>/<profile>/deps/<test> → <target>/<profile>/examples/sync
+    // <target>/<profile>/deps/<test> → <target>/<profile>/cf-mcp-sync
     let profile_dir = exe
         .parent()
         .and_then(|deps| deps.parent())
         .expect("target profile dir");
-    let path = profile_dir
-        .join("examples")
-        .join(format!("sync{}", std::env::consts::EXE_SUFFIX));
+    let path = profile_dir.join(format!("cf-mcp-sync{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.is_file(),
         "{} is missing: `cargo test --workspace` builds it, or run \
-         `cargo build -p cloudflare-mcp-sync --example sync` first",
+         `cargo build -p cf-mcp-sync` first",
         path.display()
     );
     path
@@ -43,19 +41,35 @@ pub struct Run {
 
 impl Run {
     /// The process's own peak RSS (`VmHWM` of its image, which starts fresh at exec),
-    /// from the example's exit log; needs `RUST_LOG=sync::process=debug` in the run's
-    /// environment.
+    /// from the command's exit log; needs `RUST_LOG=cf_mcp_sync::process=debug` in the
+    /// run's environment.
     pub fn own_peak_rss_kib(&self) -> Option<u64> {
-        let line = self.stderr.lines().find(|l| l.contains("sync::process"))?;
+        let line = self.stderr.lines().find(|l| l.contains("cf_mcp_sync::process"))?;
         let value = line.split("peak_rss_kib=").nth(1)?;
         value.split_whitespace().next()?.parse().ok()
     }
 
-    /// Standard error without the example's own exit log line.
+    /// The JSON records on stdout (`--output json`, the default off a terminal), one per
+    /// line.
+    pub fn records(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+            .collect()
+    }
+
+    /// The one JSON record of a run over one id.
+    pub fn record(&self) -> serde_json::Value {
+        let mut records = self.records();
+        assert_eq!(records.len(), 1, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
+        records.remove(0)
+    }
+
+    /// Standard error without the command's own exit log line.
     pub fn stderr_without_exit_log(&self) -> String {
         self.stderr
             .lines()
-            .filter(|l| !l.contains("sync::process"))
+            .filter(|l| !l.contains("cf_mcp_sync::process"))
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -65,7 +79,7 @@ impl Run {
 /// run at all, nothing that could change the outcome (credentials, proxies, RUST_LOG).
 const KEPT_VARS: [&str; 2] = ["PATH", "HOME"];
 
-/// Runs the `sync` example with `args` and exactly `env` (plus PATH and HOME), and
+/// Runs `cf-mcp-sync` with `args` and exactly `env` (plus PATH and HOME), and
 /// waits for it with `wait4` so that its peak RSS is known.
 pub fn run_sync(args: &[&str], env: &[(&str, &str)]) -> Run {
     let env: Vec<(&str, std::ffi::OsString)> = env.iter().map(|(k, v)| (*k, (*v).into())).collect();
@@ -88,7 +102,7 @@ pub fn run_sync_os(args: &[&str], env: &[(&str, std::ffi::OsString)]) -> Run {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().expect("spawn the sync example");
+    let mut child = cmd.spawn().expect("spawn cf-mcp-sync");
     let mut out = child.stdout.take().expect("stdout");
     let mut err = child.stderr.take().expect("stderr");
     let out_reader = std::thread::spawn(move || {

@@ -9,7 +9,8 @@
 //!
 //! The last line printed is `req/s: <number>`. Retries are off in both modes, so each
 //! request is one HTTP exchange. `--bulk` syncs N distinct ids (`<S>-0`, `<S>-1`, …) with
-//! `Client::sync_many` (paced under the rate limit) and draws a progress bar on stderr.
+//! `Client::sync_many` (paced under the rate limit); `cf-mcp-sync` draws the same run with a
+//! progress bar.
 //! Credentials: `CLOUDFLARE_API_TOKEN`, else a placeholder token for local servers.
 
 use std::process::ExitCode;
@@ -231,38 +232,13 @@ async fn sum(mut workers: tokio::task::JoinSet<(usize, usize)>) -> (usize, usize
     (ok, failed)
 }
 
-/// `sync_many` over N distinct ids, with a progress bar on stderr.
+/// `sync_many` over N distinct ids.
 async fn bulk(args: &Args) -> Result<(usize, usize), cloudflare_mcp_sync::Error> {
     let client = library_client(args)?;
     let ids: Vec<String> = (0..args.requests)
         .map(|i| format!("{}-{i}", args.server_id))
         .collect();
-    let last_draw = std::sync::Mutex::new(Instant::now() - Duration::from_secs(1));
-    let options = BulkOptions::new()
-        .concurrency(args.concurrency)
-        .on_progress(move |p| {
-            let mut last = last_draw
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if p.done < p.total && last.elapsed() < Duration::from_millis(100) {
-                return;
-            }
-            *last = Instant::now();
-            let width = 40;
-            let filled = width * p.done / p.total.max(1);
-            eprint!(
-                "\r[{}{}] {}/{} ({} failed, {} rate limited)",
-                "#".repeat(filled),
-                ".".repeat(width - filled),
-                p.done,
-                p.total,
-                p.failed,
-                p.rate_limited
-            );
-            if p.done == p.total {
-                eprintln!();
-            }
-        });
+    let options = BulkOptions::new().concurrency(args.concurrency);
     let results = client.sync_many(&args.account_id, ids, &options).await;
     let ok = results.iter().filter(|r| r.outcome.is_ok()).count();
     Ok((ok, results.len() - ok))

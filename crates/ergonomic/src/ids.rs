@@ -58,9 +58,26 @@ pub(crate) fn check_account_id(id: &str) -> Result<&str, Error> {
     }
 }
 
+/// Checks a sync's two ids as [`Client::sync`](crate::Client::sync) does, without a
+/// client or a request: for a program that refuses a whole batch before it sends any of
+/// it. The error is [`Error::InvalidInput`], naming the id and why.
+pub fn check_ids(account_id: &str, server_id: &str) -> Result<(), Error> {
+    check_account_id(account_id)?;
+    check_server_id(server_id).map(drop)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_ids_checks_both() {
+        assert!(check_ids("acc", "my-server").is_ok());
+        let bad_account = check_ids("a/b", "my-server").unwrap_err();
+        assert!(bad_account.to_string().contains("account id"), "{bad_account}");
+        let bad_server = check_ids("acc", "Not-Valid").unwrap_err();
+        assert!(bad_server.to_string().contains("server id"), "{bad_server}");
+    }
 
     #[test]
     fn server_ids_follow_the_spec() {

@@ -70,6 +70,7 @@ pub use config::{
 };
 pub use credentials::{Credentials, ENV_API_KEY, ENV_API_TOKEN, ENV_EMAIL};
 pub use decode::decode_response;
+pub use ids::check_ids;
 pub use envelope::{
     ApiErrorItem, MAX_CHAIN_DEPTH, MAX_EXTRA_BYTES_PER_LIST, MAX_EXTRA_VALUE_BYTES,
     MAX_ITEMS_PER_LIST, MAX_LIST_ITEMS,

@@ -8,18 +8,29 @@ use serde::Serialize;
 /// Rate-limit state advertised by the response, so callers can slow down before a 429.
 ///
 /// Read from the IETF draft headers `Ratelimit: "default";r=50;t=30` and
-/// `Ratelimit-Policy: "burst";q=100;w=60`, or the older `X-RateLimit-*`.
+/// `Ratelimit-Policy: "burst";q=100;w=60`, or the older `X-RateLimit-*`. Serialized
+/// with the durations as whole seconds (`reset_secs`, `window_secs`), as the headers
+/// give them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct RateLimit {
     /// Requests left in the current window.
     pub remaining: Option<u64>,
     /// Time until the window resets.
+    #[serde(rename = "reset_secs", serialize_with = "whole_seconds")]
     pub reset: Option<Duration>,
     /// Requests allowed per window.
     pub limit: Option<u64>,
     /// Length of the window.
+    #[serde(rename = "window_secs", serialize_with = "whole_seconds")]
     pub window: Option<Duration>,
+}
+
+fn whole_seconds<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_some(&d.as_secs()),
+        None => s.serialize_none(),
+    }
 }
 
 impl RateLimit {
@@ -66,6 +77,20 @@ fn param(header: &str, key: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_serialize_as_whole_seconds() {
+        let rl = RateLimit {
+            remaining: Some(3),
+            reset: Some(Duration::from_millis(30_400)),
+            limit: None,
+            window: Some(Duration::from_secs(300)),
+        };
+        assert_eq!(
+            serde_json::to_string(&rl).unwrap(),
+            r#"{"remaining":3,"reset_secs":30,"limit":null,"window_secs":300}"#
+        );
+    }
     use reqwest::header::HeaderValue;
 
     #[test]

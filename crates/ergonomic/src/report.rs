@@ -83,9 +83,15 @@ impl From<api::McpPortalsApiSyncServerResponseResultStatus> for SyncStatus {
     }
 }
 
+/// The wire value; an unknown one is server text, so it is shown on one line, without
+/// controls or bidi overrides, and cut after 64 characters ([`SyncStatus::as_str`] keeps
+/// it exactly as sent).
 impl fmt::Display for SyncStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        match self {
+            Self::Unknown(raw) => f.write_str(&one_line(raw, 64)),
+            known => f.write_str(known.as_str()),
+        }
     }
 }
 
@@ -246,6 +252,17 @@ impl Serialize for SyncReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_status_is_shown_safely_and_kept_exactly() {
+        let raw = "syncing\u{1b}[2J\u{202E}x";
+        let status = SyncStatus::from(raw);
+        assert_eq!(status.as_str(), raw);
+        let shown = status.to_string();
+        assert!(!shown.contains('\u{1b}') && !shown.contains('\u{202E}'), "{shown:?}");
+        assert!(shown.starts_with("syncing"), "{shown:?}");
+        assert!(SyncStatus::from("x".repeat(500).as_str()).to_string().chars().count() <= 65);
+    }
 
     #[test]
     fn status_round_trips_and_keeps_unknown_values() {

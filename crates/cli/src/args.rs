@@ -1,0 +1,227 @@
+//! The command line: what clap parses, and the checks clap cannot make (a variable that
+//! is set but blank, durations with units).
+
+use std::time::Duration;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+/// Variable that supplies `--account-id` (the name Cloudflare's own tools use).
+pub const ENV_ACCOUNT_ID: &str = "CLOUDFLARE_ACCOUNT_ID";
+
+const ENVIRONMENT_AND_EXIT_CODES: &str = "\
+Credentials come only from the environment, never from arguments (which other users
+of the machine can read):
+  CLOUDFLARE_API_TOKEN                     an API token (Authorization: Bearer)
+  CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY    or the legacy global API key pair
+With none of the three set (and no --base-url), the servers are synced against an
+embedded mock on 127.0.0.1 and the output says \"mock\": true. A variable that is set
+but empty is an error.
+
+Output (--output json): one JSON object per server id, one per line, in input order:
+  {\"server_id\", \"mock\", \"outcome\": \"ready\"|\"not_ready\"|\"failed\",
+   \"report\": {status, ready, failure, messages, http_status, ray_id, attempts,
+               rate_limit} or null,
+   \"error\": {kind, message, http_status, ray_id, attempts, retryable,
+              retry_after_ms, cloudflare_errors} or null}
+
+Logs go to stderr: -v info, -vv debug, -vvv trace; -q errors only; RUST_LOG overrides.
+
+Exit codes:
+  0  every server synced and ready
+  3  every request succeeded, but some server is not ready (waiting, stale, error)
+  1  some request failed (network, timeout, rate limit, refused by Cloudflare)
+  2  usage or configuration error; nothing was sent";
+
+/// Sync MCP servers behind a Cloudflare Zero Trust MCP portal.
+///
+/// Asks Cloudflare to reconnect to each MCP server, refresh its tools and prompts, and
+/// report the server's sync state. Several ids are synced concurrently, paced under
+/// Cloudflare's account-wide rate limit.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cf-mcp-sync",
+    version,
+    after_long_help = ENVIRONMENT_AND_EXIT_CODES,
+    after_help = "Run with --help for the environment, the JSON fields and the exit codes.",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// What to do instead of syncing.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The sync itself.
+    #[command(flatten)]
+    pub sync: SyncArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a shell completion script to stdout (e.g. `cf-mcp-sync completions bash >
+    /// ~/.local/share/bash-completion/completions/cf-mcp-sync`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Arguments of a sync.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// MCP server ids to sync (1 to 32 of a-z, 0-9, _ in words joined by single -).
+    #[arg(value_name = "SERVER_ID", required = true)]
+    pub server_ids: Vec<String>,
+
+    /// The Cloudflare account the servers belong to (required).
+    #[arg(long, value_name = "ID", env = ENV_ACCOUNT_ID, hide_env_values = true)]
+    pub account_id: Option<String>,
+
+    /// Output format [default: text on a terminal, json otherwise].
+    #[arg(short, long, value_enum, value_name = "FORMAT")]
+    pub output: Option<Output>,
+
+    /// API base URL [default: https://api.cloudflare.com/client/v4].
+    #[arg(long, value_name = "URL", env = cloudflare_mcp_sync::ENV_BASE_URL, hide_env_values = true)]
+    pub base_url: Option<String>,
+
+    /// Sync against the embedded mock on 127.0.0.1 instead of Cloudflare (no credentials
+    /// are used or needed). Ids starting with `waiting`, `stale` or `error` get that
+    /// status; all others are ready.
+    #[arg(long, conflicts_with = "base_url")]
+    pub mock: bool,
+
+    /// Time allowed for each server, retries included (e.g. 30, 30s, 500ms, 2m).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Retries after a failed attempt (connection failures, timeouts, 429, 5xx).
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub retries: u32,
+
+    /// Syncs in flight at once when several ids are given.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+
+    /// More logs on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Fewer messages on stderr: no notes or progress bar (-qq: no error lines either).
+    #[arg(short, long, action = ArgAction::Count)]
+    pub quiet: u8,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// One line per server: id, status, cause.
+    Text,
+    /// One JSON object per server, one per line (JSON Lines).
+    Json,
+}
+
+/// A duration: a number of seconds, or a number with `ms`, `s`, `m` or `h`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (e.g. 30, 30s, 500ms, 2m)"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        other => return Err(format!("unknown unit {other:?} (use ms, s, m or h)")),
+    };
+    if !(seconds > 0.0 && seconds <= 86_400.0) {
+        return Err(format!(
+            "{text:?} is out of range (more than 0, at most 24 h)"
+        ));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// The value of an option that may come from a variable, checked the way the library
+/// checks its own variables: a variable that is set but blank is a mistake (a CI secret
+/// that did not arrive), never "unset". `lookup` reads the environment.
+pub fn checked_value(
+    value: Option<String>,
+    flag: &str,
+    var: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Option<String>, String> {
+    match value {
+        Some(v) if v.trim().is_empty() => match lookup(var) {
+            Some(env) if env == v => Err(format!(
+                "{var} is set but empty; set it, or unset it"
+            )),
+            _ => Err(format!("{flag} must not be empty")),
+        },
+        Some(v) => Ok(Some(v)),
+        // clap may treat an empty variable as absent: look at it directly.
+        None => match lookup(var) {
+            Some(env) if env.trim().is_empty() => {
+                Err(format!("{var} is set but empty; set it, or unset it"))
+            }
+            _ => Ok(None),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_take_seconds_or_units() {
+        for (text, ms) in [
+            ("30", 30_000),
+            ("30s", 30_000),
+            ("1.5", 1_500),
+            ("500ms", 500),
+            ("2m", 120_000),
+            ("1h", 3_600_000),
+            (" 5 s ", 5_000),
+        ] {
+            assert_eq!(parse_duration(text), Ok(Duration::from_millis(ms)), "{text}");
+        }
+        for bad in ["", "s", "0", "-1", "1d", "NaN", "inf", "25h", "1e3", "1..2"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_duration("24h").is_ok());
+    }
+
+    #[test]
+    fn blank_values_name_where_they_came_from() {
+        let none = |_: &str| None;
+        let blank = |_: &str| Some(" ".to_string());
+        assert_eq!(checked_value(None, "--x", "X", none), Ok(None));
+        assert_eq!(
+            checked_value(Some("v".into()), "--x", "X", blank),
+            Ok(Some("v".into()))
+        );
+        assert!(checked_value(None, "--x", "X", blank).unwrap_err().starts_with("X is set"));
+        assert!(
+            checked_value(Some(" ".into()), "--x", "X", blank)
+                .unwrap_err()
+                .starts_with("X is set")
+        );
+        assert!(
+            checked_value(Some("".into()), "--x", "X", none)
+                .unwrap_err()
+                .starts_with("--x must not")
+        );
+    }
+}

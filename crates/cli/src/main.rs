@@ -1,0 +1,121 @@
+//! `cf-mcp-sync`: sync MCP servers behind a Cloudflare Zero Trust MCP portal.
+//!
+//! The command line is in `args`, the job (client, syncs, exit code) in `run`, what is
+//! printed in `output`, the progress bar in `progress`, and the embedded mock in `mock`.
+
+mod args;
+mod mock;
+mod output;
+mod progress;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, error::ErrorKind};
+use tracing_subscriber::EnvFilter;
+
+use args::{Cli, Command, ENV_ACCOUNT_ID, Output, checked_value};
+use run::{Exit, Job};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Completions { shell }) = cli.command {
+        let mut command = Cli::command();
+        clap_complete::generate(shell, &mut command, "cf-mcp-sync", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
+    let sync = cli.sync;
+    let lookup = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
+    let account_id = match checked_value(sync.account_id, "--account-id", ENV_ACCOUNT_ID, lookup) {
+        Ok(Some(id)) => id,
+        Ok(None) => usage_error(
+            ErrorKind::MissingRequiredArgument,
+            &format!("missing --account-id (or set {ENV_ACCOUNT_ID})"),
+        ),
+        Err(message) => usage_error(ErrorKind::InvalidValue, &message),
+    };
+    let base_url = match checked_value(
+        sync.base_url,
+        "--base-url",
+        cloudflare_mcp_sync::ENV_BASE_URL,
+        lookup,
+    ) {
+        Ok(url) => url,
+        Err(message) => usage_error(ErrorKind::InvalidValue, &message),
+    };
+    init_logging(sync.verbose, sync.quiet);
+    let job = Job {
+        account_id,
+        output: sync.output.unwrap_or(if run::stdout_is_terminal() {
+            Output::Text
+        } else {
+            Output::Json
+        }),
+        progress: sync.server_ids.len() > 1
+            && sync.quiet == 0
+            && sync.verbose == 0
+            && run::stderr_is_terminal(),
+        server_ids: sync.server_ids,
+        mock: sync.mock,
+        base_url,
+        timeout: sync.timeout,
+        retries: sync.retries,
+        concurrency: usize::from(sync.concurrency),
+        quiet: sync.quiet,
+    };
+    // One thread: the work is waiting on the network, and a cold start stays small.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return Exit::Failed.into();
+        }
+    };
+    let exit = runtime.block_on(run::run(job));
+    // The process's own peak memory, for the tests that hold it against the body cap.
+    if let Some(peak_rss_kib) = peak_rss_kib() {
+        tracing::debug!(target: "cf_mcp_sync::process", peak_rss_kib, "exiting");
+    }
+    exit.into()
+}
+
+/// Prints a usage error the way clap prints its own (with the usage line) and exits 2.
+fn usage_error(kind: ErrorKind, message: &str) -> ! {
+    Cli::command().error(kind, message).exit()
+}
+
+/// Logs on stderr: `RUST_LOG` when set, else the level `-v`/`-q` ask for (default:
+/// warnings).
+fn init_logging(verbose: u8, quiet: u8) {
+    let default = match (verbose, quiet) {
+        (0, 0) => "warn",
+        (0, 1) => "error",
+        (0, _) => "off",
+        (1, _) => "warn,cloudflare_mcp_sync=info,cf_mcp_sync=info",
+        (2, _) => "info,cloudflare_mcp_sync=debug,cf_mcp_sync=debug",
+        _ => "trace",
+    };
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) if !directives.trim().is_empty() => EnvFilter::try_new(&directives)
+            .unwrap_or_else(|e| {
+                eprintln!("warning: RUST_LOG is not a valid filter ({e}); using {default:?}");
+                EnvFilter::new(default)
+            }),
+        _ => EnvFilter::new(default),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(run::stderr_is_terminal())
+        .init();
+}
+
+/// Peak resident set size of this process image (Linux `VmHWM`), in KiB.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

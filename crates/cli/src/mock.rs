@@ -1,0 +1,145 @@
+//! The embedded mock of the sync endpoint, served by hyper on 127.0.0.1, so that the
+//! whole flow can be seen with nothing configured. It answers like Cloudflare: the
+//! envelope, a `cf-ray`, the `Ratelimit` headers, 401 without credentials, 404 off the
+//! route.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+/// The token the CLI sends to the mock (never a real credential).
+pub const TOKEN: &str = "mock-token";
+
+/// Starts the mock on an ephemeral port of 127.0.0.1 and returns its base URL. It
+/// serves until the process exits.
+pub async fn start() -> std::io::Result<String> {
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let url = format!("http://{}/client/v4", listener.local_addr()?);
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(|req| async move { Ok::<_, Infallible>(answer(&req)) });
+                // A client that goes away mid-request is its own business.
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Ok(url)
+}
+
+/// The mock's answer to one request.
+fn answer(req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let headers = req.headers();
+    let authed = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer "))
+        || (headers.contains_key("x-auth-email") && headers.contains_key("x-auth-key"));
+    let server_id = (req.method() == Method::POST)
+        .then(|| server_id(req.uri().path()))
+        .flatten();
+    let (status, body) = match (server_id, authed) {
+        (Some(id), true) => (StatusCode::OK, envelope_ok(&result_for(id))),
+        (Some(_), false) => (
+            StatusCode::UNAUTHORIZED,
+            envelope_err(10000, "Authentication error"),
+        ),
+        (None, _) => (
+            StatusCode::NOT_FOUND,
+            envelope_err(7003, "Could not route to the requested path"),
+        ),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert("cf-ray", HeaderValue::from_static("0000000000000000-MOCK"));
+    h.insert(
+        "ratelimit",
+        HeaderValue::from_static("\"default\";r=1199;t=300"),
+    );
+    h.insert(
+        "ratelimit-policy",
+        HeaderValue::from_static("\"default\";q=1200;w=300"),
+    );
+    response
+}
+
+/// The server id of `…/accounts/{a}/access/ai-controls/mcp/servers/{id}/sync`.
+fn server_id(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/client/v4/accounts/")?;
+    let (account, rest) = rest.split_once('/')?;
+    let rest = rest.strip_prefix("access/ai-controls/mcp/servers/")?;
+    let id = rest.strip_suffix("/sync")?;
+    (!account.is_empty() && !id.is_empty() && !id.contains('/')).then_some(id)
+}
+
+/// The `result` for a server id: its leading word picks the status, so that every
+/// outcome (and exit code) can be seen against the mock.
+fn result_for(id: &str) -> String {
+    if id.starts_with("error") {
+        r#"{"status":"error","error":"MCP server returned an error","error_details":{"cause":"initialize: connection refused (mock)","is_upstream":false,"retryable":true,"status_code":502}}"#.to_string()
+    } else if id.starts_with("waiting") {
+        r#"{"status":"waiting"}"#.to_string()
+    } else if id.starts_with("stale") {
+        r#"{"status":"stale"}"#.to_string()
+    } else {
+        r#"{"status":"ready"}"#.to_string()
+    }
+}
+
+fn envelope_ok(result: &str) -> String {
+    format!(r#"{{"success":true,"errors":[],"messages":[],"result":{result}}}"#)
+}
+
+fn envelope_err(code: u32, message: &str) -> String {
+    format!(
+        r#"{{"success":false,"errors":[{{"code":{code},"message":"{message}"}}],"messages":[],"result":null}}"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_sync_route_has_a_server_id() {
+        let p = "/client/v4/accounts/acc/access/ai-controls/mcp/servers/my-server/sync";
+        assert_eq!(server_id(p), Some("my-server"));
+        for bad in [
+            "/client/v4/accounts/acc/access/ai-controls/mcp/servers/my-server",
+            "/client/v4/accounts//access/ai-controls/mcp/servers/x/sync",
+            "/client/v4/accounts/acc/access/ai-controls/mcp/servers//sync",
+            "/client/v4/accounts/acc/access/ai-controls/mcp/servers/a/b/sync",
+            "/accounts/acc/access/ai-controls/mcp/servers/x/sync",
+        ] {
+            assert_eq!(server_id(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_leading_word_picks_the_status() {
+        for (id, status) in [
+            ("my-server", "ready"),
+            ("waiting-a", "waiting"),
+            ("stale-b", "stale"),
+            ("error-c", "error"),
+        ] {
+            let body = result_for(id);
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(v["status"], status, "{id}");
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! What is printed for each server: the JSON record (a stable, documented shape) and
+//! the text line. Server text reaches the terminal only through the library's
+//! `Display` impls, which strip controls and bidi overrides and bound the length.
+
+use cloudflare_mcp_sync::{ApiErrorItem, Error, SyncReport};
+use serde::Serialize;
+
+/// How one server's sync ended, from the exit code's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Synced and ready.
+    Ready,
+    /// Cloudflare answered with a result, but the server is not ready.
+    NotReady,
+    /// The request failed.
+    Failed,
+}
+
+impl Outcome {
+    /// The outcome of one sync.
+    pub fn of(result: &Result<SyncReport, Error>) -> Self {
+        match result {
+            Ok(report) if report.is_ready() => Self::Ready,
+            Ok(_) => Self::NotReady,
+            Err(_) => Self::Failed,
+        }
+    }
+}
+
+/// One line of `--output json`. Fields are only ever added (a removal or a change of
+/// meaning is a semver-major release of the CLI).
+#[derive(Debug, Serialize)]
+pub struct Record<'a> {
+    /// The id, as given.
+    pub server_id: &'a str,
+    /// Whether the answer came from the embedded mock rather than Cloudflare.
+    pub mock: bool,
+    /// `ready`, `not_ready` or `failed`.
+    pub outcome: Outcome,
+    /// The library's report (its `Serialize` shape), when Cloudflare answered with one.
+    pub report: Option<&'a SyncReport>,
+    /// Why the request failed, when it did.
+    pub error: Option<ErrorRecord<'a>>,
+}
+
+/// The `error` of a [`Record`].
+#[derive(Debug, Serialize)]
+pub struct ErrorRecord<'a> {
+    /// A stable name for the kind of failure (`not_found`, `rate_limited`, `timeout`, …).
+    pub kind: &'static str,
+    /// The error's one-line `Display`.
+    pub message: String,
+    /// The HTTP status, when a response came back.
+    pub http_status: Option<u16>,
+    /// The `cf-ray` of that response.
+    pub ray_id: Option<&'a str>,
+    /// Attempts made (0 when nothing was sent).
+    pub attempts: u32,
+    /// Whether trying again later may succeed.
+    pub retryable: bool,
+    /// The wait the server advised, in milliseconds.
+    pub retry_after_ms: Option<u128>,
+    /// Cloudflare's error items (`code`, `message`, …).
+    pub cloudflare_errors: &'a [ApiErrorItem],
+}
+
+impl<'a> Record<'a> {
+    /// The record of one server's result.
+    pub fn new(server_id: &'a str, mock: bool, result: &'a Result<SyncReport, Error>) -> Self {
+        Self {
+            server_id,
+            mock,
+            outcome: Outcome::of(result),
+            report: result.as_ref().ok(),
+            error: result.as_ref().err().map(|e| ErrorRecord {
+                kind: kind(e),
+                message: e.to_string(),
+                http_status: e.status(),
+                ray_id: e.ray_id(),
+                attempts: e.attempts(),
+                retryable: e.is_retryable(),
+                retry_after_ms: e.retry_after().map(|d| d.as_millis()),
+                cloudflare_errors: e.cloudflare_errors(),
+            }),
+        }
+    }
+}
+
+/// A stable snake_case name for each error variant (the enum is non-exhaustive, so a
+/// variant added later is `other` until this list learns it).
+pub fn kind(e: &Error) -> &'static str {
+    match e {
+        Error::InvalidInput(_) => "invalid_input",
+        Error::Config(_) => "config",
+        Error::Unauthorized(_) => "unauthorized",
+        Error::NotFound(_) => "not_found",
+        Error::RateLimited(_) => "rate_limited",
+        Error::Api(_) => "api",
+        Error::Unsuccessful(_) => "unsuccessful",
+        Error::MissingResult(_) => "missing_result",
+        Error::NotJson(_) => "not_json",
+        Error::Decode { .. } => "decode",
+        Error::BodyTooLarge(_) => "body_too_large",
+        Error::Connect(_) => "connect",
+        Error::Timeout(_) => "timeout",
+        Error::Transport(_) => "transport",
+        _ => "other",
+    }
+}
+
+/// One `--output text` line: the id (padded to `width`), the status, and the cause
+/// when there is one.
+pub fn text_line(server_id: &str, width: usize, result: &Result<SyncReport, Error>) -> String {
+    let (status, detail) = match result {
+        Ok(report) => (
+            report.status.to_string(),
+            report.failure().map(ToString::to_string),
+        ),
+        Err(e) => ("failed".to_string(), Some(e.to_string())),
+    };
+    let line = format!("{server_id:<width$}  {status:<7}");
+    match detail {
+        Some(detail) => format!("{line}  {detail}"),
+        None => line.trim_end().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_order_by_how_bad_they_are() {
+        assert!(Outcome::Ready < Outcome::NotReady);
+        assert!(Outcome::NotReady < Outcome::Failed);
+    }
+
+    #[test]
+    fn a_failed_text_line_says_failed_and_why() {
+        let e = cloudflare_mcp_sync::check_ids("acc", "Bad").unwrap_err();
+        let result = Err(e);
+        let line = text_line("Bad", 5, &result);
+        assert!(line.starts_with("Bad    failed   invalid server id"), "{line:?}");
+        assert_eq!(Outcome::of(&result), Outcome::Failed);
+        let record = serde_json::to_value(Record::new("Bad", false, &result)).unwrap();
+        assert_eq!(record["error"]["kind"], "invalid_input");
+        assert_eq!(record["outcome"], "failed");
+        assert_eq!(record["report"], serde_json::Value::Null);
+    }
+}
