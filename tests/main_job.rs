@@ -61,7 +61,15 @@ async fn synced_but_not_ready_exits_3() {
 fn a_failed_request_exits_1_with_a_record_and_one_line() {
     let closed = workspace_tests::closed_port_base();
     let run = run_sync(
-        &[SERVER, "--account-id", ACCOUNT, "--base-url", &closed, "--retries", "0"],
+        &[
+            SERVER,
+            "--account-id",
+            ACCOUNT,
+            "--base-url",
+            &closed,
+            "--retries",
+            "0",
+        ],
         &[TOKEN],
     );
     assert_eq!(run.code, Some(1), "{}", run.stderr);
@@ -112,19 +120,39 @@ async fn several_ids_give_one_record_per_id_in_order_and_the_worst_exit_code() {
     ])
     .await;
     let run = run(
-        &["a", "b", "c", "--account-id", ACCOUNT, "--base-url", &server.base, "--concurrency", "1"],
+        &[
+            "a",
+            "b",
+            "c",
+            "--account-id",
+            ACCOUNT,
+            "--base-url",
+            &server.base,
+            "--concurrency",
+            "1",
+        ],
         &[TOKEN],
     )
     .await;
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     let records = run.records();
-    let ids: Vec<&str> = records.iter().map(|r| r["server_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = records
+        .iter()
+        .map(|r| r["server_id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["a", "b", "c"]);
-    let outcomes: Vec<&str> = records.iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    let outcomes: Vec<&str> = records
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
     assert_eq!(outcomes, ["ready", "not_ready", "failed"]);
     // The failure is also said on stderr, with its id; no progress bar off a terminal.
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
-    assert!(run.stderr.starts_with("error: c: 404 Not Found"), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("error: c: 404 Not Found"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -135,7 +163,18 @@ async fn several_ids_all_answered_but_one_not_ready_exit_3_and_text_shows_the_ca
     ])
     .await;
     let run = run(
-        &["first", "second-one", "--account-id", ACCOUNT, "--base-url", &server.base, "--concurrency", "1", "--output", "text"],
+        &[
+            "first",
+            "second-one",
+            "--account-id",
+            ACCOUNT,
+            "--base-url",
+            &server.base,
+            "--concurrency",
+            "1",
+            "--output",
+            "text",
+        ],
         &[TOKEN],
     )
     .await;
@@ -185,12 +224,25 @@ fn invalid_input_and_configuration_exit_2_before_any_request() {
             "out of range",
         ),
         (
-            &[SERVER, "--account-id", ACCOUNT, "--mock", "--base-url", "http://127.0.0.1:9"],
+            &[
+                SERVER,
+                "--account-id",
+                ACCOUNT,
+                "--mock",
+                "--base-url",
+                "http://127.0.0.1:9",
+            ],
             &[],
             "cannot be used with",
         ),
         (
-            &[SERVER, "--account-id", ACCOUNT, "--base-url", "http://127.0.0.1:9"],
+            &[
+                SERVER,
+                "--account-id",
+                ACCOUNT,
+                "--base-url",
+                "http://127.0.0.1:9",
+            ],
             &[],
             "no credentials",
         ),

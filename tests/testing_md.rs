@@ -28,6 +28,7 @@ fn every_listed_fault_test_exists() {
         let path = [
             root.join("tests").join(file),
             root.join("xtask/tests").join(file),
+            root.join("crates/cli/tests").join(file),
         ]
         .into_iter()
         .find(|p| p.is_file())
@@ -54,9 +55,15 @@ fn every_suite_is_indexed_and_every_indexed_suite_exists() {
         .filter(|p| p.ends_with(".rs") && !p.starts_with("support/") && !p.starts_with("bin/"))
         .map(|p| format!("tests/{p}"))
         .collect();
-    for entry in std::fs::read_dir(root.join("xtask/tests")).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        suites.push(format!("xtask/tests/{name}"));
+    // Each package's own integration tests (the tests/ package's are in its manifest).
+    for dir in ["xtask/tests", "crates/cli/tests"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".rs") {
+                suites.push(format!("{dir}/{name}"));
+            }
+        }
     }
     assert!(suites.len() >= 12, "{suites:?}");
     for suite in &suites {

@@ -44,7 +44,10 @@ impl Run {
     /// from the command's exit log; needs `RUST_LOG=cf_mcp_sync::process=debug` in the
     /// run's environment.
     pub fn own_peak_rss_kib(&self) -> Option<u64> {
-        let line = self.stderr.lines().find(|l| l.contains("cf_mcp_sync::process"))?;
+        let line = self
+            .stderr
+            .lines()
+            .find(|l| l.contains("cf_mcp_sync::process"))?;
         let value = line.split("peak_rss_kib=").nth(1)?;
         value.split_whitespace().next()?.parse().ok()
     }
@@ -61,7 +64,13 @@ impl Run {
     /// The one JSON record of a run over one id.
     pub fn record(&self) -> serde_json::Value {
         let mut records = self.records();
-        assert_eq!(records.len(), 1, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            records.len(),
+            1,
+            "stdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
         records.remove(0)
     }
 

@@ -158,9 +158,7 @@ pub fn checked_value(
 ) -> Result<Option<String>, String> {
     match value {
         Some(v) if v.trim().is_empty() => match lookup(var) {
-            Some(env) if env == v => Err(format!(
-                "{var} is set but empty; set it, or unset it"
-            )),
+            Some(env) if env == v => Err(format!("{var} is set but empty; set it, or unset it")),
             _ => Err(format!("{flag} must not be empty")),
         },
         Some(v) => Ok(Some(v)),
@@ -195,7 +193,11 @@ mod tests {
             ("1h", 3_600_000),
             (" 5 s ", 5_000),
         ] {
-            assert_eq!(parse_duration(text), Ok(Duration::from_millis(ms)), "{text}");
+            assert_eq!(
+                parse_duration(text),
+                Ok(Duration::from_millis(ms)),
+                "{text}"
+            );
         }
         for bad in ["", "s", "0", "-1", "1d", "NaN", "inf", "25h", "1e3", "1..2"] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
@@ -212,7 +214,11 @@ mod tests {
             checked_value(Some("v".into()), "--x", "X", blank),
             Ok(Some("v".into()))
         );
-        assert!(checked_value(None, "--x", "X", blank).unwrap_err().starts_with("X is set"));
+        assert!(
+            checked_value(None, "--x", "X", blank)
+                .unwrap_err()
+                .starts_with("X is set")
+        );
         assert!(
             checked_value(Some(" ".into()), "--x", "X", blank)
                 .unwrap_err()

@@ -28,7 +28,10 @@ pub async fn start() -> std::io::Result<String> {
                 continue;
             };
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(|req| async move { Ok::<_, Infallible>(answer(&req)) });
+                let service =
+                    hyper::service::service_fn(
+                        |req| async move { Ok::<_, Infallible>(answer(&req)) },
+                    );
                 // A client that goes away mid-request is its own business.
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)

@@ -141,7 +141,10 @@ mod tests {
         let e = cloudflare_mcp_sync::check_ids("acc", "Bad").unwrap_err();
         let result = Err(e);
         let line = text_line("Bad", 5, &result);
-        assert!(line.starts_with("Bad    failed   invalid server id"), "{line:?}");
+        assert!(
+            line.starts_with("Bad    failed   invalid server id"),
+            "{line:?}"
+        );
         assert_eq!(Outcome::of(&result), Outcome::Failed);
         let record = serde_json::to_value(Record::new("Bad", false, &result)).unwrap();
         assert_eq!(record["error"]["kind"], "invalid_input");

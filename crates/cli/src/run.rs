@@ -140,7 +140,10 @@ async fn client(job: &Job, say: &impl Fn(&str)) -> Result<(Client, bool), Failur
     let mut builder = Client::builder()
         .credentials(credentials)
         .total_timeout(job.timeout)
-        .attempt_timeout(job.timeout.min(cloudflare_mcp_sync::DEFAULT_ATTEMPT_TIMEOUT))
+        .attempt_timeout(
+            job.timeout
+                .min(cloudflare_mcp_sync::DEFAULT_ATTEMPT_TIMEOUT),
+        )
         .retry_policy(RetryPolicy::new().with_max_retries(job.retries))
         .user_agent_suffix(concat!("cf-mcp-sync/", env!("CARGO_PKG_VERSION")));
     if let Some(url) = base_url {
@@ -183,7 +186,12 @@ fn print(
     results: &[Result<SyncReport, Error>],
     say: &impl Fn(&str),
 ) -> Exit {
-    let width = job.server_ids.iter().map(|id| id.chars().count()).max().unwrap_or(0);
+    let width = job
+        .server_ids
+        .iter()
+        .map(|id| id.chars().count())
+        .max()
+        .unwrap_or(0);
     let mut out = std::io::stdout().lock();
     let mut written = Ok(());
     for (id, result) in job.server_ids.iter().zip(results) {
@@ -202,7 +210,7 @@ fn print(
         }
     }
     written = written.and_then(|()| out.flush());
-    let worst = results.iter().map(|r| exit_for(r)).max_by_key(|e| severity(*e));
+    let worst = results.iter().map(exit_for).max_by_key(|e| severity(*e));
     match written {
         // A reader that went away (`| head`) is not a failure of the sync.
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
@@ -257,7 +265,10 @@ mod tests {
     fn the_worst_outcome_decides_the_exit_code() {
         let mut all = [Exit::Ready, Exit::NotReady, Exit::Failed, Exit::Usage];
         all.sort_by_key(|e| severity(*e));
-        assert_eq!(all, [Exit::Ready, Exit::NotReady, Exit::Failed, Exit::Usage]);
+        assert_eq!(
+            all,
+            [Exit::Ready, Exit::NotReady, Exit::Failed, Exit::Usage]
+        );
         assert_eq!(ExitCode::from(Exit::NotReady), ExitCode::from(3));
     }
 }

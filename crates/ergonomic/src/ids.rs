@@ -74,7 +74,10 @@ mod tests {
     fn check_ids_checks_both() {
         assert!(check_ids("acc", "my-server").is_ok());
         let bad_account = check_ids("a/b", "my-server").unwrap_err();
-        assert!(bad_account.to_string().contains("account id"), "{bad_account}");
+        assert!(
+            bad_account.to_string().contains("account id"),
+            "{bad_account}"
+        );
         let bad_server = check_ids("acc", "Not-Valid").unwrap_err();
         assert!(bad_server.to_string().contains("server id"), "{bad_server}");
     }

@@ -70,7 +70,6 @@ pub use config::{
 };
 pub use credentials::{Credentials, ENV_API_KEY, ENV_API_TOKEN, ENV_EMAIL};
 pub use decode::decode_response;
-pub use ids::check_ids;
 pub use envelope::{
     ApiErrorItem, MAX_CHAIN_DEPTH, MAX_EXTRA_BYTES_PER_LIST, MAX_EXTRA_VALUE_BYTES,
     MAX_ITEMS_PER_LIST, MAX_LIST_ITEMS,
@@ -78,6 +77,7 @@ pub use envelope::{
 pub use error::{
     ConfigError, Error, InvalidInput, ResponseDetails, SNIPPET_CHARS, TransportError, TransportKind,
 };
+pub use ids::check_ids;
 pub use rate_limit::RateLimit;
 pub use report::{ResponseMeta, SyncReport, SyncStatus, UpstreamFailure};
 pub use retry::RetryPolicy;

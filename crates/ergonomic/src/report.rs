@@ -259,9 +259,18 @@ mod tests {
         let status = SyncStatus::from(raw);
         assert_eq!(status.as_str(), raw);
         let shown = status.to_string();
-        assert!(!shown.contains('\u{1b}') && !shown.contains('\u{202E}'), "{shown:?}");
+        assert!(
+            !shown.contains('\u{1b}') && !shown.contains('\u{202E}'),
+            "{shown:?}"
+        );
         assert!(shown.starts_with("syncing"), "{shown:?}");
-        assert!(SyncStatus::from("x".repeat(500).as_str()).to_string().chars().count() <= 65);
+        assert!(
+            SyncStatus::from("x".repeat(500).as_str())
+                .to_string()
+                .chars()
+                .count()
+                <= 65
+        );
     }
 
     #[test]

@@ -1,0 +1,359 @@
+//! The command's own surface, run as a user runs it (snapbox, with an environment the
+//! test sets entirely): `--help` and `--version`, shell completions, the embedded mock
+//! behind every outcome, JSON Lines and text, notes and logs on stderr, and what a
+//! terminal gets (run under `script`, which gives the command a pseudo-terminal).
+//! Runs against servers that misbehave are in `tests/main_job.rs` and `tests/hostile.rs`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+
+use std::time::Duration;
+
+use snapbox::cmd::Command;
+use snapbox::{file, str};
+
+const ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
+
+/// The command with nothing from the test's environment but `PATH`: no credential, no
+/// proxy, no `RUST_LOG`, no `CLOUDFLARE_ACCOUNT_ID`.
+fn cmd() -> Command {
+    let mut cmd = Command::new(snapbox::cmd::cargo_bin!("cf-mcp-sync"))
+        .env_clear()
+        .timeout(Duration::from_secs(60));
+    if let Some(path) = std::env::var_os("PATH") {
+        cmd = cmd.env("PATH", path);
+    }
+    cmd
+}
+
+#[test]
+fn help_documents_arguments_environment_output_and_exit_codes() {
+    cmd()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout_eq(file!["snapshots/help.txt"])
+        .stderr_eq(str![""]);
+}
+
+#[test]
+fn short_help_points_at_the_long_one() {
+    cmd()
+        .arg("-h")
+        .assert()
+        .success()
+        .stdout_eq(file!["snapshots/short-help.txt"]);
+}
+
+#[test]
+fn version_names_the_crate_and_the_api_version() {
+    cmd()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout_eq(str![[r#"
+cf-mcp-sync 0.1.0+api.4.0.0
+
+"#]]);
+}
+
+#[test]
+fn completions_are_printed_for_every_shell_clap_knows() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = cmd()
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let script = String::from_utf8(out).unwrap();
+        for word in ["cf-mcp-sync", "account-id", "output", "concurrency"] {
+            assert!(script.contains(word), "{shell}: no {word}");
+        }
+    }
+}
+
+#[test]
+fn the_bash_completion_script_is_valid_bash() {
+    let out = cmd().args(["completions", "bash"]).output().unwrap();
+    let dir = std::env::temp_dir().join(format!("cf-mcp-sync-completion-{}", std::process::id()));
+    std::fs::write(&dir, &out.stdout).unwrap();
+    let check = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&dir).unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+#[test]
+fn an_unknown_shell_is_a_usage_error() {
+    cmd()
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(2)
+        .stdout_eq(str![""])
+        .stderr_eq(str![[r#"
+error: invalid value 'tcsh' for '<SHELL>'
+  [possible values: bash, elvish, fish, powershell, zsh]
+
+  tip: a similar value exists: 'zsh'
+
+For more information, try '--help'.
+
+"#]]);
+}
+
+#[test]
+fn mock_ready_is_one_json_record_and_exit_0() {
+    cmd()
+        .args(["my-mcp-server", "--account-id", ACCOUNT, "--mock"])
+        .assert()
+        .code(0)
+        .stdout_eq(str![[r#"
+{"server_id":"my-mcp-server","mock":true,"outcome":"ready","report":{"status":"ready","ready":true,"failure":null,"messages":[],"http_status":200,"ray_id":"0000000000000000-MOCK","attempts":1,"rate_limit":{"remaining":1199,"reset_secs":300,"limit":1200,"window_secs":300}},"error":null}
+
+"#]])
+        .stderr_eq(str![[r#"
+note: syncing against the embedded mock at http://127.0.0.1:[..]/client/v4
+
+"#]]);
+}
+
+#[test]
+fn several_ids_are_json_lines_in_input_order_and_not_ready_exits_3() {
+    let run = cmd()
+        .args(["ready-one", "waiting-two", "error-three", "stale-four"])
+        .args(["--account-id", ACCOUNT, "--mock", "-q"])
+        .assert()
+        .code(3)
+        .stderr_eq(str![""]);
+    let stdout = String::from_utf8(run.get_output().stdout.clone()).unwrap();
+    let records: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let got: Vec<(&str, &str, &str)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["server_id"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap(),
+                r["report"]["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("ready-one", "ready", "ready"),
+            ("waiting-two", "not_ready", "waiting"),
+            ("error-three", "not_ready", "error"),
+            ("stale-four", "not_ready", "stale"),
+        ]
+    );
+    let failure = &records[2]["report"]["failure"];
+    assert_eq!(failure["retryable"], true);
+    assert_eq!(failure["status_code"], 502);
+}
+
+#[test]
+fn text_output_is_one_aligned_line_per_server_with_the_cause() {
+    cmd()
+        .args(["a", "error-b", "waiting-long-name", "--account-id", ACCOUNT])
+        .args(["--mock", "--output", "text", "-q"])
+        .assert()
+        .code(3)
+        .stdout_eq(str![[r#"
+a                  ready
+error-b            error    MCP server returned an error: initialize: connection refused (mock) (the MCP server was unreachable, http 502, retryable)
+waiting-long-name  waiting
+
+"#]]);
+}
+
+#[test]
+fn with_no_credential_variable_the_mock_is_used_with_a_note() {
+    cmd()
+        .args(["my-mcp-server", "--output", "text"])
+        .env("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)
+        .assert()
+        .code(0)
+        .stdout_eq(str![[r#"
+my-mcp-server  ready
+
+"#]])
+        .stderr_eq(str![[r#"
+note: no credentials in the environment; syncing against an embedded mock at http://127.0.0.1:[..]/client/v4 (set CLOUDFLARE_API_TOKEN to call Cloudflare)
+
+"#]]);
+}
+
+#[test]
+fn a_set_but_empty_token_is_an_error_not_the_mock() {
+    cmd()
+        .args(["my-mcp-server", "--account-id", ACCOUNT])
+        .env("CLOUDFLARE_API_TOKEN", "")
+        .assert()
+        .code(2)
+        .stdout_eq(str![""])
+        .stderr_eq(str![[r#"
+error: configuration error: CLOUDFLARE_API_TOKEN is set but empty; set it to the secret, or unset it
+
+"#]]);
+}
+
+#[test]
+fn a_missing_account_id_is_a_usage_error_with_the_usage_line() {
+    cmd()
+        .arg("my-mcp-server")
+        .assert()
+        .code(2)
+        .stdout_eq(str![""])
+        .stderr_eq(str![[r#"
+error: missing --account-id (or set CLOUDFLARE_ACCOUNT_ID)
+
+Usage: cf-mcp-sync [OPTIONS] <SERVER_ID>...
+       cf-mcp-sync <COMMAND>
+
+For more information, try '--help'.
+
+"#]]);
+}
+
+#[test]
+fn no_server_id_is_a_usage_error() {
+    cmd()
+        .args(["--account-id", ACCOUNT])
+        .assert()
+        .code(2)
+        .stdout_eq(str![""])
+        .stderr_eq(str![[r#"
+error: the following required arguments were not provided:
+  <SERVER_ID>...
+
+Usage: cf-mcp-sync --account-id <ID> <SERVER_ID>...
+
+For more information, try '--help'.
+
+"#]]);
+}
+
+#[test]
+fn a_bad_id_among_several_stops_the_run_before_any_request() {
+    cmd()
+        .args([
+            "good",
+            "Bad",
+            "also-good",
+            "no/slash",
+            "--account-id",
+            ACCOUNT,
+            "--mock",
+        ])
+        .assert()
+        .code(2)
+        .stdout_eq(str![""])
+        .stderr_eq(str![[r#"
+error: invalid server id "Bad": [..]
+error: invalid server id "no/slash": [..]
+
+"#]]);
+}
+
+#[test]
+fn verbose_shows_the_library_s_logs_and_quiet_hides_notes() {
+    let verbose = cmd()
+        .args(["my-mcp-server", "--account-id", ACCOUNT, "--mock", "-vv"])
+        .assert()
+        .code(0);
+    let stderr = String::from_utf8_lossy(&verbose.get_output().stderr).into_owned();
+    assert!(stderr.contains("DEBUG"), "{stderr}");
+    assert!(stderr.contains("cloudflare_mcp_sync"), "{stderr}");
+    assert!(!stderr.contains("mock-token"), "{stderr}");
+    cmd()
+        .args(["my-mcp-server", "--account-id", ACCOUNT, "--mock", "-q"])
+        .assert()
+        .code(0)
+        .stderr_eq(str![""]);
+}
+
+#[test]
+fn a_bad_rust_log_is_a_warning_not_a_failure() {
+    cmd()
+        .args(["my-mcp-server", "--account-id", ACCOUNT, "--mock", "-q"])
+        .env("RUST_LOG", "cloudflare_mcp_sync=loud")
+        .assert()
+        .code(0)
+        .stderr_eq(str![[r#"
+warning: RUST_LOG is not a valid filter ([..]); using "error"
+
+"#]]);
+}
+
+#[test]
+fn quiet_twice_silences_error_lines_but_not_the_exit_code() {
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    cmd()
+        .args(["my-mcp-server", "--account-id", ACCOUNT, "--retries", "0", "-qq"])
+        .args(["--base-url", &format!("http://127.0.0.1:{port}/client/v4")])
+        .env("CLOUDFLARE_API_TOKEN", "a-token-that-must-not-show")
+        .assert()
+        .code(1)
+        .stdout_eq(str![[r#"
+{"server_id":"my-mcp-server","mock":false,"outcome":"failed","report":null,"error":{"kind":"connect","message":"connection failed: [..]","http_status":null,"ray_id":null,"attempts":1,"retryable":true,"retry_after_ms":null,"cloudflare_errors":[]}}
+
+"#]])
+        .stderr_eq(str![""]);
+}
+
+/// Runs the command under `script`, so that its stdin, stdout and stderr are a
+/// pseudo-terminal; returns what the terminal showed.
+fn on_a_terminal(args: &str) -> (i32, String) {
+    let bin = snapbox::cmd::cargo_bin!("cf-mcp-sync");
+    let out = std::process::Command::new("script")
+        .args(["--quiet", "--return", "--command"])
+        .arg(format!("{} {args}", bin.display()))
+        .arg("/dev/null")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TERM", "xterm")
+        .output()
+        .expect("script (util-linux) runs the command on a pseudo-terminal");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"),
+    )
+}
+
+#[test]
+fn on_a_terminal_the_default_output_is_text() {
+    let (code, shown) = on_a_terminal(&format!("my-mcp-server --account-id {ACCOUNT} --mock -q"));
+    assert_eq!(code, 0, "{shown}");
+    assert_eq!(shown, "my-mcp-server  ready\n");
+}
+
+#[test]
+fn on_a_terminal_several_ids_draw_a_progress_bar_that_is_cleared() {
+    let ids: Vec<String> = (0..40).map(|i| format!("server-{i}")).collect();
+    let (code, shown) = on_a_terminal(&format!(
+        "{} --account-id {ACCOUNT} --mock --concurrency 2",
+        ids.join(" ")
+    ));
+    assert_eq!(code, 0, "{shown}");
+    // The bar drew "<n>/40 done" at least once, then cleared its line (ESC[2K) before
+    // the results were printed.
+    assert!(shown.contains("/40 done"), "{shown:?}");
+    assert!(shown.contains("\u{1b}[2K"), "{shown:?}");
+    assert!(shown.contains("server-39  ready\n"), "{shown:?}");
+}
