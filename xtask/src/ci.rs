@@ -14,7 +14,7 @@ struct Step {
     env: &'static [(&'static str, &'static str)],
 }
 
-const STEPS: [Step; 4] = [
+const STEPS: [Step; 5] = [
     Step {
         label: "format",
         args: &["fmt", "--all", "--check"],
@@ -37,6 +37,23 @@ const STEPS: [Step; 4] = [
         label: "docs",
         args: &["doc", "--workspace", "--no-deps", "--locked"],
         env: &[("RUSTDOCFLAGS", "-D warnings")],
+    },
+    // The published crates as crates.io would receive them, each built from its
+    // package alone (a missing version on a path dependency, or a file outside the
+    // package, fails here). Uncommitted changes are packaged as they are.
+    Step {
+        label: "package",
+        args: &[
+            "package",
+            "--workspace",
+            "--exclude",
+            "xtask",
+            "--exclude",
+            "workspace-tests",
+            "--locked",
+            "--allow-dirty",
+        ],
+        env: &[],
     },
     Step {
         label: "wire tests with aws-lc-rs",

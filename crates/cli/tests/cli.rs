@@ -357,3 +357,30 @@ fn on_a_terminal_several_ids_draw_a_progress_bar_that_is_cleared() {
     assert!(shown.contains("\u{1b}[2K"), "{shown:?}");
     assert!(shown.contains("server-39  ready\n"), "{shown:?}");
 }
+
+#[test]
+fn a_reader_that_went_away_is_not_a_crash() {
+    // The pipe's read end is closed before the command starts, so every write to
+    // stdout fails with EPIPE: the command must neither panic nor call it a failure.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(snapbox::cmd::cargo_bin!("cf-mcp-sync"))
+        .args([
+            "a",
+            "b",
+            "waiting-c",
+            "--account-id",
+            ACCOUNT,
+            "--mock",
+            "-q",
+        ])
+        .env_clear()
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.is_empty(), "{stderr}");
+    // The exit code still says how the syncs went.
+    assert_eq!(out.status.code(), Some(3));
+}

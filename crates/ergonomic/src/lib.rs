@@ -82,10 +82,15 @@ pub use rate_limit::RateLimit;
 pub use report::{ResponseMeta, SyncReport, SyncStatus, UpstreamFailure};
 pub use retry::RetryPolicy;
 
-/// The README's Rust examples, compiled as doctests so that they cannot rot.
+/// The READMEs' Rust examples (the repository's and this crate's own, which crates.io
+/// shows), compiled as doctests so that they cannot rot.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;
 
 /// One variable of the process environment. A value that is not UTF-8 is kept
 /// (lossily) rather than read as "unset": a token that arrived mangled must fail as a
