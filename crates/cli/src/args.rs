@@ -82,8 +82,14 @@ pub struct SyncArgs {
     #[arg(short, long, value_enum, value_name = "FORMAT")]
     pub output: Option<Output>,
 
-    /// API base URL [default: https://api.cloudflare.com/client/v4].
-    #[arg(long, value_name = "URL", env = cloudflare_mcp_sync::ENV_BASE_URL, hide_env_values = true)]
+    /// The API base URL (the help text names the default).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = cloudflare_mcp_sync::ENV_BASE_URL,
+        hide_env_values = true,
+        help = "API base URL [default: https://api.cloudflare.com/client/v4]"
+    )]
     pub base_url: Option<String>,
 
     /// Sync against the embedded mock on 127.0.0.1 instead of Cloudflare (no credentials
