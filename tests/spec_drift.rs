@@ -495,3 +495,229 @@ fn the_committed_fragment_is_extract_of_the_recorded_source() {
         committed
     );
 }
+
+// ---- `cargo xtask update <URL>` against a server on 127.0.0.1 -------------------------
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use workspace_tests::fault::{FaultServer, Step, response};
+use xtask::fetch::Limits;
+
+/// A pinned raw URL's shape: the commit is read from it.
+const PINNED: &str = "cloudflare/api-schemas/0123456789abcdef0123456789abcdef01234567/openapi.json";
+
+/// Every file the update may write (openapi/ and the generated crate's sources), by
+/// path, with its bytes: equal maps mean not one byte, and no stray file, changed.
+fn tree(ws: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for dir in ["openapi", "crates/generated/src"] {
+        for entry in std::fs::read_dir(ws.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            files.insert(path.clone(), std::fs::read(&path).unwrap());
+        }
+    }
+    files
+}
+
+fn ok(body: &[u8]) -> Step {
+    Step::Raw(response(
+        "200 OK",
+        &[("content-type", "application/json")],
+        body,
+    ))
+}
+
+fn fixture_bytes(doc: &Value) -> Vec<u8> {
+    serde_json::to_vec_pretty(doc).unwrap()
+}
+
+/// Runs `update` from `url` off the async runtime (reqwest's blocking client has its own).
+async fn update_url(
+    ws: &Path,
+    url: String,
+    limits: Limits,
+) -> anyhow::Result<xtask::update::Updated> {
+    let ws = ws.to_path_buf();
+    tokio::task::spawn_blocking(move || xtask::update::run_url(&ws, &url, &[], None, limits))
+        .await
+        .unwrap()
+}
+
+/// A scratch workspace already updated once from the served fixture (the first update
+/// rewrites the fragment in extract's form), and the tree after it.
+async fn updated_workspace() -> (tempfile::TempDir, BTreeMap<PathBuf, Vec<u8>>) {
+    let ws = scratch_workspace();
+    let server = FaultServer::start(vec![ok(&fixture_bytes(&upstream_fixture()))]).await;
+    let first = update_url(
+        ws.path(),
+        format!("{}/{PINNED}", server.base),
+        Limits::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(first.report.exit_code(), 0, "{}", first.report.to_text());
+    let after = tree(ws.path());
+    (ws, after)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn update_from_an_unchanged_upstream_exits_0_and_touches_nothing() {
+    let (ws, before) = updated_workspace().await;
+    let prov = spec::load_provenance(ws.path()).unwrap();
+    assert_eq!(
+        prov.upstream.commit,
+        "0123456789abcdef0123456789abcdef01234567"
+    );
+    assert!(prov.source_url.as_deref().unwrap().ends_with(PINNED));
+    let fixture = fixture_bytes(&upstream_fixture());
+    assert_eq!(prov.source_sha256.unwrap(), spec::sha256_hex(&fixture));
+
+    // The same document again, from a branch URL this time: nothing in scope moved.
+    let server = FaultServer::start(vec![ok(&fixture)]).await;
+    let url = format!("{}/cloudflare/api-schemas/main/openapi.json", server.base);
+    let again = update_url(ws.path(), url, Limits::default()).await.unwrap();
+    assert!(!again.written);
+    assert_eq!(again.report.exit_code(), 0);
+    assert_eq!(tree(ws.path()), before, "not one byte may change");
+    generate::check(ws.path()).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn update_from_a_drifted_upstream_reports_regenerates_and_exits_like_diff() {
+    // The first battery case of each class.
+    let mut seen = Vec::new();
+    for (name, mutate, class, pointer) in battery() {
+        if seen.contains(&class) {
+            continue;
+        }
+        seen.push(class);
+        let (ws, before) = updated_workspace().await;
+        let mut drifted = upstream_fixture();
+        mutate(&mut drifted);
+        let server = FaultServer::start(vec![ok(&fixture_bytes(&drifted))]).await;
+        let url = format!("{}/{PINNED}", server.base);
+        let updated = update_url(ws.path(), url, Limits::default()).await.unwrap();
+        let text = updated.report.to_text();
+        assert!(updated.written, "{name}");
+        assert_eq!(
+            updated.report.exit_code(),
+            expected_exit(class),
+            "{name}:\n{text}"
+        );
+        assert_eq!(updated.report.worst(), Some(class), "{name}:\n{text}");
+        let markdown = updated.report.to_markdown();
+        assert!(
+            markdown.contains(&format!("| {class} | `")) && markdown.contains(pointer),
+            "{name}:\n{markdown}"
+        );
+        // openapi/ moved, and the generated code was regenerated from it.
+        assert_ne!(tree(ws.path()), before, "{name}");
+        generate::check(ws.path()).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        let (_, fragment) = spec::load_fragment(ws.path()).unwrap();
+        assert_eq!(
+            fragment.doc,
+            extract::extract(&drifted, &scope()).unwrap(),
+            "{name}"
+        );
+    }
+    assert_eq!(seen.len(), 4, "a battery case for every class");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_downloads_are_clear_errors_and_leave_the_tree_untouched() {
+    let fixture = fixture_bytes(&upstream_fixture());
+    let html = b"<!DOCTYPE html><html><body>Rate limited</body></html>".to_vec();
+    let mut truncated_head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        fixture.len()
+    )
+    .into_bytes();
+    truncated_head.extend_from_slice(&fixture[..fixture.len() / 2]);
+    // No content-length: the size is found out while reading.
+    let mut unbounded =
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n".to_vec();
+    unbounded.extend(std::iter::repeat_n(b' ', 2 * 1024 * 1024));
+    let small = Limits {
+        max_bytes: 1024 * 1024,
+        timeout: Duration::from_secs(30),
+    };
+    let cases: Vec<(&str, Step, Limits, &str)> = vec![
+        (
+            "404",
+            Step::Raw(response("404 Not Found", &[], b"404: Not Found")),
+            Limits::default(),
+            "answered 404 Not Found, not 200 OK",
+        ),
+        (
+            "html",
+            Step::Raw(response("200 OK", &[("content-type", "text/html")], &html)),
+            Limits::default(),
+            "not an OpenAPI document",
+        ),
+        (
+            "truncated",
+            Step::Raw(truncated_head),
+            Limits::default(),
+            "cut short",
+        ),
+        (
+            "oversized by its length",
+            ok(&vec![b' '; 2 * 1024 * 1024]),
+            small,
+            "over the 1048576 byte limit",
+        ),
+        (
+            "oversized while reading",
+            Step::Raw(unbounded),
+            small,
+            "more than the 1048576 byte limit",
+        ),
+        (
+            "slow",
+            Step::StallThen(Duration::from_secs(30), fixture.clone()),
+            Limits {
+                max_bytes: 64 * 1024 * 1024,
+                timeout: Duration::from_millis(300),
+            },
+            "did not answer in full within 0.3 s",
+        ),
+        (
+            "not openapi json",
+            ok(br#"{"swagger": "2.0", "paths": {}}"#),
+            Limits::default(),
+            "no `openapi` version field",
+        ),
+    ];
+    for (name, step, limits, says) in cases {
+        let ws = scratch_workspace();
+        let before = tree(ws.path());
+        let server = FaultServer::start(vec![step]).await;
+        let err = update_url(ws.path(), format!("{}/{PINNED}", server.base), limits)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{name}: the update succeeded"));
+        let message = format!("{err:#}");
+        assert!(message.contains(says), "{name}: {message}");
+        assert!(
+            message.lines().count() <= 2 && message.len() < 600,
+            "{name}: {message}"
+        );
+        assert_eq!(tree(ws.path()), before, "{name}: the tree changed");
+    }
+}
+
+#[test]
+fn urls_other_than_https_or_loopback_are_refused_before_any_connection() {
+    let ws = scratch_workspace();
+    let before = tree(ws.path());
+    for url in [
+        "http://example.com/openapi.json",
+        "ftp://example.com/openapi.json",
+    ] {
+        let err = xtask::update::run_url(ws.path(), url, &[], None, Limits::default()).unwrap_err();
+        assert!(format!("{err:#}").contains(url), "{err:#}");
+    }
+    assert_eq!(tree(ws.path()), before);
+}

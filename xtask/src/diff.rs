@@ -49,6 +49,12 @@ pub struct Change {
     pub pointer: String,
     /// What happened.
     pub message: String,
+    /// The old value, when the change is one of a value (shortened to 80 characters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub was: Option<String>,
+    /// The new value, likewise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub now: Option<String>,
 }
 
 /// Every change, sorted most serious first.
@@ -97,6 +103,12 @@ impl Report {
         out
     }
 
+    /// The most serious class present, if anything changed (the spec-drift pull
+    /// request's label).
+    pub fn worst(&self) -> Option<Class> {
+        self.changes.iter().map(|c| c.class).min()
+    }
+
     /// The report as JSON, for machines.
     pub fn to_json(&self) -> String {
         let value = serde_json::json!({
@@ -117,7 +129,26 @@ impl Report {
             class,
             pointer: pointer.to_string(),
             message: message.into(),
+            was: None,
+            now: None,
         });
+    }
+
+    /// A change of a value: the message, and what it was and is now (absent sides
+    /// stay empty).
+    fn add_values(
+        &mut self,
+        class: Class,
+        pointer: &str,
+        message: impl Into<String>,
+        was: Option<&Value>,
+        now: Option<&Value>,
+    ) {
+        self.add(class, pointer, message);
+        if let Some(change) = self.changes.last_mut() {
+            change.was = was.map(|v| short(Some(v)));
+            change.now = now.map(|v| short(Some(v)));
+        }
     }
 }
 
@@ -224,10 +255,12 @@ pub fn diff(old: &Value, new: &Value, scope: &[String]) -> Result<Report> {
                     } else {
                         Class::NeedsAttention
                     };
-                    report.add(
+                    report.add_values(
                         class,
                         &format!("{at}/{}", escape(&key)),
                         describe_change(&key, a, b),
+                        a,
+                        b,
                     );
                 }
             }
@@ -346,10 +379,12 @@ fn compare_parameters(report: &mut Report, at: &str, old: &[Value], new: &[Value
                         } else {
                             Class::NeedsAttention
                         };
-                        report.add(
+                        report.add_values(
                             class,
                             &format!("{here}/{}", escape(&key_name)),
                             describe_change(&key_name, a, b),
+                            a,
+                            b,
                         );
                     }
                 }
@@ -481,10 +516,12 @@ fn compare_responses(report: &mut Report, at: &str, old: &Value, new: &Value) {
                         } else {
                             Class::NeedsAttention
                         };
-                        report.add(
+                        report.add_values(
                             class,
                             &format!("{here}/{}", escape(&key)),
                             describe_change(&key, a, b),
+                            a,
+                            b,
                         );
                     }
                 }
@@ -511,7 +548,13 @@ fn compare_schema(
     let (o, n) = match (old, new) {
         (None, None) => return,
         (Some(_), None) | (None, Some(_)) => {
-            report.add(Class::Breaking, at, describe_change("schema", old, new));
+            report.add_values(
+                Class::Breaking,
+                at,
+                describe_change("schema", old, new),
+                old,
+                new,
+            );
             return;
         }
         (Some(o), Some(n)) => (o, n),
@@ -538,7 +581,13 @@ fn compare_schema(
                             compare_schema(report, &format!("{here}/{i}"), Some(x), Some(y), side);
                         }
                     }
-                    _ => report.add(Class::NeedsAttention, &here, describe_change(&key, a, b)),
+                    _ => report.add_values(
+                        Class::NeedsAttention,
+                        &here,
+                        describe_change(&key, a, b),
+                        a,
+                        b,
+                    ),
                 }
             }
             (Kind::Enum, _) => compare_enum(report, &here, a, b, side),
@@ -548,16 +597,20 @@ fn compare_schema(
                 } else {
                     "loosened"
                 };
-                report.add(
+                report.add_values(
                     api::classify(kind, side, a, b),
                     &here,
                     format!("{} ({word})", describe_change(&key, a, b)),
+                    a,
+                    b,
                 );
             }
-            _ => report.add(
+            _ => report.add_values(
                 api::classify(kind, side, a, b),
                 &here,
                 describe_change(&key, a, b),
+                a,
+                b,
             ),
         }
     }
@@ -668,7 +721,7 @@ fn compare_enum(report: &mut Report, at: &str, a: Option<&Value>, b: Option<&Val
             (Side::Response, false) => Class::NeedsAttention,
             _ => Class::Additive,
         };
-        report.add(class, at, describe_change("enum", a, b));
+        report.add_values(class, at, describe_change("enum", a, b), a, b);
         return;
     }
     for v in bv.iter().filter(|v| !av.contains(v)) {
@@ -677,7 +730,7 @@ fn compare_enum(report: &mut Report, at: &str, a: Option<&Value>, b: Option<&Val
         } else {
             Class::Additive
         };
-        report.add(class, at, format!("new enum value {v}"));
+        report.add_values(class, at, format!("new enum value {v}"), None, Some(v));
     }
     for v in av.iter().filter(|v| !bv.contains(v)) {
         let class = if side == Side::Request {
@@ -685,7 +738,7 @@ fn compare_enum(report: &mut Report, at: &str, a: Option<&Value>, b: Option<&Val
         } else {
             Class::NeedsAttention
         };
-        report.add(class, at, format!("enum value {v} removed"));
+        report.add_values(class, at, format!("enum value {v} removed"), Some(v), None);
     }
 }
 
@@ -753,10 +806,12 @@ fn compare_security(
                 } else {
                     Class::Breaking
                 };
-                report.add(
+                report.add_values(
                     class,
                     &format!("{ptr}/{}", escape(&key)),
                     format!("security scheme {name}: {}", describe_change(&key, x, y)),
+                    x,
+                    y,
                 );
             }
         }

@@ -13,7 +13,7 @@ use crate::spec::{self, METHODS, escape};
 /// The fragment's top-level keys that are copied as they are (when present).
 const COPIED_TOP_LEVEL: [&str; 3] = ["openapi", "info", "servers"];
 
-/// A document read from disk, with the sha256 of its bytes.
+/// A document read from disk or downloaded, with the sha256 of its bytes.
 pub struct Document {
     /// The parsed document.
     pub doc: Value,
@@ -25,28 +25,31 @@ pub struct Document {
 /// the text is not JSON). Key order is kept.
 pub fn load_document(path: &Path) -> Result<Document> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let sha256 = spec::sha256_hex(&bytes);
-    let name = path.to_string_lossy().to_ascii_lowercase();
-    let yaml_by_name = name.ends_with(".yaml") || name.ends_with(".yml");
+    parse_document(&bytes, &path.to_string_lossy())
+}
+
+/// Parses a document's bytes; `name` (a path or URL) picks YAML by its extension and
+/// names the document in errors.
+pub fn parse_document(bytes: &[u8], name: &str) -> Result<Document> {
+    let sha256 = spec::sha256_hex(bytes);
+    let lower = name.to_ascii_lowercase();
+    let yaml_by_name = lower.ends_with(".yaml") || lower.ends_with(".yml");
     let doc: Value = if yaml_by_name {
-        serde_yaml_ng::from_slice(&bytes)
-            .with_context(|| format!("parsing {} as YAML", path.display()))?
+        serde_yaml_ng::from_slice(bytes).with_context(|| format!("parsing {name} as YAML"))?
     } else {
-        match serde_json::from_slice(&bytes) {
+        match serde_json::from_slice(bytes) {
             Ok(doc) => doc,
-            Err(json_err) => serde_yaml_ng::from_slice(&bytes).map_err(|_| {
+            Err(json_err) => serde_yaml_ng::from_slice(bytes).map_err(|_| {
                 anyhow::anyhow!(
-                    "parsing {} as JSON: {json_err} (and it is not YAML either)",
-                    path.display()
+                    "parsing {name} as JSON: {json_err} (and it is not YAML either; it starts \
+                     with {:?})",
+                    String::from_utf8_lossy(bytes.get(..60).unwrap_or(bytes))
                 )
             })?,
         }
     };
     if !doc.is_object() {
-        bail!(
-            "{} is not an OpenAPI document (not an object)",
-            path.display()
-        );
+        bail!("{name} is not an OpenAPI document (not an object)");
     }
     Ok(Document { doc, sha256 })
 }
@@ -279,6 +282,102 @@ pub fn to_committed_text(fragment: &Value) -> Result<String> {
     Ok(text)
 }
 
+/// What `extract` (or `update`) would write: the fragment and the provenance record,
+/// computed without touching the tree.
+pub struct Plan {
+    /// The new fragment.
+    pub fragment: Value,
+    /// Its committed text.
+    pub fragment_text: String,
+    /// The new provenance record.
+    pub provenance: spec::Provenance,
+    /// The fragment as it is on disk now.
+    pub previous: spec::Fragment,
+    /// The fragment file's current bytes, as text (`None` when it could not be read).
+    pub previous_text: Option<String>,
+    /// The provenance record as it is now.
+    pub previous_provenance: spec::Provenance,
+}
+
+/// Where a document came from, for the provenance record.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    /// The upstream commit (`--commit`, or read from a pinned URL).
+    pub commit: Option<String>,
+    /// The URL it was downloaded from.
+    pub url: Option<String>,
+}
+
+impl Plan {
+    /// Extracts `operations` (default: the recorded ones) from `source` for the tree
+    /// below `root`.
+    pub fn new(
+        root: &Path,
+        source: &Document,
+        operations: &[String],
+        from: &Source,
+    ) -> Result<Self> {
+        let (prov, previous) = spec::load_fragment(root)?;
+        let operations: Vec<String> = if operations.is_empty() {
+            prov.operations.clone()
+        } else {
+            operations.to_vec()
+        };
+        let fragment = extract(&source.doc, &operations)?;
+        let fragment_text = to_committed_text(&fragment)?;
+        let mut provenance = prov.clone();
+        provenance.operations = operations;
+        provenance.source_sha256 = Some(source.sha256.clone());
+        provenance.source_url = from.url.clone();
+        provenance.fragment_sha256 = spec::sha256_hex(fragment_text.as_bytes());
+        provenance.upstream.commit = from
+            .commit
+            .clone()
+            .unwrap_or_else(|| "unrecorded (pass --commit)".to_string());
+        let previous_text = std::fs::read_to_string(spec::fragment_path(root, &prov)).ok();
+        Ok(Self {
+            fragment,
+            fragment_text,
+            provenance,
+            previous,
+            previous_text,
+            previous_provenance: prov,
+        })
+    }
+
+    /// Whether the fragment would be byte for byte what is committed, for the same
+    /// operations: upstream changed nothing this workspace takes from it.
+    pub fn is_unchanged(&self) -> bool {
+        self.previous_text.as_deref() == Some(self.fragment_text.as_str())
+            && self.provenance.operations == self.previous_provenance.operations
+    }
+
+    /// The new fragment as `generate` loads it.
+    pub fn new_fragment(&self) -> spec::Fragment {
+        spec::Fragment {
+            rel_path: self.previous.rel_path.clone(),
+            sha256: self.provenance.fragment_sha256.clone(),
+            doc: self.fragment.clone(),
+        }
+    }
+
+    /// The files to write below `root`: the fragment and the provenance record.
+    pub fn files(&self, root: &Path) -> Result<Vec<(std::path::PathBuf, String)>> {
+        let mut prov_text = serde_json::to_string_pretty(&self.provenance)?;
+        prov_text.push('\n');
+        Ok(vec![
+            (
+                spec::fragment_path(root, &self.provenance),
+                self.fragment_text.clone(),
+            ),
+            (
+                root.join(spec::OPENAPI_DIR).join(spec::PROVENANCE_FILE),
+                prov_text,
+            ),
+        ])
+    }
+}
+
 /// What `extract` wrote.
 pub struct Extracted {
     /// The fragment written.
@@ -297,31 +396,17 @@ pub fn run(
     operations: &[String],
     commit: Option<&str>,
 ) -> Result<Extracted> {
-    let (mut prov, current) = spec::load_fragment(root)?;
-    let operations: Vec<String> = if operations.is_empty() {
-        prov.operations.clone()
-    } else {
-        operations.to_vec()
-    };
     let source = load_document(upstream)?;
-    let fragment = extract(&source.doc, &operations)?;
-    let text = to_committed_text(&fragment)?;
-    let path = spec::fragment_path(root, &prov);
-    std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
-    prov.operations = operations.clone();
-    prov.source_sha256 = Some(source.sha256);
-    prov.fragment_sha256 = spec::sha256_hex(text.as_bytes());
-    prov.upstream.commit =
-        commit.map_or_else(|| "unrecorded (pass --commit)".to_string(), str::to_string);
-    let prov_path = root.join(spec::OPENAPI_DIR).join(spec::PROVENANCE_FILE);
-    let mut prov_text = serde_json::to_string_pretty(&prov)?;
-    prov_text.push('\n');
-    std::fs::write(&prov_path, prov_text)
-        .with_context(|| format!("writing {}", prov_path.display()))?;
+    let from = Source {
+        commit: commit.map(str::to_string),
+        url: None,
+    };
+    let plan = Plan::new(root, &source, operations, &from)?;
+    spec::write_all_or_nothing(&plan.files(root)?)?;
     Ok(Extracted {
-        fragment,
-        previous: current.doc,
-        operations,
+        operations: plan.provenance.operations.clone(),
+        fragment: plan.fragment,
+        previous: plan.previous.doc,
     })
 }
 

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use xtask::{bench, ci, diff, extract, generate, spec, surface, update};
+use xtask::{bench, ci, diff, extract, fetch, generate, spec, surface, update};
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -14,12 +14,18 @@ commands:
   extract <UPSTREAM_SPEC> [--operation <operationId>]... [--commit <sha>]
                        write openapi/ from Cloudflare's full document (JSON or YAML): the
                        operations (default: those in openapi/) and what they reference
-  diff <OLD> <NEW> [--operation <operationId>]... [--format text|json]
+  diff <OLD> <NEW> [--operation <operationId>]... [--format text|json|markdown]
                        classify what changed for the operations in scope (default: those
                        in openapi/); exit 0 nothing, 1 non-breaking only, 2 breaking
-  update <UPSTREAM_SPEC> [--operation <operationId>]... [--commit <sha>]
-                       extract + diff + generate; prints the report and the snapshots
-                       to review; exits like diff
+  update <PATH|URL> [--operation <operationId>]... [--commit <sha>]
+         [--format text|json|markdown] [--timeout <secs>] [--max-mb <n>]
+                       extract + diff + generate from a file, or from an https:// URL
+                       (downloaded under a size cap, default 64 MiB, and a timeout,
+                       default 120 s; the commit is read from a pinned
+                       .../api-schemas/<commit>/openapi.json URL); prints the report and
+                       the snapshots to review; exits like diff. Nothing in scope
+                       changed: exit 0 and nothing is written. Any error: nothing is
+                       written
   bench-extract [--size-mb N] [--runs N]
                        time extract on a generated upstream-size document (default 16 MB)
                        beside the time to parse it alone
@@ -34,13 +40,24 @@ errors exit 3; usage mistakes exit 64.
 const EXIT_ERROR: u8 = 3;
 const EXIT_USAGE: u8 = 64;
 
+/// How a change report is printed.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    #[default]
+    Text,
+    Json,
+    Markdown,
+}
+
 /// Options shared by extract, diff and update.
 #[derive(Default)]
 struct Options {
     positional: Vec<String>,
     operations: Vec<String>,
     commit: Option<String>,
-    json: bool,
+    format: Format,
+    timeout_secs: Option<f64>,
+    max_mb: Option<u64>,
     check: bool,
     size_mb: Option<usize>,
     runs: Option<usize>,
@@ -59,10 +76,31 @@ fn parse_options(args: &[&str]) -> Result<Options, String> {
             "--check" => o.check = true,
             "--commit" => o.commit = Some(it.next().ok_or("--commit needs a value")?.to_string()),
             "--format" => match it.next().copied() {
-                Some("json") => o.json = true,
-                Some("text") => o.json = false,
-                other => return Err(format!("--format takes text or json, not {other:?}")),
+                Some("json") => o.format = Format::Json,
+                Some("text") => o.format = Format::Text,
+                Some("markdown") => o.format = Format::Markdown,
+                other => {
+                    return Err(format!(
+                        "--format takes text, json or markdown, not {other:?}"
+                    ));
+                }
             },
+            "--timeout" => {
+                o.timeout_secs = Some(
+                    it.next()
+                        .and_then(|v| v.parse::<f64>().ok())
+                        .filter(|v| *v > 0.0 && *v <= 3600.0)
+                        .ok_or("--timeout needs a number of seconds (at most 3600)")?,
+                )
+            }
+            "--max-mb" => {
+                o.max_mb = Some(
+                    it.next()
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .filter(|v| (1..=1024).contains(v))
+                        .ok_or("--max-mb needs a number from 1 to 1024")?,
+                )
+            }
             "--size-mb" => {
                 o.size_mb = Some(
                     it.next()
@@ -138,13 +176,7 @@ fn main() -> ExitCode {
                 0
             }),
         ("diff", 2) => run_diff(&root, &options),
-        ("update", 1) => update::run(&root, &user_path(&options.positional[0]), &options.operations, options.commit.as_deref())
-            .map(|u| {
-                print!("{}", if options.json { u.report.to_json() } else { u.report.to_text() });
-                eprintln!("wrote openapi/ and {}", generate::GENERATED_FILE);
-                eprint!("{}", u.snapshots);
-                u.report.exit_code()
-            }),
+        ("update", 1) => run_update(&root, &options),
         ("ci", 0) if rest.is_empty() => ci::run().map(|()| 0),
         ("bench-extract", 0) => extract::load_document(&root.join("tests/fixtures/upstream-openapi.json"))
             .and_then(|base| {
@@ -189,14 +221,7 @@ fn run_diff(root: &Path, options: &Options) -> anyhow::Result<u8> {
         options.operations.clone()
     };
     let report = diff::diff(&old.doc, &new.doc, &scope)?;
-    print!(
-        "{}",
-        if options.json {
-            report.to_json()
-        } else {
-            report.to_text()
-        }
-    );
+    print!("{}", render(&report, options.format));
     Ok(report.exit_code())
 }
 
@@ -218,4 +243,85 @@ fn print_provenance(root: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+fn render(report: &diff::Report, format: Format) -> String {
+    match format {
+        Format::Text => report.to_text(),
+        Format::Json => report.to_json(),
+        Format::Markdown => report.to_markdown(),
+    }
+}
+
+fn run_update(root: &Path, options: &Options) -> anyhow::Result<u8> {
+    let source = &options.positional[0];
+    let updated = if fetch::is_url(source) {
+        let mut limits = fetch::Limits::default();
+        if let Some(secs) = options.timeout_secs {
+            limits.timeout = std::time::Duration::from_secs_f64(secs);
+        }
+        if let Some(mb) = options.max_mb {
+            limits.max_bytes = mb * 1024 * 1024;
+        }
+        update::run_url(
+            root,
+            source,
+            &options.operations,
+            options.commit.as_deref(),
+            limits,
+        )?
+    } else {
+        if options.timeout_secs.is_some() || options.max_mb.is_some() {
+            anyhow::bail!("--timeout and --max-mb go with a URL, not a file");
+        }
+        update::run(
+            root,
+            &user_path(source),
+            &options.operations,
+            options.commit.as_deref(),
+        )?
+    };
+    match options.format {
+        Format::Markdown => print!("{}", update_markdown(&updated)),
+        format => print!("{}", render(&updated.report, format)),
+    }
+    if updated.written {
+        eprintln!("wrote openapi/ and {}", generate::GENERATED_FILE);
+        eprint!("{}", updated.snapshots);
+    } else {
+        eprintln!(
+            "nothing in scope changed upstream ({source}); the tree was not touched \
+             (openapi/ stays at commit {})",
+            updated.commit
+        );
+    }
+    Ok(updated.report.exit_code())
+}
+
+/// The update as Markdown: the source, the report table and the snapshots to review
+/// (a job summary, or the body of the spec-drift pull request).
+fn update_markdown(updated: &update::Updated) -> String {
+    let mut out = format!(
+        "## Cloudflare spec drift\n\nSource: `{}`, commit `{}`.\n\n",
+        updated.source.replace('`', "'"),
+        updated.commit.replace('`', "'")
+    );
+    if !updated.written {
+        out.push_str("Nothing in scope changed; the tree was not touched.\n");
+        return out;
+    }
+    out.push_str(&updated.report.to_markdown());
+    let worst = updated
+        .report
+        .worst()
+        .map_or("none (the fragment was respelled)".to_string(), |c| {
+            c.to_string()
+        });
+    out.push_str(&format!(
+        "\nMost serious class: **{worst}** (`cargo xtask diff` exit code {}).\n\n\
+         ### Snapshots to review\n\n```text\n{}```\n",
+        updated.report.exit_code(),
+        updated.snapshots.replace("```", "'''")
+    ));
+    out
 }

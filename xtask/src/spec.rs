@@ -27,6 +27,9 @@ pub struct Provenance {
     /// sha256 of the full upstream document the fragment was extracted from, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_sha256: Option<String>,
+    /// The URL that document was downloaded from, when `update` fetched it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
 }
 
 /// The upstream repository, commit and file.
@@ -115,6 +118,37 @@ pub fn find_root(start: &Path) -> Option<PathBuf> {
         .ancestors()
         .find(|dir| dir.join("xtask/Cargo.toml").is_file() && dir.join(OPENAPI_DIR).is_dir())
         .map(Path::to_path_buf)
+}
+
+/// Writes several files so that none is touched unless all of them could be written:
+/// each goes to a temporary file beside its target first, and only when every one is
+/// written are they renamed into place (a rename within a directory is atomic).
+pub fn write_all_or_nothing(files: &[(PathBuf, String)]) -> Result<()> {
+    let mut staged: Vec<(PathBuf, &Path)> = Vec::new();
+    let result = (|| -> Result<()> {
+        for (path, text) in files {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            let temp = path.with_file_name(format!(
+                ".{}.tmp-{}",
+                name.unwrap_or_default(),
+                std::process::id()
+            ));
+            std::fs::write(&temp, text).with_context(|| format!("writing {}", temp.display()))?;
+            staged.push((temp, path));
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        for (temp, _) in &staged {
+            let _ = std::fs::remove_file(temp);
+        }
+        return Err(e);
+    }
+    for (temp, path) in &staged {
+        std::fs::rename(temp, path)
+            .with_context(|| format!("moving {} into place", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Escapes one JSON-pointer reference token (`~` → `~0`, `/` → `~1`).

@@ -1,65 +1,134 @@
-//! `cargo xtask update <UPSTREAM_SPEC>`: extract, diff against the committed fragment,
-//! regenerate, and say which snapshots the reviewer will have to look at.
+//! `cargo xtask update <PATH|URL>`: take Cloudflare's document (from disk, or
+//! downloaded), extract, diff against the committed fragment, regenerate, and say which
+//! snapshots the reviewer will have to look at. Everything is computed first; the tree
+//! is written only when all of it succeeded, and not at all when nothing in scope moved.
 
 use std::path::Path;
 
 use anyhow::Result;
 
-use crate::{diff, extract, generate, surface};
+use crate::extract::{self, Plan, Source};
+use crate::{diff, fetch, generate, spec, surface};
 
 /// What an update did, for printing.
+#[derive(Debug)]
 pub struct Updated {
     /// The diff of the committed fragment against the new one.
     pub report: diff::Report,
     /// Text telling which snapshots move and why.
     pub snapshots: String,
+    /// Whether any file was written (false: upstream changed nothing in scope).
+    pub written: bool,
+    /// Where the document came from, as given.
+    pub source: String,
+    /// The upstream commit recorded.
+    pub commit: String,
 }
 
-/// Runs the update below `root`.
+/// Runs the update below `root` from a local file.
 pub fn run(
     root: &Path,
     upstream: &Path,
     operations: &[String],
     commit: Option<&str>,
 ) -> Result<Updated> {
-    let before_code = generate::render(root).ok();
-    let extracted = extract::run(root, upstream, operations, commit)?;
-    let report = diff::diff(
-        &extracted.previous,
-        &extracted.fragment,
-        &extracted.operations,
-    )?;
-    generate::write(root)?;
-    let after_code = generate::render(root)?;
+    let document = extract::load_document(upstream)?;
+    let name = upstream.display().to_string();
+    fetch::check_openapi(&document.doc, &name)?;
+    let from = Source {
+        commit: commit.map(str::to_string),
+        url: None,
+    };
+    apply(root, &document, operations, &from, name)
+}
 
-    let mut snapshots = String::new();
-    let old_surface = surface::summary(&extracted.previous).unwrap_or_default();
-    let new_surface = surface::summary(&extracted.fragment)?;
+/// Runs the update below `root` from a URL (`https://`, or `http://` to loopback): the
+/// commit is `commit`, else the one a pinned raw URL names.
+pub fn run_url(
+    root: &Path,
+    url: &str,
+    operations: &[String],
+    commit: Option<&str>,
+    limits: fetch::Limits,
+) -> Result<Updated> {
+    let bytes = fetch::download(url, limits)?;
+    let document = extract::parse_document(&bytes, url)?;
+    fetch::check_openapi(&document.doc, url)?;
+    let from = Source {
+        commit: commit
+            .map(str::to_string)
+            .or_else(|| fetch::commit_from_url(url)),
+        url: Some(url.to_string()),
+    };
+    apply(root, &document, operations, &from, url.to_string())
+}
+
+fn apply(
+    root: &Path,
+    document: &extract::Document,
+    operations: &[String],
+    from: &Source,
+    source: String,
+) -> Result<Updated> {
+    let plan = Plan::new(root, document, operations, from)?;
+    let commit = plan.provenance.upstream.commit.clone();
+    if plan.is_unchanged() {
+        return Ok(Updated {
+            report: diff::Report::default(),
+            snapshots: "no snapshot should change.\n".to_string(),
+            written: false,
+            source,
+            commit: plan.previous_provenance.upstream.commit,
+        });
+    }
+    let before_code = generate::render_fragment(&plan.previous).ok();
+    let after_code = generate::render_fragment(&plan.new_fragment())?;
+    let report = diff::diff(
+        &plan.previous.doc,
+        &plan.fragment,
+        &plan.provenance.operations,
+    )?;
+    let snapshots = snapshots(&plan, before_code.as_deref(), &after_code)?;
+    let mut files = plan.files(root)?;
+    files.push((root.join(generate::GENERATED_FILE), after_code));
+    spec::write_all_or_nothing(&files)?;
+    Ok(Updated {
+        report,
+        snapshots,
+        written: true,
+        source,
+        commit,
+    })
+}
+
+/// Which snapshots will move, and why.
+fn snapshots(plan: &Plan, before_code: Option<&str>, after_code: &str) -> Result<String> {
+    let mut out = String::new();
+    let old_surface = surface::summary(&plan.previous.doc).unwrap_or_default();
+    let new_surface = surface::summary(&plan.fragment)?;
     if old_surface != new_surface {
-        snapshots
-            .push_str("tests/snapshots/codegen__api_surface.snap will change; these lines move:\n");
+        out.push_str("tests/snapshots/codegen__api_surface.snap will change; these lines move:\n");
         for change in similar::TextDiff::from_lines(&old_surface, &new_surface).iter_all_changes() {
             let sign = match change.tag() {
                 similar::ChangeTag::Delete => "-",
                 similar::ChangeTag::Insert => "+",
                 similar::ChangeTag::Equal => continue,
             };
-            snapshots.push_str(&format!("  {sign} {}", change.value()));
+            out.push_str(&format!("  {sign} {}", change.value()));
         }
     }
     let strip_banner = |code: &str| code.lines().skip(1).collect::<Vec<_>>().join("\n");
-    let code_moved = before_code.as_deref().map(strip_banner) != Some(strip_banner(&after_code));
-    if code_moved {
-        snapshots.push_str(&format!(
+    if before_code.map(strip_banner) != Some(strip_banner(after_code)) {
+        out.push_str(&format!(
             "{} changed beyond its banner: tests/snapshots/codegen__response_type_schemas.snap may change,\n  \
              and the ergonomic crate may need to follow (cargo build -p cloudflare-mcp-sync).\n",
             generate::GENERATED_FILE
         ));
     }
-    if snapshots.is_empty() {
-        snapshots.push_str("no snapshot should change.\n");
+    if out.is_empty() {
+        out.push_str("no snapshot should change.\n");
     } else {
-        snapshots.push_str("Review with: cargo test -p workspace-tests --test codegen, then cargo insta review (or INSTA_UPDATE=always and read git diff).\n");
+        out.push_str("Review with: cargo test -p workspace-tests --test codegen, then cargo insta review (or INSTA_UPDATE=always and read git diff).\n");
     }
-    Ok(Updated { report, snapshots })
+    Ok(out)
 }

