@@ -684,6 +684,16 @@ async fn bad_downloads_are_clear_errors_and_leave_the_tree_untouched() {
             "did not answer in full within 0.3 s",
         ),
         (
+            "redirect off loopback",
+            Step::Raw(response(
+                "302 Found",
+                &[("location", "http://10.0.0.1/openapi.json")],
+                b"",
+            )),
+            Limits::default(),
+            "plain http is refused",
+        ),
+        (
             "not openapi json",
             ok(br#"{"swagger": "2.0", "paths": {}}"#),
             Limits::default(),
@@ -699,6 +709,7 @@ async fn bad_downloads_are_clear_errors_and_leave_the_tree_untouched() {
             .err()
             .unwrap_or_else(|| panic!("{name}: the update succeeded"));
         let message = format!("{err:#}");
+        eprintln!("{name}: {message}");
         assert!(message.contains(says), "{name}: {message}");
         assert!(
             message.lines().count() <= 2 && message.len() < 600,

@@ -49,7 +49,10 @@ pub fn parse_document(bytes: &[u8], name: &str) -> Result<Document> {
         }
     };
     if !doc.is_object() {
-        bail!("{name} is not an OpenAPI document (not an object)");
+        bail!(
+            "{name} is not an OpenAPI document (not a JSON or YAML object; it starts with {:?})",
+            String::from_utf8_lossy(bytes.get(..60).unwrap_or(bytes))
+        );
     }
     Ok(Document { doc, sha256 })
 }

@@ -81,9 +81,7 @@ pub fn download(url: &str, limits: Limits) -> Result<Vec<u8>> {
         .tls_backend_preconfigured(tls_config()?)
         .timeout(limits.timeout)
         .connect_timeout(limits.timeout.min(Duration::from_secs(30)))
-        .redirect(reqwest::redirect::Policy::limited(5))
-        // A redirect may not leave https (a loopback test server may redirect on http).
-        .https_only(parsed.scheme() == "https")
+        .redirect(redirect_policy(parsed.scheme() == "https"))
         .user_agent(concat!(
             "cloudflare-mcp-sync-xtask/",
             env!("CARGO_PKG_VERSION")
@@ -131,8 +129,32 @@ pub fn download(url: &str, limits: Limits) -> Result<Vec<u8>> {
     Ok(body)
 }
 
-/// A transport error as one clear sentence.
+/// Up to 5 redirects, each to a URL [`check_url`] accepts, and never from https down to
+/// plain http: a redirect cannot take the download somewhere the first URL could not go.
+fn redirect_policy(from_https: bool) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        let target = attempt.url().as_str().to_string();
+        if attempt.previous().len() >= 5 {
+            attempt.error("more than 5 redirects")
+        } else if from_https && attempt.url().scheme() != "https" {
+            attempt.error(format!("a redirect from https to {target} is refused"))
+        } else if let Err(e) = check_url(&target) {
+            attempt.error(format!("redirected: {e}"))
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// A transport error as one clear sentence, with its causes (reqwest's own `Display`
+/// leaves them out: "error following redirect" without the reason).
 fn describe(url: &str, e: &reqwest::Error, limits: Limits) -> anyhow::Error {
+    let mut why = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        why.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
     if e.is_timeout() {
         anyhow::anyhow!(
             "{url} did not answer in full within {} s; nothing was changed",
@@ -140,12 +162,12 @@ fn describe(url: &str, e: &reqwest::Error, limits: Limits) -> anyhow::Error {
         )
     } else if e.is_body() || e.is_decode() {
         anyhow::anyhow!(
-            "reading {url} failed: {e:#} (the download was cut short); nothing was changed"
+            "reading {url} failed: {why} (the download was cut short); nothing was changed"
         )
     } else if e.is_connect() {
-        anyhow::anyhow!("cannot connect to {url}: {e:#}; nothing was changed")
+        anyhow::anyhow!("cannot connect to {url}: {why}; nothing was changed")
     } else {
-        anyhow::anyhow!("fetching {url} failed: {e:#}; nothing was changed")
+        anyhow::anyhow!("fetching {url} failed: {why}; nothing was changed")
     }
 }
 
