@@ -235,5 +235,13 @@ mod tests {
                 .unwrap_err()
                 .starts_with("--x must not")
         );
+        // A blank flag beside a variable that holds something is the flag's fault.
+        let set = |_: &str| Some("value".to_string());
+        assert!(
+            checked_value(Some(" ".into()), "--x", "X", set)
+                .unwrap_err()
+                .starts_with("--x must not")
+        );
+        assert_eq!(checked_value(None, "--x", "X", set), Ok(None));
     }
 }

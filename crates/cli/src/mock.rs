@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
@@ -28,10 +28,9 @@ pub async fn start() -> std::io::Result<String> {
                 continue;
             };
             tokio::spawn(async move {
-                let service =
-                    hyper::service::service_fn(
-                        |req| async move { Ok::<_, Infallible>(answer(&req)) },
-                    );
+                let service = hyper::service::service_fn(|req: Request<Incoming>| async move {
+                    Ok::<_, Infallible>(answer(req.method(), req.uri().path(), req.headers()))
+                });
                 // A client that goes away mid-request is its own business.
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
@@ -43,16 +42,13 @@ pub async fn start() -> std::io::Result<String> {
 }
 
 /// The mock's answer to one request.
-fn answer(req: &Request<Incoming>) -> Response<Full<Bytes>> {
-    let headers = req.headers();
+fn answer(method: &Method, path: &str, headers: &HeaderMap) -> Response<Full<Bytes>> {
     let authed = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("Bearer "))
         || (headers.contains_key("x-auth-email") && headers.contains_key("x-auth-key"));
-    let server_id = (req.method() == Method::POST)
-        .then(|| server_id(req.uri().path()))
-        .flatten();
+    let server_id = (method == Method::POST).then(|| server_id(path)).flatten();
     let (status, body) = match (server_id, authed) {
         (Some(id), true) => (StatusCode::OK, envelope_ok(&result_for(id))),
         (Some(_), false) => (
@@ -130,6 +126,57 @@ mod tests {
         ] {
             assert_eq!(server_id(bad), None, "{bad}");
         }
+    }
+
+    fn status_and_body(method: Method, headers: &[(&str, &str)]) -> (u16, serde_json::Value) {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(
+                hyper::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        let path = "/client/v4/accounts/acc/access/ai-controls/mcp/servers/my-server/sync";
+        let response = answer(&method, path, &map);
+        let status = response.status().as_u16();
+        let body = futures_body(response);
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    fn futures_body(response: Response<Full<Bytes>>) -> Bytes {
+        use http_body_util::BodyExt;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime
+            .block_on(response.into_body().collect())
+            .unwrap()
+            .to_bytes()
+    }
+
+    #[test]
+    fn only_a_post_with_credentials_is_synced() {
+        let (status, body) = status_and_body(Method::POST, &[("authorization", "Bearer t")]);
+        assert_eq!(
+            (status, body["result"]["status"].as_str()),
+            (200, Some("ready"))
+        );
+        let both = [("x-auth-email", "e@x"), ("x-auth-key", "k")];
+        assert_eq!(status_and_body(Method::POST, &both).0, 200);
+        for half in [
+            &both[..1],
+            &both[1..],
+            &[("authorization", "Basic x")][..],
+            &[],
+        ] {
+            let (status, body) = status_and_body(Method::POST, half);
+            assert_eq!(status, 401, "{half:?}");
+            assert_eq!(body["errors"][0]["code"], 10000);
+            assert_eq!(body["success"], false);
+        }
+        let (status, body) = status_and_body(Method::GET, &[("authorization", "Bearer t")]);
+        assert_eq!(status, 404);
+        assert_eq!(body["errors"][0]["code"], 7003);
     }
 
     #[test]

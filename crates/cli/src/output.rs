@@ -137,6 +137,41 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_of_answer_has_its_own_stable_name() {
+        use cloudflare_mcp_sync::{HeaderMap, decode_response};
+        let failure = |code: u32| {
+            format!(
+                r#"{{"success":false,"errors":[{{"code":{code},"message":"m"}}],"messages":[],"result":null}}"#
+            )
+        };
+        let cases = [
+            (401, failure(10000), "unauthorized"),
+            (403, failure(10000), "unauthorized"),
+            (404, failure(7002), "not_found"),
+            (429, failure(971), "rate_limited"),
+            (500, failure(1000), "api"),
+            (200, failure(1000), "unsuccessful"),
+            (
+                200,
+                r#"{"success":true,"errors":[],"messages":[]}"#.to_string(),
+                "missing_result",
+            ),
+            (502, "<html>bad gateway</html>".to_string(), "not_json"),
+            (
+                200,
+                r#"{"success":true,"errors":[],"messages":[],"result":{"status":7}}"#.to_string(),
+                "decode",
+            ),
+        ];
+        for (status, body, name) in cases {
+            let e = decode_response(status, HeaderMap::new(), body.as_bytes(), 1).unwrap_err();
+            assert_eq!(kind(&e), name, "{status} {body}: {e:?}");
+        }
+        let config = cloudflare_mcp_sync::Client::builder().build().unwrap_err();
+        assert_eq!(kind(&config), "config");
+    }
+
+    #[test]
     fn a_failed_text_line_says_failed_and_why() {
         let e = cloudflare_mcp_sync::check_ids("acc", "Bad").unwrap_err();
         let result = Err(e);

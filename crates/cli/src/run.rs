@@ -210,14 +210,14 @@ fn print(
         }
     }
     written = written.and_then(|()| out.flush());
-    let worst = results.iter().map(exit_for).max_by_key(|e| severity(*e));
+    let worst = worst(results.iter().map(exit_for));
     match written {
         // A reader that went away (`| head`) is not a failure of the sync.
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             say(&format!("error: cannot write the results: {e}"));
             Exit::Failed
         }
-        _ => worst.unwrap_or(Exit::Ready),
+        _ => worst,
     }
 }
 
@@ -234,6 +234,11 @@ fn exit_for_error(e: &Error) -> Exit {
         Error::InvalidInput(_) | Error::Config(_) => Exit::Usage,
         _ => Exit::Failed,
     }
+}
+
+/// The exit code of a run: the worst of its servers' (ready when there is none).
+fn worst(exits: impl Iterator<Item = Exit>) -> Exit {
+    exits.max_by_key(|e| severity(*e)).unwrap_or(Exit::Ready)
 }
 
 /// Which exit code wins when servers ended differently: usage, then a failed request,

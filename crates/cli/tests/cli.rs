@@ -384,3 +384,182 @@ fn a_reader_that_went_away_is_not_a_crash() {
     // The exit code still says how the syncs went.
     assert_eq!(out.status.code(), Some(3));
 }
+
+/// A server on 127.0.0.1 that reads each request head, then does `then` with the
+/// connection (one thread per connection, alive until the test process ends).
+fn server(then: fn(std::net::TcpStream)) -> String {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}/client/v4", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                    head.push(byte[0]);
+                }
+                then(stream);
+            });
+        }
+    });
+    base
+}
+
+/// Runs one sync against `base` with a token and no retries; returns (exit, record).
+fn failed_record(base: &str, extra: &[&str]) -> (i32, serde_json::Value) {
+    let out = cmd()
+        .args([
+            "my-mcp-server",
+            "--account-id",
+            ACCOUNT,
+            "--retries",
+            "0",
+            "-qq",
+        ])
+        .args(["--base-url", base])
+        .args(extra)
+        .env("CLOUDFLARE_API_TOKEN", "t")
+        .output()
+        .unwrap();
+    let record = serde_json::from_slice(&out.stdout).unwrap();
+    (out.status.code().unwrap_or(-1), record)
+}
+
+#[test]
+fn timeouts_cut_connections_and_oversized_bodies_have_their_kinds() {
+    // Never answers: the per-server timeout ends it.
+    let silent = server(|stream| {
+        std::thread::park();
+        drop(stream);
+    });
+    let (code, record) = failed_record(&silent, &["--timeout", "300ms"]);
+    assert_eq!(code, 1);
+    assert_eq!(record["error"]["kind"], "timeout", "{record}");
+    // Closes without a byte of answer.
+    let closing = server(drop);
+    let (code, record) = failed_record(&closing, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(record["error"]["kind"], "transport", "{record}");
+    // Announces 5 MiB: over the 4 MiB cap.
+    let huge = server(|mut stream| {
+        use std::io::Write;
+        let _ = stream.write_all(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 5242880\r\n\r\n",
+        );
+        let _ = stream.write_all(&vec![b' '; 5 * 1024 * 1024]);
+    });
+    let (code, record) = failed_record(&huge, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(record["error"]["kind"], "body_too_large", "{record}");
+}
+
+#[test]
+fn off_a_terminal_several_ids_draw_no_progress_bar() {
+    cmd()
+        .args(["a", "b", "c", "--account-id", ACCOUNT, "--mock"])
+        .assert()
+        .code(0)
+        .stderr_eq(str![[r#"
+note: syncing against the embedded mock at http://127.0.0.1:[..]/client/v4
+
+"#]]);
+}
+
+#[test]
+fn on_a_terminal_the_bar_is_left_out_for_one_id_and_for_quiet_or_verbose_runs() {
+    let ids: Vec<String> = (0..20).map(|i| format!("server-{i}")).collect();
+    let several = ids.join(" ");
+    for args in [
+        format!("server-0 --account-id {ACCOUNT} --mock"),
+        format!("{several} --account-id {ACCOUNT} --mock -q"),
+        format!("{several} --account-id {ACCOUNT} --mock -v"),
+    ] {
+        let (code, shown) = on_a_terminal(&args);
+        assert_eq!(code, 0, "{args}: {shown}");
+        assert!(!shown.contains(" done"), "{args}: {shown:?}");
+    }
+}
+
+#[test]
+fn each_verbosity_shows_its_level_and_no_more() {
+    let closed = {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        format!("http://127.0.0.1:{port}/client/v4")
+    };
+    let run = |flags: &[&str], rust_log: Option<&str>| {
+        let mut c = cmd()
+            .args(["my-mcp-server", "--account-id", ACCOUNT, "--retries", "1"])
+            .args(["--base-url", &closed])
+            .args(flags)
+            .env("CLOUDFLARE_API_TOKEN", "a-secret-token");
+        if let Some(v) = rust_log {
+            c = c.env("RUST_LOG", v);
+        }
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let default = run(&[], None);
+    assert!(
+        !default.contains(" INFO ") && !default.contains("DEBUG"),
+        "{default}"
+    );
+    let info = run(&["-v"], None);
+    assert!(
+        info.contains(" INFO ") && info.contains("retrying"),
+        "{info}"
+    );
+    assert!(!info.contains("DEBUG"), "{info}");
+    let debug = run(&["-vv"], None);
+    assert!(
+        debug.contains("DEBUG") && !debug.contains("TRACE"),
+        "{debug}"
+    );
+    // A blank RUST_LOG is no filter at all: the flags decide.
+    let blank = run(&["-vv"], Some(" "));
+    assert!(blank.contains("DEBUG"), "{blank}");
+    for text in [default, info, debug, blank] {
+        assert!(!text.contains("a-secret-token"), "{text}");
+    }
+}
+
+#[test]
+fn a_stdout_that_cannot_be_written_is_a_failure_that_says_so() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        panic!("/dev/full is needed (Linux)");
+    };
+    let out = std::process::Command::new(snapbox::cmd::cargo_bin!("cf-mcp-sync"))
+        .args(["my-mcp-server", "--account-id", ACCOUNT, "--mock", "-q"])
+        .env_clear()
+        .stdout(full)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("error: cannot write the results"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_process_logs_its_own_peak_memory_at_debug() {
+    let out = cmd()
+        .args(["my-mcp-server", "--account-id", ACCOUNT, "--mock", "-q"])
+        .env("RUST_LOG", "cf_mcp_sync::process=debug")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let kib: u64 = stderr
+        .split("peak_rss_kib=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!((1024..256 * 1024).contains(&kib), "{kib} KiB");
+}
