@@ -51,10 +51,8 @@ fn main() -> ExitCode {
         } else {
             Output::Json
         }),
-        progress: sync.server_ids.len() > 1
-            && sync.quiet == 0
-            && sync.verbose == 0
-            && run::stderr_is_terminal(),
+        // Drawn only for several ids (`run::sync`), on a terminal, and not beside logs.
+        progress: sync.quiet == 0 && sync.verbose == 0 && run::stderr_is_terminal(),
         server_ids: sync.server_ids,
         mock: sync.mock,
         base_url,

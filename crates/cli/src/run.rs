@@ -55,7 +55,7 @@ pub struct Job {
     pub concurrency: usize,
     /// `-q` count.
     pub quiet: u8,
-    /// Whether to draw a progress bar for several ids.
+    /// Whether a run over several ids may draw a progress bar (one id never does).
     pub progress: bool,
 }
 
@@ -268,12 +268,18 @@ mod tests {
 
     #[test]
     fn the_worst_outcome_decides_the_exit_code() {
-        let mut all = [Exit::Ready, Exit::NotReady, Exit::Failed, Exit::Usage];
-        all.sort_by_key(|e| severity(*e));
-        assert_eq!(
-            all,
-            [Exit::Ready, Exit::NotReady, Exit::Failed, Exit::Usage]
-        );
+        use Exit::*;
+        for (exits, expected) in [
+            (vec![], Ready),
+            (vec![Ready, Ready], Ready),
+            (vec![NotReady, Ready], NotReady),
+            (vec![Ready, NotReady], NotReady),
+            (vec![NotReady, Failed, Ready], Failed),
+            (vec![Failed, NotReady], Failed),
+            (vec![Failed, Usage, NotReady], Usage),
+        ] {
+            assert_eq!(worst(exits.clone().into_iter()), expected, "{exits:?}");
+        }
         assert_eq!(ExitCode::from(Exit::NotReady), ExitCode::from(3));
     }
 }

@@ -523,6 +523,7 @@ fn each_verbosity_shows_its_level_and_no_more() {
     // A blank RUST_LOG is no filter at all: the flags decide.
     let blank = run(&["-vv"], Some(" "));
     assert!(blank.contains("DEBUG"), "{blank}");
+    assert!(!blank.contains("RUST_LOG"), "{blank}");
     for text in [default, info, debug, blank] {
         assert!(!text.contains("a-secret-token"), "{text}");
     }
