@@ -719,6 +719,27 @@ async fn bad_downloads_are_clear_errors_and_leave_the_tree_untouched() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_document_of_exactly_the_size_limit_is_accepted() {
+    let fixture = fixture_bytes(&upstream_fixture());
+    let exact = Limits {
+        max_bytes: fixture.len() as u64,
+        timeout: Duration::from_secs(30),
+    };
+    // With a content-length, and without one (the size found while reading).
+    let mut unannounced =
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n".to_vec();
+    unannounced.extend_from_slice(&fixture);
+    for step in [ok(&fixture), Step::Raw(unannounced)] {
+        let ws = scratch_workspace();
+        let server = FaultServer::start(vec![step]).await;
+        let updated = update_url(ws.path(), format!("{}/{PINNED}", server.base), exact)
+            .await
+            .unwrap();
+        assert_eq!(updated.report.exit_code(), 0);
+    }
+}
+
 #[test]
 fn urls_other_than_https_or_loopback_are_refused_before_any_connection() {
     let ws = scratch_workspace();

@@ -133,17 +133,24 @@ pub fn download(url: &str, limits: Limits) -> Result<Vec<u8>> {
 /// plain http: a redirect cannot take the download somewhere the first URL could not go.
 fn redirect_policy(from_https: bool) -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(move |attempt| {
-        let target = attempt.url().as_str().to_string();
-        if attempt.previous().len() >= 5 {
-            attempt.error("more than 5 redirects")
-        } else if from_https && attempt.url().scheme() != "https" {
-            attempt.error(format!("a redirect from https to {target} is refused"))
-        } else if let Err(e) = check_url(&target) {
-            attempt.error(format!("redirected: {e}"))
-        } else {
-            attempt.follow()
+        match redirect_verdict(from_https, attempt.url(), attempt.previous().len()) {
+            Ok(()) => attempt.follow(),
+            Err(why) => attempt.error(why),
         }
     })
+}
+
+/// Whether a redirect to `target`, after `hops` earlier ones, may be followed.
+fn redirect_verdict(from_https: bool, target: &url::Url, hops: usize) -> Result<(), String> {
+    if hops >= 5 {
+        Err("more than 5 redirects".to_string())
+    } else if from_https && target.scheme() != "https" {
+        Err(format!("a redirect from https to {target} is refused"))
+    } else {
+        check_url(target.as_str())
+            .map(drop)
+            .map_err(|e| format!("redirected: {e}"))
+    }
 }
 
 /// A transport error as one clear sentence, with its causes (reqwest's own `Display`
@@ -205,6 +212,34 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn the_default_limits_are_64_mib_and_two_minutes() {
+        let limits = Limits::default();
+        assert_eq!(limits.max_bytes, 67_108_864);
+        assert_eq!(limits.timeout, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn redirects_keep_to_the_url_rules() {
+        let url = |u: &str| url::Url::parse(u).unwrap();
+        assert_eq!(redirect_verdict(true, &url("https://b/x"), 0), Ok(()));
+        assert_eq!(redirect_verdict(true, &url("https://b/x"), 4), Ok(()));
+        assert!(
+            redirect_verdict(true, &url("https://b/x"), 5)
+                .unwrap_err()
+                .contains("more than 5")
+        );
+        let down = redirect_verdict(true, &url("http://127.0.0.1/x"), 0).unwrap_err();
+        assert!(down.contains("from https"), "{down}");
+        assert_eq!(
+            redirect_verdict(false, &url("http://127.0.0.1/x"), 0),
+            Ok(())
+        );
+        assert_eq!(redirect_verdict(false, &url("https://b/x"), 0), Ok(()));
+        let off = redirect_verdict(false, &url("http://10.0.0.1/x"), 0).unwrap_err();
+        assert!(off.contains("plain http is refused"), "{off}");
+    }
+
+    #[test]
     fn urls_and_paths_are_told_apart() {
         assert!(is_url("https://raw.githubusercontent.com/x"));
         assert!(is_url("HTTP://127.0.0.1:1/x"));
@@ -221,6 +256,10 @@ mod tests {
         let main = "https://raw.githubusercontent.com/cloudflare/api-schemas/main/openapi.json";
         assert_eq!(commit_from_url(main), None);
         assert_eq!(commit_from_url("https://x/openapi.json"), None);
+        let not_hex = format!("https://x/{}/openapi.json", "z".repeat(40));
+        assert_eq!(commit_from_url(&not_hex), None);
+        let short = format!("https://x/{}/openapi.json", &sha[..39]);
+        assert_eq!(commit_from_url(&short), None);
     }
 
     #[test]
