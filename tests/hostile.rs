@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use cloudflare_mcp_sync::{Client, ClientBuilder, Credentials, Error, SyncStatus};
 use workspace_tests::fault::{FaultServer, Step, json, response};
-use workspace_tests::main_job::{Run, run_sync};
+use workspace_tests::main_job::run_sync_off_runtime;
 use workspace_tests::secrets::{self, assert_no_secret};
 use workspace_tests::tls::{TlsServer, TunnelProxy};
 use workspace_tests::{ACCOUNT, SERVER, ok_body};
@@ -15,17 +15,6 @@ use workspace_tests::{ACCOUNT, SERVER, ok_body};
 const CAP: usize = cloudflare_mcp_sync::DEFAULT_MAX_BODY_BYTES;
 /// The goal for a whole `sync` process that reads a body of [`CAP`] bytes.
 const RSS_LIMIT_KIB: u64 = 64 * 1024;
-
-/// Runs the command off the async runtime (it blocks until the child exits).
-async fn sync_process(args: Vec<String>, env: Vec<(String, String)>) -> Run {
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        run_sync(&args, &env)
-    })
-    .await
-    .expect("join")
-}
 
 fn args(base: &str) -> Vec<String> {
     [SERVER, "--account-id", ACCOUNT, "--base-url", base]
@@ -82,7 +71,7 @@ async fn plain_http_never_goes_through_an_environment_proxy() {
         "HTTPS_PROXY",
     ] {
         let env = token_env(&[(var, &proxy.base), ("NO_PROXY", "")]);
-        let run = sync_process(args(&server.base), env).await;
+        let run = run_sync_off_runtime(args(&server.base), env).await;
         assert_eq!(run.code, Some(0), "{var}: {}", run.stderr);
     }
     // Global-key mode too: the key must not reach a proxy either.
@@ -91,7 +80,7 @@ async fn plain_http_never_goes_through_an_environment_proxy() {
         ("CLOUDFLARE_API_KEY".to_string(), secrets::KEY.to_string()),
         ("HTTP_PROXY".to_string(), proxy.base.clone()),
     ];
-    let run = sync_process(args(&server.base), env).await;
+    let run = run_sync_off_runtime(args(&server.base), env).await;
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(proxy.requests(), 0, "the proxy saw {:?}", proxy.heads());
     assert_eq!(server.requests(), 6);
@@ -164,11 +153,7 @@ async fn a_proxy_the_build_cannot_use_is_a_configuration_error() {
         ("https_proxy", "http://[::1"),
     ] {
         let env = token_env(&[(var, value), ("CLOUDFLARE_BASE_URL", "https://127.0.0.1:9")]);
-        let run = sync_process(
-            [SERVER, "--account-id", ACCOUNT].map(String::from).to_vec(),
-            env,
-        )
-        .await;
+        let run = run_sync_off_runtime([SERVER, "--account-id", ACCOUNT], env).await;
         assert_eq!(run.code, Some(2), "{var}={value}: {}", run.stderr);
         assert!(run.stderr.contains(var), "{}", run.stderr);
         assert!(!run.stderr.contains("attempts"), "{}", run.stderr);
@@ -306,7 +291,7 @@ async fn peak_memory_of_the_main_job_stays_bounded_for_any_body_shape() {
     for (name, status, body) in expanding_bodies() {
         let reply = response(status, &[("content-type", "application/json")], &body);
         let server = FaultServer::start(vec![Step::Raw(reply)]).await;
-        let run = sync_process(
+        let run = run_sync_off_runtime(
             args(&server.base),
             token_env(&[("RUST_LOG", "cf_mcp_sync::process=debug")]),
         )
@@ -390,7 +375,7 @@ fn group(n: usize) -> String {
 async fn input_that_cannot_be_sent_is_refused_before_any_attempt() {
     let server = FaultServer::start(vec![Step::Raw(ready())]).await;
     let long_account = "a".repeat(65_000);
-    let run = sync_process(
+    let run = run_sync_off_runtime(
         [
             SERVER,
             "--account-id",
@@ -412,7 +397,7 @@ async fn input_that_cannot_be_sent_is_refused_before_any_attempt() {
     );
 
     let long_base = format!("{}/{}", server.base, "p".repeat(70_000));
-    let run = sync_process(args(&long_base), token_env(&[])).await;
+    let run = run_sync_off_runtime(args(&long_base), token_env(&[])).await;
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert!(run.stderr.contains("too long"), "{}", run.stderr);
     assert_eq!(server.requests(), 0, "nothing may be sent");
@@ -477,11 +462,7 @@ async fn a_set_but_empty_secret_is_a_configuration_error_not_the_mock() {
         ("CLOUDFLARE_API_KEY", "\t"),
     ] {
         let env = vec![(var.to_string(), value.to_string())];
-        let run = sync_process(
-            [SERVER, "--account-id", ACCOUNT].map(String::from).to_vec(),
-            env,
-        )
-        .await;
+        let run = run_sync_off_runtime([SERVER, "--account-id", ACCOUNT], env).await;
         assert_eq!(run.code, Some(2), "{var}={value:?}: {}", run.stderr);
         assert!(
             run.stderr.contains(&format!("{var} is set but empty")),
@@ -511,8 +492,8 @@ fn a_secret_that_is_not_utf8_is_an_error_not_the_mock() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_blank_base_url_variable_is_an_error_not_the_real_api() {
-    let run = sync_process(
-        [SERVER, "--account-id", ACCOUNT].map(String::from).to_vec(),
+    let run = run_sync_off_runtime(
+        [SERVER, "--account-id", ACCOUNT],
         token_env(&[("CLOUDFLARE_BASE_URL", " ")]),
     )
     .await;
@@ -540,9 +521,9 @@ fn zero_timeouts_are_configuration_errors() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_mock_answers_only_with_no_credential_variable_and_says_so() {
-    let run = sync_process(
-        [SERVER, "--account-id", ACCOUNT].map(String::from).to_vec(),
-        vec![],
+    let run = run_sync_off_runtime(
+        [SERVER, "--account-id", ACCOUNT],
+        Vec::<(String, String)>::new(),
     )
     .await;
     assert_eq!(run.code, Some(0), "{}", run.stderr);
@@ -551,7 +532,7 @@ async fn the_mock_answers_only_with_no_credential_variable_and_says_so() {
     assert!(run.stderr.contains("embedded mock"), "{}", run.stderr);
 
     let server = FaultServer::start(vec![Step::Raw(ready())]).await;
-    let run = sync_process(args(&server.base), token_env(&[])).await;
+    let run = run_sync_off_runtime(args(&server.base), token_env(&[])).await;
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(json["mock"], false);
@@ -565,7 +546,7 @@ async fn a_base_url_that_does_not_parse_is_shown_without_its_password() {
         "http://user:PW-SECRET@host:99999",
         "https://u:PW-SECRET@[::1",
     ] {
-        let run = sync_process(args(base), token_env(&[])).await;
+        let run = run_sync_off_runtime(args(base), token_env(&[])).await;
         assert_eq!(run.code, Some(2), "{}", run.stderr);
         assert!(run.stderr.contains("***@"), "{}", run.stderr);
         assert_no_secret(&run.stderr);
@@ -577,7 +558,7 @@ async fn server_text_reaches_the_terminal_without_controls_or_bidi_overrides() {
     let hostile = "evil\\u202e\\u2066txt.exe\\u2069\\u001b[2J\\u0085\\u200f";
     let body = format!(r#"{{"success":false,"errors":[{{"code":1,"message":"{hostile}"}}]}}"#);
     let server = FaultServer::start(vec![Step::Raw(json("404 Not Found", &body))]).await;
-    let run = sync_process(args(&server.base), token_env(&[])).await;
+    let run = run_sync_off_runtime(args(&server.base), token_env(&[])).await;
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert!(run.stderr.contains("evil"), "{}", run.stderr);
     for c in [
@@ -671,7 +652,7 @@ async fn the_main_job_shows_its_logs_at_trace_and_they_hold_no_secret() {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         env.push(("RUST_LOG".into(), "trace".into()));
-        let run = sync_process(args(&server.base), env).await;
+        let run = run_sync_off_runtime(args(&server.base), env).await;
         assert_eq!(run.code, Some(0), "{}", run.stderr);
         assert!(run.stderr.contains("retrying"), "{}", run.stderr);
         assert!(run.stderr.contains("cloudflare_mcp_sync"), "{}", run.stderr);
@@ -681,7 +662,7 @@ async fn the_main_job_shows_its_logs_at_trace_and_they_hold_no_secret() {
     }
     // Without RUST_LOG the same run prints nothing but the report.
     let server = FaultServer::start(vec![Step::Raw(busy), Step::Raw(ready())]).await;
-    let run = sync_process(args(&server.base), token_env(&[])).await;
+    let run = run_sync_off_runtime(args(&server.base), token_env(&[])).await;
     assert_eq!(run.code, Some(0));
     assert!(run.stderr.is_empty(), "{}", run.stderr);
 }
@@ -700,7 +681,7 @@ fn trusting(server: &TlsServer, extra: &[(&str, &str)]) -> Vec<(String, String)>
 async fn https_through_a_proxy_tunnel_keeps_the_request_inside_tls() {
     let server = TlsServer::start(ready()).await;
     let proxy = TunnelProxy::start().await;
-    let run = sync_process(
+    let run = run_sync_off_runtime(
         args(&server.base),
         trusting(&server, &[("HTTPS_PROXY", &proxy.url)]),
     )
@@ -728,7 +709,7 @@ async fn a_certificate_the_client_does_not_trust_fails_once_not_three_times() {
     let server = TlsServer::start(ready()).await;
     // Trusting another server's certificate: refused whatever the machine's own store.
     let other = TlsServer::start(ready()).await;
-    let run = sync_process(args(&server.base), trusting(&other, &[])).await;
+    let run = run_sync_off_runtime(args(&server.base), trusting(&other, &[])).await;
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert!(run.stderr.contains("certificate"), "{}", run.stderr);
     assert!(
@@ -750,7 +731,7 @@ async fn certificate_variables_that_name_nothing_are_configuration_errors() {
         ("SSL_CERT_FILE", "/nonexistent/cert.pem"),
         ("SSL_CERT_DIR", "/etc:/nonexistent/certs"),
     ] {
-        let run = sync_process(args(&server.base), token_env(&[(var, value)])).await;
+        let run = run_sync_off_runtime(args(&server.base), token_env(&[(var, value)])).await;
         assert_eq!(run.code, Some(2), "{var}: {}", run.stderr);
         assert!(
             run.stderr.contains(var) && run.stderr.contains("/nonexistent"),
@@ -767,7 +748,7 @@ async fn a_certificate_file_without_certificates_is_a_configuration_error() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.pem");
     std::fs::write(&empty, "not a certificate\n").unwrap();
-    let run = sync_process(
+    let run = run_sync_off_runtime(
         args(&server.base),
         token_env(&[("SSL_CERT_FILE", empty.to_str().unwrap())]),
     )

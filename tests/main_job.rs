@@ -5,29 +5,13 @@
 //! mock) is in `crates/cli/tests/cli.rs`; the same against Prism is in `contract.rs`.
 
 use workspace_tests::fault::{FaultServer, Step, json};
-use workspace_tests::main_job::{Run, run_sync};
+use workspace_tests::main_job::{run_sync, run_sync_off_runtime};
 use workspace_tests::secrets::{self, assert_no_secret};
 use workspace_tests::{ACCOUNT, SERVER, ok_body};
 
 const TOKEN: (&str, &str) = ("CLOUDFLARE_API_TOKEN", secrets::TOKEN);
 
 const NOT_READY: &str = r#"{"status":"error","error":"MCP server returned an error","error_details":{"cause":"initialize failed","is_upstream":true}}"#;
-
-/// Runs the command off the async runtime (the servers live on it).
-async fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let args: Vec<String> = args.iter().map(ToString::to_string).collect();
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        run_sync(&args, &env)
-    })
-    .await
-    .unwrap()
-}
 
 #[test]
 fn nothing_configured_syncs_against_the_embedded_mock_and_exits_0() {
@@ -43,9 +27,9 @@ fn nothing_configured_syncs_against_the_embedded_mock_and_exits_0() {
 #[tokio::test(flavor = "multi_thread")]
 async fn synced_but_not_ready_exits_3() {
     let server = FaultServer::start(vec![Step::Raw(json("200 OK", &ok_body(NOT_READY)))]).await;
-    let run = run(
+    let run = run_sync_off_runtime(
         &[SERVER, "--account-id", ACCOUNT, "--base-url", &server.base],
-        &[TOKEN],
+        [TOKEN],
     )
     .await;
     assert_eq!(run.code, Some(3), "{}", run.stderr);
@@ -94,9 +78,9 @@ fn a_failed_request_exits_1_with_a_record_and_one_line() {
 async fn a_refused_request_has_its_status_ray_and_cloudflare_errors_in_the_record() {
     let body = r#"{"success":false,"errors":[{"code":7002,"message":"Not Found"}],"messages":[],"result":null}"#;
     let server = FaultServer::start(vec![Step::Raw(json("404 Not Found", body))]).await;
-    let run = run(
+    let run = run_sync_off_runtime(
         &[SERVER, "--account-id", ACCOUNT, "--base-url", &server.base],
-        &[TOKEN],
+        [TOKEN],
     )
     .await;
     assert_eq!(run.code, Some(1), "{}", run.stderr);
@@ -119,7 +103,7 @@ async fn several_ids_give_one_record_per_id_in_order_and_the_worst_exit_code() {
         Step::Raw(json("404 Not Found", not_found)),
     ])
     .await;
-    let run = run(
+    let run = run_sync_off_runtime(
         &[
             "a",
             "b",
@@ -131,7 +115,7 @@ async fn several_ids_give_one_record_per_id_in_order_and_the_worst_exit_code() {
             "--concurrency",
             "1",
         ],
-        &[TOKEN],
+        [TOKEN],
     )
     .await;
     assert_eq!(run.code, Some(1), "{}", run.stderr);
@@ -162,7 +146,7 @@ async fn several_ids_all_answered_but_one_not_ready_exit_3_and_text_shows_the_ca
         Step::Raw(json("200 OK", &ok_body(NOT_READY))),
     ])
     .await;
-    let run = run(
+    let run = run_sync_off_runtime(
         &[
             "first",
             "second-one",
@@ -175,7 +159,7 @@ async fn several_ids_all_answered_but_one_not_ready_exit_3_and_text_shows_the_ca
             "--output",
             "text",
         ],
-        &[TOKEN],
+        [TOKEN],
     )
     .await;
     assert_eq!(run.code, Some(3), "{}", run.stderr);

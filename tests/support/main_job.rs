@@ -95,6 +95,31 @@ pub fn run_sync(args: &[&str], env: &[(&str, &str)]) -> Run {
     run_sync_os(args, &env)
 }
 
+/// [`run_sync`] from async code: the child is waited for on a blocking thread, so the
+/// servers the test runs on the same runtime keep answering.
+pub async fn run_sync_off_runtime<A, K, V>(
+    args: impl IntoIterator<Item = A>,
+    env: impl IntoIterator<Item = (K, V)>,
+) -> Run
+where
+    A: AsRef<str>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let args: Vec<String> = args.into_iter().map(|a| a.as_ref().to_string()).collect();
+    let env: Vec<(String, String)> = env
+        .into_iter()
+        .map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        run_sync(&args, &env)
+    })
+    .await
+    .expect("join the child's waiter")
+}
+
 /// [`run_sync`] with values that need not be UTF-8.
 pub fn run_sync_os(args: &[&str], env: &[(&str, std::ffi::OsString)]) -> Run {
     let mut cmd = Command::new(sync_binary());

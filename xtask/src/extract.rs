@@ -296,8 +296,6 @@ pub struct Plan {
     pub provenance: spec::Provenance,
     /// The fragment as it is on disk now.
     pub previous: spec::Fragment,
-    /// The fragment file's current bytes, as text (`None` when it could not be read).
-    pub previous_text: Option<String>,
     /// The provenance record as it is now.
     pub previous_provenance: spec::Provenance,
 }
@@ -337,13 +335,11 @@ impl Plan {
             .commit
             .clone()
             .unwrap_or_else(|| "unrecorded (pass --commit)".to_string());
-        let previous_text = std::fs::read_to_string(spec::fragment_path(root, &prov)).ok();
         Ok(Self {
             fragment,
             fragment_text,
             provenance,
             previous,
-            previous_text,
             previous_provenance: prov,
         })
     }
@@ -351,7 +347,8 @@ impl Plan {
     /// Whether the fragment would be byte for byte what is committed, for the same
     /// operations: upstream changed nothing this workspace takes from it.
     pub fn is_unchanged(&self) -> bool {
-        self.previous_text.as_deref() == Some(self.fragment_text.as_str())
+        // The sha256 of the committed file's bytes against that of the new text.
+        self.previous.sha256 == self.provenance.fragment_sha256
             && self.provenance.operations == self.previous_provenance.operations
     }
 

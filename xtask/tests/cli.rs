@@ -46,6 +46,16 @@ fn usage_mistakes_exit_64() {
     }
 }
 
+/// The upstream-style fixture with one breaking change: the server id's `maxLength`
+/// tightened from 32 to 8.
+fn drifted_fixture() -> serde_json::Value {
+    let fixture = root().join("tests/fixtures/upstream-openapi.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture).unwrap()).unwrap();
+    doc["components"]["schemas"]["mcp-portals_identifier"]["maxLength"] = serde_json::json!(8);
+    doc
+}
+
 #[test]
 fn diff_exit_codes_and_json() {
     let dir = tempfile::tempdir().unwrap();
@@ -64,11 +74,8 @@ fn diff_exit_codes_and_json() {
         String::from_utf8_lossy(&same.stdout)
     );
 
-    let mut doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&fixture).unwrap()).unwrap();
-    doc["components"]["schemas"]["mcp-portals_identifier"]["maxLength"] = serde_json::json!(8);
     let drifted = dir.path().join("drifted.json");
-    std::fs::write(&drifted, serde_json::to_vec(&doc).unwrap()).unwrap();
+    std::fs::write(&drifted, serde_json::to_vec(&drifted_fixture()).unwrap()).unwrap();
     let out = xtask(&[
         "diff",
         fixture.to_str().unwrap(),
@@ -227,11 +234,8 @@ fn find_status_enum(schema: &mut serde_json::Value) -> Option<&mut serde_json::V
 fn diff_prints_a_markdown_table_for_a_job_summary() {
     let dir = tempfile::tempdir().unwrap();
     let fixture = root().join("tests/fixtures/upstream-openapi.json");
-    let mut doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&fixture).unwrap()).unwrap();
-    doc["components"]["schemas"]["mcp-portals_identifier"]["maxLength"] = serde_json::json!(8);
     let drifted = dir.path().join("drifted.json");
-    std::fs::write(&drifted, serde_json::to_vec(&doc).unwrap()).unwrap();
+    std::fs::write(&drifted, serde_json::to_vec(&drifted_fixture()).unwrap()).unwrap();
     let out = xtask(&[
         "diff",
         fixture.to_str().unwrap(),
@@ -279,11 +283,8 @@ fn serve(body: Vec<u8>) -> String {
 #[test]
 fn update_from_a_url_prints_markdown_and_exits_like_diff_then_0_when_unchanged() {
     let clone = scratch();
-    let fixture = std::fs::read(root().join("tests/fixtures/upstream-openapi.json")).unwrap();
-    let mut doc: serde_json::Value = serde_json::from_slice(&fixture).unwrap();
-    doc["components"]["schemas"]["mcp-portals_identifier"]["maxLength"] = serde_json::json!(8);
     let sha = "89abcdef0123456789abcdef0123456789abcdef";
-    let base = serve(serde_json::to_vec(&doc).unwrap());
+    let base = serve(serde_json::to_vec(&drifted_fixture()).unwrap());
     let url = format!("{base}/cloudflare/api-schemas/{sha}/openapi.json");
     let out = xtask_in(clone.path(), &["update", &url, "--format", "markdown"]);
     let (stdout, stderr) = (

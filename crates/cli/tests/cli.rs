@@ -25,6 +25,12 @@ fn cmd() -> Command {
     cmd
 }
 
+/// A base URL on 127.0.0.1 where nothing listens: a port bound, then released.
+fn closed_port_base() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}/client/v4", listener.local_addr().unwrap())
+}
+
 #[test]
 fn help_documents_arguments_environment_output_and_exit_codes() {
     cmd()
@@ -298,15 +304,9 @@ warning: RUST_LOG is not a valid filter ([..]); using "error"
 
 #[test]
 fn quiet_twice_silences_error_lines_but_not_the_exit_code() {
-    // A port nothing listens on: bound, then released.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     cmd()
         .args(["my-mcp-server", "--account-id", ACCOUNT, "--retries", "0", "-qq"])
-        .args(["--base-url", &format!("http://127.0.0.1:{port}/client/v4")])
+        .args(["--base-url", &closed_port_base()])
         .env("CLOUDFLARE_API_TOKEN", "a-token-that-must-not-show")
         .assert()
         .code(1)
@@ -483,14 +483,7 @@ fn on_a_terminal_the_bar_is_left_out_for_one_id_and_for_quiet_or_verbose_runs() 
 
 #[test]
 fn each_verbosity_shows_its_level_and_no_more() {
-    let closed = {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        format!("http://127.0.0.1:{port}/client/v4")
-    };
+    let closed = closed_port_base();
     let run = |flags: &[&str], rust_log: Option<&str>| {
         let mut c = cmd()
             .args(["my-mcp-server", "--account-id", ACCOUNT, "--retries", "1"])
