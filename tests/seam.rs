@@ -1,6 +1,7 @@
 //! The seam between generated and hand-written code: after `cargo xtask generate`, a
-//! change to the operation's parameters or method in `openapi/` must stop the
-//! ergonomic crate from compiling, with an error that names what changed. Each case
+//! new required, new path or renamed parameter, or a method change in `openapi/` must
+//! stop the ergonomic crate from compiling, with an error that names what changed; a
+//! new optional parameter must not. Each case
 //! changes the spec in a scratch copy of the workspace, regenerates, and runs
 //! `cargo check` there (offline, its own target directory, so the outer build's lock
 //! is never touched). The unchanged copy must compile, so a failure is the change's.
@@ -119,7 +120,7 @@ fn the_seam_holds() {
     assert!(!ok, "a new required query parameter compiled");
     assert!(stderr.contains("missing field `dry_run`"), "{stderr}");
 
-    // A new optional query parameter: no silent omission either.
+    // A new optional query parameter compiles: it is not sent until the crate offers it.
     let (ok, stderr) = check_after(ws.path(), |doc| {
         operation(doc)["parameters"]
             .as_array_mut()
@@ -128,8 +129,7 @@ fn the_seam_holds() {
                 "name": "force", "in": "query", "schema": {"type": "boolean"}
             }));
     });
-    assert!(!ok, "a new optional query parameter compiled");
-    assert!(stderr.contains("missing field `force`"), "{stderr}");
+    assert!(ok, "a new optional query parameter broke the build:\n{stderr}");
 
     // A new path parameter.
     let (ok, stderr) =

@@ -45,10 +45,11 @@ pub fn scratch_workspace() -> tempfile::TempDir {
     dir
 }
 
-/// The committed spec fragment as JSON.
+/// The committed spec fragment as JSON, read through xtask's one `$ref` resolver: every
+/// `$ref` below `paths` inlined, so that the pointers below ([`SYNC_OP`]) reach the same
+/// places whether `openapi/` is written inline or with `components`, as upstream is.
 pub fn committed_spec() -> serde_json::Value {
-    let (_, fragment) = xtask::spec::load_fragment(&workspace_root()).expect("load openapi/");
-    fragment.doc
+    xtask::rehearse::resolved(&workspace_root()).expect("load openapi/")
 }
 
 /// Writes `doc` over the fragment in a scratch workspace.

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use xtask::{bench, ci, diff, extract, fetch, generate, spec, surface, update};
+use xtask::{bench, ci, diff, drift, extract, fetch, generate, rehearse, spec, surface, update};
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -26,6 +26,19 @@ commands:
                        the snapshots to review; exits like diff. Nothing in scope
                        changed: exit 0 and nothing is written. Any error: nothing is
                        written
+  spec-drift <PATH|URL> [--commit <sha>] [--timeout <secs>] [--max-mb <n>]
+         [--verdict ci|tests|none] [--report <FILE>] [--outputs <FILE>]
+                       the weekly job's steps: update, refresh the snapshots it moves,
+                       move the version and CHANGELOG.md, cargo semver-checks (when
+                       installed), then the test command on the new tree (default
+                       --verdict ci: `cargo xtask ci`); writes the Markdown report
+                       (--report) and appends changed/class/verdict/version/title to
+                       --outputs ($GITHUB_OUTPUT); exit 0 whatever it found, 3 on error
+  rehearse-drift [--case <name>]... [--verdict tests|ci|none]
+                       replay spec-drift per kind of upstream change (derived from
+                       openapi/, served on 127.0.0.1) in target/rehearse-drift and
+                       check each: non-breaking green, breaking red (default --verdict
+                       tests: generate --check and cargo test --workspace)
   bench-extract [--size-mb N] [--runs N]
                        time extract on a generated upstream-size document (default 16 MB)
                        beside the time to parse it alone
@@ -61,6 +74,10 @@ struct Options {
     check: bool,
     size_mb: Option<usize>,
     runs: Option<usize>,
+    verdict: Option<drift::VerdictBy>,
+    report: Option<PathBuf>,
+    outputs: Option<PathBuf>,
+    cases: Vec<String>,
 }
 
 fn parse_options(args: &[&str]) -> Result<Options, String> {
@@ -115,6 +132,17 @@ fn parse_options(args: &[&str]) -> Result<Options, String> {
                         .ok_or("--runs needs a number")?,
                 )
             }
+            "--verdict" => {
+                o.verdict = Some(match it.next().copied() {
+                    Some("ci") => drift::VerdictBy::Ci,
+                    Some("tests") => drift::VerdictBy::Tests,
+                    Some("none") => drift::VerdictBy::None,
+                    other => return Err(format!("--verdict takes ci, tests or none, not {other:?}")),
+                })
+            }
+            "--report" => o.report = Some(user_path(it.next().ok_or("--report needs a file")?)),
+            "--outputs" => o.outputs = Some(user_path(it.next().ok_or("--outputs needs a file")?)),
+            "--case" => o.cases.push(it.next().ok_or("--case needs a name")?.to_string()),
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
             value => o.positional.push(value.to_string()),
         }
@@ -177,6 +205,8 @@ fn main() -> ExitCode {
             }),
         ("diff", 2) => run_diff(&root, &options),
         ("update", 1) => run_update(&root, &options),
+        ("spec-drift", 1) => run_spec_drift(&root, &options),
+        ("rehearse-drift", 0) => run_rehearsal(&root, &options),
         ("ci", 0) if rest.is_empty() => ci::run().map(|()| 0),
         ("bench-extract", 0) => extract::load_document(&root.join("tests/fixtures/upstream-openapi.json"))
             .and_then(|base| {
@@ -256,19 +286,12 @@ fn render(report: &diff::Report, format: Format) -> String {
 fn run_update(root: &Path, options: &Options) -> anyhow::Result<u8> {
     let source = &options.positional[0];
     let updated = if fetch::is_url(source) {
-        let mut limits = fetch::Limits::default();
-        if let Some(secs) = options.timeout_secs {
-            limits.timeout = std::time::Duration::from_secs_f64(secs);
-        }
-        if let Some(mb) = options.max_mb {
-            limits.max_bytes = mb * 1024 * 1024;
-        }
         update::run_url(
             root,
             source,
             &options.operations,
             options.commit.as_deref(),
-            limits,
+            limits(options),
         )?
     } else {
         if options.timeout_secs.is_some() || options.max_mb.is_some() {
@@ -282,7 +305,7 @@ fn run_update(root: &Path, options: &Options) -> anyhow::Result<u8> {
         )?
     };
     match options.format {
-        Format::Markdown => print!("{}", update_markdown(&updated)),
+        Format::Markdown => print!("{}", xtask::markdown::update_markdown(&updated)),
         format => print!("{}", render(&updated.report, format)),
     }
     if updated.written {
@@ -298,30 +321,46 @@ fn run_update(root: &Path, options: &Options) -> anyhow::Result<u8> {
     Ok(updated.report.exit_code())
 }
 
-/// The update as Markdown: the source, the report table and the snapshots to review
-/// (a job summary, or the body of the spec-drift pull request).
-fn update_markdown(updated: &update::Updated) -> String {
-    let mut out = format!(
-        "## Cloudflare spec drift\n\nSource: `{}`, commit `{}`.\n\n",
-        updated.source.replace('`', "'"),
-        updated.commit.replace('`', "'")
-    );
-    if !updated.written {
-        out.push_str("Nothing in scope changed; the tree was not touched.\n");
-        return out;
+fn limits(options: &Options) -> fetch::Limits {
+    let mut limits = fetch::Limits::default();
+    if let Some(secs) = options.timeout_secs {
+        limits.timeout = std::time::Duration::from_secs_f64(secs);
     }
-    out.push_str(&updated.report.to_markdown());
-    let worst = updated
-        .report
-        .worst()
-        .map_or("none (the fragment was respelled)".to_string(), |c| {
-            c.to_string()
-        });
-    out.push_str(&format!(
-        "\nMost serious class: **{worst}** (`cargo xtask diff` exit code {}).\n\n\
-         ### Snapshots to review\n\n```text\n{}```\n",
-        updated.report.exit_code(),
-        updated.snapshots.replace("```", "'''")
-    ));
-    out
+    if let Some(mb) = options.max_mb {
+        limits.max_bytes = mb * 1024 * 1024;
+    }
+    limits
+}
+
+fn run_spec_drift(root: &Path, options: &Options) -> anyhow::Result<u8> {
+    let job = drift::run(
+        root,
+        &drift::Options {
+            source: options.positional[0].clone(),
+            commit: options.commit.clone(),
+            limits: limits(options),
+            verdict: options.verdict.unwrap_or(drift::VerdictBy::Ci),
+            target_dir: None,
+        },
+    )?;
+    drift::write_files(
+        &job,
+        &drift::Files {
+            report: options.report.clone(),
+            outputs: options.outputs.clone(),
+        },
+    )?;
+    print!("{}", job.to_markdown());
+    Ok(0)
+}
+
+fn run_rehearsal(root: &Path, options: &Options) -> anyhow::Result<u8> {
+    let verdict = options.verdict.unwrap_or(drift::VerdictBy::Tests);
+    let outcomes = rehearse::run(root, &options.cases, verdict)?;
+    let (table, ok) = rehearse::summary(&outcomes);
+    print!("{table}");
+    if !ok {
+        anyhow::bail!("the spec-drift rehearsal found cases that did not hold (above)");
+    }
+    Ok(0)
 }

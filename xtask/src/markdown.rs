@@ -73,6 +73,34 @@ fn markdown_text(text: &str) -> String {
     out
 }
 
+/// The update as Markdown: the source, the report table and the snapshots to review
+/// (a job summary, or the body of the spec-drift pull request).
+pub fn update_markdown(updated: &crate::update::Updated) -> String {
+    let mut out = format!(
+        "## Cloudflare spec drift\n\nSource: `{}`, commit `{}`.\n\n",
+        updated.source.replace('`', "'"),
+        updated.commit.replace('`', "'")
+    );
+    if !updated.written {
+        out.push_str("Nothing in scope changed; the tree was not touched.\n");
+        return out;
+    }
+    out.push_str(&updated.report.to_markdown());
+    let worst = updated
+        .report
+        .worst()
+        .map_or("none (the fragment was respelled)".to_string(), |c| {
+            c.to_string()
+        });
+    out.push_str(&format!(
+        "\nMost serious class: **{worst}** (`cargo xtask diff` exit code {}).\n\n\
+         ### Snapshots to review\n\n```text\n{}```\n",
+        updated.report.exit_code(),
+        updated.snapshots.replace("```", "'''")
+    ));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

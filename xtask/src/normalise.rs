@@ -19,11 +19,15 @@ const INLINED_SECTIONS: [&str; 4] = ["schemas", "parameters", "responses", "requ
 /// Title given to the catch-all alternative of an opened enum; it becomes the variant name.
 pub const UNKNOWN_VARIANT: &str = "Unknown";
 
+/// Suffix of the title (and so of the Rust type) of an opened enum's known values.
+pub const KNOWN_SUFFIX: &str = "Known";
+
 /// Every normalisation, in the order `generate` applies them.
 pub fn normalise(doc: &mut Value) -> Result<()> {
     inline_refs(doc)?;
     name_response_bodies(doc)?;
     open_response_enums(doc);
+    plain_formats(doc);
     Ok(())
 }
 
@@ -89,6 +93,13 @@ fn status_reason(code: u16) -> Option<&'static str> {
 /// progenitor names every inline response body `{Operation}Response`, so the 200 and
 /// 404 bodies of one operation collapse into one type and the 404 body no longer
 /// decodes. Naming them apart gives each status its own type.
+///
+/// progenitor also takes one success type and one error type per operation (it asserts
+/// so). Bodies of one kind (2xx, or any other status) that are the same schema share the
+/// type named after the lowest such status, so a documented 409 written like the 404
+/// keeps the 404's type. Error bodies that differ become one `{Operation}ErrorResponse`,
+/// a `oneOf` of each distinct body; success bodies that differ are refused, naming them,
+/// because the caller's report is built from the one success type.
 pub fn name_response_bodies(doc: &mut Value) -> Result<()> {
     let mut hoisted: Vec<(String, Value)> = Vec::new();
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
@@ -104,28 +115,11 @@ pub fn name_response_bodies(doc: &mut Value) -> Result<()> {
                 let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
                     continue;
                 };
-                for (status, response) in responses.iter_mut() {
-                    let Some(content) = response.get_mut("content").and_then(Value::as_object_mut)
-                    else {
-                        continue;
-                    };
-                    for (media, body) in content.iter_mut() {
-                        if !is_json_media_type(media) {
-                            continue;
-                        }
-                        let Some(schema) = body.get_mut("schema") else {
-                            continue;
-                        };
-                        if schema.get("$ref").is_some() {
-                            continue;
-                        }
-                        let name = response_type_name(&op_id, status);
-                        if hoisted.iter().any(|(n, _)| *n == name) {
-                            bail!("two response bodies would both be named {name}");
-                        }
-                        let reference = json!({ "$ref": format!("#/components/schemas/{name}") });
-                        hoisted.push((name, std::mem::replace(schema, reference)));
+                for (name, schema) in hoist_bodies(&op_id, responses)? {
+                    if hoisted.iter().any(|(n, _)| *n == name) {
+                        bail!("two response bodies would both be named {name}");
                     }
+                    hoisted.push((name, schema));
                 }
             }
         }
@@ -155,6 +149,102 @@ pub fn name_response_bodies(doc: &mut Value) -> Result<()> {
         schemas.insert(name, schema);
     }
     Ok(())
+}
+
+/// One operation's inline JSON bodies, replaced by `$ref`s: the schemas to add, by name.
+fn hoist_bodies(op_id: &str, responses: &mut Map<String, Value>) -> Result<Vec<(String, Value)>> {
+    // (is success, status, schema) of every inline JSON body, lowest status first.
+    let mut bodies: Vec<(bool, String, Value)> = Vec::new();
+    let mut statuses: Vec<String> = responses.keys().cloned().collect();
+    statuses.sort();
+    for status in &statuses {
+        for schema in inline_json_bodies(&mut responses[status.as_str()]) {
+            bodies.push((status.starts_with('2'), status.clone(), schema.clone()));
+        }
+    }
+    let mut out = Vec::new();
+    for success in [true, false] {
+        let mut distinct: Vec<(&str, &Value)> = Vec::new();
+        for (_, status, schema) in bodies.iter().filter(|b| b.0 == success) {
+            if !distinct.iter().any(|(_, s)| *s == schema) {
+                distinct.push((status, schema));
+            }
+        }
+        let name = match distinct.as_slice() {
+            [] => continue,
+            [(status, schema)] => {
+                let name = response_type_name(op_id, status);
+                out.push((name.clone(), (*schema).clone()));
+                name
+            }
+            [..] if success => bail!(
+                "operation {op_id}: the success responses {} have different bodies; the \
+                 report is built from one success type (teach xtask/src/normalise.rs which \
+                 one, and the ergonomic crate how to read the other)",
+                distinct.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(", ")
+            ),
+            [..] => {
+                let name = format!("{}ErrorResponse", op_id.to_upper_camel_case());
+                let variants = distinct.iter().map(|(_, s)| (*s).clone()).collect();
+                out.push((name.clone(), json!({ "oneOf": Value::Array(variants) })));
+                name
+            }
+        };
+        let reference = json!({ "$ref": format!("#/components/schemas/{name}") });
+        for status in statuses.iter().filter(|s| s.starts_with('2') == success) {
+            for schema in inline_json_bodies(&mut responses[status.as_str()]) {
+                *schema = reference.clone();
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The schemas of a response's JSON bodies that are written inline (not `$ref`s).
+fn inline_json_bodies(response: &mut Value) -> Vec<&mut Value> {
+    let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) else {
+        return Vec::new();
+    };
+    content
+        .iter_mut()
+        .filter(|(media, _)| is_json_media_type(media))
+        .filter_map(|(_, body)| body.get_mut("schema"))
+        .filter(|schema| schema.get("$ref").is_none())
+        .collect()
+}
+
+/// String formats whose Rust type would need a crate or refuse text the server sends.
+const TEXT_FORMATS: [&str; 6] = ["date", "date-time", "uuid", "ip", "ipv4", "ipv6"];
+
+/// Drops the `format`s that would make progenitor pick a narrower or foreign Rust type:
+/// `date`, `date-time`, `uuid`, `ip`, `ipv4` and `ipv6` strings stay `String`, every
+/// integer is `i64` and every number `f64`.
+///
+/// Cloudflare adds fields with these formats; with them progenitor would need `chrono`
+/// and `uuid` in every user's build (the generated crate does not compile without them),
+/// and a value that does not parse (`2026-11-29T12:00:00 +0100`, an `int32` that grew)
+/// would fail the whole result instead of one field. What is received is a description,
+/// so it is kept as sent; a caller parses it with the crate it already uses. What goes
+/// over the wire does not change (`uri` and `email` already are `String`).
+pub fn plain_formats(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let ty = map.get("type").and_then(Value::as_str);
+            let format = map.get("format").and_then(Value::as_str);
+            let plain = match (ty, format) {
+                (Some("string"), Some(f)) => TEXT_FORMATS.contains(&f),
+                (Some("integer"), Some(_)) => true,
+                (Some("number"), Some(f)) => f != "double",
+                _ => false,
+            };
+            if plain {
+                map.remove("format");
+            }
+            map.values_mut().for_each(plain_formats);
+        }
+        Value::Array(items) => items.iter_mut().for_each(plain_formats),
+        _ => {}
+    }
 }
 
 fn is_json_media_type(media: &str) -> bool {
@@ -187,7 +277,7 @@ fn open_enums_in(schema: &mut Value, type_name: &str) {
         && map.get("enum").is_some_and(Value::is_array);
     if is_string_enum {
         let mut known = Map::new();
-        known.insert("title".into(), Value::String(format!("{type_name}Known")));
+        known.insert("title".into(), Value::String(format!("{type_name}{KNOWN_SUFFIX}")));
         known.insert("type".into(), Value::String("string".into()));
         if let Some(values) = map.remove("enum") {
             known.insert("enum".into(), values);
@@ -272,6 +362,81 @@ mod tests {
             doc.pointer("/components/schemas/DoThingNotFoundResponse/properties/errors")
                 .is_some()
         );
+    }
+
+    fn body(p: &str) -> Value {
+        json!({"content": {"application/json": {"schema": {"type": "object", "properties": {p: {"type": "string"}}}}}})
+    }
+
+    fn body_ref(doc: &Value, status: &str) -> Option<String> {
+        doc.pointer(&format!(
+            "/paths/~1x~1{{id}}/post/responses/{status}/content/application~1json/schema/$ref"
+        ))
+        .and_then(Value::as_str)
+        .map(|r| r.trim_start_matches("#/components/schemas/").to_string())
+    }
+
+    #[test]
+    fn equal_error_bodies_share_the_lowest_status_type() {
+        let mut doc = op_doc(json!({"200": body("ok"), "409": body("errors"), "404": body("errors"), "4XX": body("errors")}));
+        name_response_bodies(&mut doc).unwrap();
+        for status in ["404", "409", "4XX"] {
+            assert_eq!(body_ref(&doc, status).as_deref(), Some("DoThingNotFoundResponse"), "{status}");
+        }
+        let names: Vec<&String> = doc["components"]["schemas"].as_object().unwrap().keys().collect();
+        assert_eq!(names, ["DoThingResponse", "DoThingNotFoundResponse"]);
+    }
+
+    #[test]
+    fn different_error_bodies_become_one_of_under_one_name() {
+        let mut doc = op_doc(json!({"200": body("ok"), "404": body("errors"), "409": body("conflict")}));
+        name_response_bodies(&mut doc).unwrap();
+        assert_eq!(body_ref(&doc, "404").as_deref(), Some("DoThingErrorResponse"));
+        assert_eq!(body_ref(&doc, "409").as_deref(), Some("DoThingErrorResponse"));
+        let one_of = doc.pointer("/components/schemas/DoThingErrorResponse/oneOf").unwrap();
+        assert_eq!(one_of.as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn different_success_bodies_are_refused_naming_them() {
+        let mut doc = op_doc(json!({"200": body("ok"), "202": body("accepted")}));
+        let err = name_response_bodies(&mut doc).unwrap_err().to_string();
+        assert!(err.contains("200, 202"), "{err}");
+        let mut same = op_doc(json!({"200": body("ok"), "202": body("ok")}));
+        name_response_bodies(&mut same).unwrap();
+        assert_eq!(body_ref(&same, "202").as_deref(), Some("DoThingResponse"));
+    }
+
+    #[test]
+    fn formats_that_need_a_crate_or_narrow_a_number_are_dropped() {
+        let cases = [
+            ("string", "date-time", false),
+            ("string", "date", false),
+            ("string", "uuid", false),
+            ("string", "ip", false),
+            ("string", "ipv4", false),
+            ("string", "ipv6", false),
+            ("string", "uri", true),
+            ("string", "email", true),
+            ("string", "binary", true),
+            ("integer", "int32", false),
+            ("integer", "int64", false),
+            ("integer", "uint64", false),
+            ("number", "float", false),
+            ("number", "double", true),
+        ];
+        for (ty, format, kept) in cases {
+            let mut doc = json!({"properties": {"format": {"type": ty, "format": format}}, "items": [{"type": ty, "format": format}]});
+            plain_formats(&mut doc);
+            for pointer in ["/properties/format/format", "/items/0/format"] {
+                assert_eq!(doc.pointer(pointer).is_some(), kept, "{ty} {format} at {pointer}");
+            }
+        }
+        // A property named `format` is a schema, not a keyword: left alone.
+        let mut doc = json!({"type": "object", "properties": {"format": {"type": "string"}}});
+        let before = doc.clone();
+        plain_formats(&mut doc);
+        assert_eq!(doc, before);
     }
 
     #[test]

@@ -3,11 +3,16 @@
 //! parameter with the type progenitor's own client method takes, plus the path and
 //! query it makes.
 //!
-//! The ergonomic crate builds each request from a `Params` struct literal. A parameter
-//! the spec adds (required or not), renames or retypes is then a compile error at that
-//! literal, naming the field — the same guarantee the exhaustive match on the status
-//! enum gives for response values. The types are read from progenitor's generated
-//! method signature, so they are exactly what progenitor would validate and send.
+//! The ergonomic crate builds each request with `Params::new(Required { .. })`: a struct
+//! literal of the required parameters, so that a required parameter the spec adds,
+//! renames or retypes is a compile error at that literal, naming the field, while an
+//! optional one the spec adds changes nothing for callers (it is never sent until set). The types
+//! are read from progenitor's generated method signature, so they are exactly what
+//! progenitor would validate and send.
+//!
+//! For every response enum `normalise` opened, the module also gives the generated
+//! `…Known` type `VALUES` (every value the spec lists) and `as_str`, so that hand-written
+//! code and tests read the values from here instead of repeating them.
 
 use std::fmt::Write as _;
 
@@ -45,8 +50,62 @@ pub fn render(doc: &Value, file: &syn::File) -> Result<String> {
         out.push_str(&operation_module(id, &op, &params, &signature)?);
     }
     out.push_str("}\n");
+    out.push_str(&known_values(file)?);
     let parsed: syn::File = syn::parse_str(&out).context("the operations module does not parse")?;
     Ok(prettyplease::unparse(&parsed))
+}
+
+/// `VALUES` and `as_str` for every opened enum's `…Known` type in progenitor's `types`,
+/// read from its variants and their `#[serde(rename)]`s.
+fn known_values(file: &syn::File) -> Result<String> {
+    let mut out = String::new();
+    let types = file.items.iter().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|(_, items)| items),
+        _ => None,
+    });
+    for item in types.into_iter().flatten() {
+        let syn::Item::Enum(e) = item else { continue };
+        let name = e.ident.to_string();
+        if !name.ends_with(crate::normalise::KNOWN_SUFFIX) {
+            continue;
+        }
+        let mut values = Vec::new();
+        let mut arms = String::new();
+        for v in &e.variants {
+            let wire = serde_rename(&v.attrs)?.unwrap_or_else(|| v.ident.to_string());
+            let _ = write!(arms, "Self::{} => {wire:?},", v.ident);
+            values.push(format!("{wire:?}"));
+        }
+        let _ = write!(
+            out,
+            "impl types::{name} {{\n\
+             /// Every value the spec lists, in its order.\n\
+             pub const VALUES: &'static [&'static str] = &[{values}];\n\
+             /// The value as the spec writes it.\n\
+             pub fn as_str(self) -> &'static str {{ match self {{ {arms} }} }}\n\
+             }}\n",
+            values = values.join(", "),
+        );
+    }
+    Ok(out)
+}
+
+/// The string of a `#[serde(rename = "...")]` among `attrs`.
+fn serde_rename(attrs: &[syn::Attribute]) -> Result<Option<String>> {
+    let mut rename = None;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") {
+                let lit: syn::LitStr = meta.value()?.parse()?;
+                rename = Some(lit.value());
+            } else if meta.input.peek(syn::Token![=]) {
+                let _: syn::Expr = meta.value()?.parse()?;
+            }
+            Ok(())
+        })
+        .context("a serde attribute of a generated enum variant")?;
+    }
+    Ok(rename)
 }
 
 /// One spec parameter.
@@ -137,6 +196,8 @@ fn operation_module(
 ) -> Result<String> {
     let module = id.to_snake_case();
     let mut fields = String::new();
+    let mut new_args = String::new();
+    let mut new_fields = Vec::new();
     let mut path_args = String::new();
     let mut query = String::new();
     for (arg, ty) in signature {
@@ -156,15 +217,26 @@ fn operation_module(
                 Location::Query => "query",
             },
         );
+        let optional = ty.starts_with("Option <") || ty.contains("option :: Option <");
         let _ = write!(
             fields,
-            "/// `{name}` ({place} parameter)\npub {arg}: {ty},\n"
+            "/// `{name}` ({place} parameter{})\npub {arg}: {ty},\n",
+            if optional { ", optional" } else { "" }
         );
+        if optional {
+            new_fields.push(format!("{arg}: None"));
+        } else {
+            let _ = write!(
+                new_args,
+                "/// `{name}` ({place} parameter)\npub {arg}: {ty},\n"
+            );
+            new_fields.push(format!("{arg}: required.{arg}"));
+        }
         match param.location {
             Location::Path => {
                 let _ = write!(path_args, ", encode_path(&self.{arg}.to_string())");
             }
-            Location::Query if ty.starts_with("Option <") || ty.contains("option :: Option <") => {
+            Location::Query if optional => {
                 let _ = writeln!(
                     query,
                     "if let Some(v) = &self.{arg} {{ q.push(({name:?}, v.to_string())); }}"
@@ -199,6 +271,7 @@ fn operation_module(
         ("", "")
     };
     let method = op.method.to_uppercase();
+    let new_fields = new_fields.join(", ");
     Ok(format!(
         "/// `{id}`\n\
          pub mod {module} {{\n\
@@ -210,11 +283,20 @@ fn operation_module(
          pub const METHOD: &str = {method:?};\n\
          /// Path template, relative to the server URL.\n\
          pub const PATH: &str = {path:?};\n\
-         /// Every path and query parameter of `{id}`, typed as the generated client takes \
-         them. Build it with a struct literal: a parameter the spec adds, renames or retypes \
-         is then a compile error that names it.\n\
+         /// The parameters `{id}` requires. Build it with a struct literal: a required \
+         parameter the spec adds, renames or retypes is then a compile error that names it.\n\
          #[derive(Debug, Clone, Copy)]\n\
+         pub struct Required{lifetime} {{\n{new_args}}}\n\
+         /// Every path and query parameter of `{id}`, typed as the generated client takes \
+         them: made from [`Required`], with every optional parameter unset (not sent) until \
+         a field is set, so that an optional parameter the spec adds changes nothing.\n\
+         #[derive(Debug, Clone, Copy)]\n\
+         #[non_exhaustive]\n\
          pub struct Params{lifetime} {{\n{fields}}}\n\
+         impl{lifetime} Params{lifetime} {{\n\
+         /// The required parameters; optional ones unset.\n\
+         pub fn new(required: Required{lifetime}) -> Self {{ Self {{ {new_fields} }} }}\n\
+         }}\n\
          impl Params{anonymous} {{\n\
          /// The path relative to the server URL, each parameter percent-encoded as the \
          generated client encodes it.\n\

@@ -13,6 +13,7 @@ use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+use cloudflare_mcp_sync::SyncStatus;
 
 /// The token the CLI sends to the mock (never a real credential).
 pub const TOKEN: &str = "mock-token";
@@ -85,18 +86,22 @@ fn server_id(path: &str) -> Option<&str> {
     (!account.is_empty() && !id.is_empty() && !id.contains('/')).then_some(id)
 }
 
-/// The `result` for a server id: its leading word picks the status, so that every
-/// outcome (and exit code) can be seen against the mock.
+/// The `result` for a server id: an id starting with a status value the spec lists gets
+/// that status (`error` with its details), any other id `ready`, so that every outcome
+/// (and exit code) can be seen against the mock, including a value the spec adds later.
 fn result_for(id: &str) -> String {
-    if id.starts_with("error") {
-        r#"{"status":"error","error":"MCP server returned an error","error_details":{"cause":"initialize: connection refused (mock)","is_upstream":false,"retryable":true,"status_code":502}}"#.to_string()
-    } else if id.starts_with("waiting") {
-        r#"{"status":"waiting"}"#.to_string()
-    } else if id.starts_with("stale") {
-        r#"{"status":"stale"}"#.to_string()
-    } else {
-        r#"{"status":"ready"}"#.to_string()
+    let error = SyncStatus::Error.as_str();
+    if id.starts_with(error) {
+        return format!(
+            r#"{{"status":"{error}","error":"MCP server returned an error","error_details":{{"cause":"initialize: connection refused (mock)","is_upstream":false,"retryable":true,"status_code":502}}}}"#
+        );
     }
+    let status = SyncStatus::SPEC_VALUES
+        .iter()
+        .find(|value| id.starts_with(**value))
+        .copied()
+        .unwrap_or(SyncStatus::Ready.as_str());
+    serde_json::json!({ "status": status }).to_string()
 }
 
 fn envelope_ok(result: &str) -> String {
@@ -181,15 +186,12 @@ mod tests {
 
     #[test]
     fn the_leading_word_picks_the_status() {
-        for (id, status) in [
-            ("my-server", "ready"),
-            ("waiting-a", "waiting"),
-            ("stale-b", "stale"),
-            ("error-c", "error"),
-        ] {
-            let body = result_for(id);
-            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-            assert_eq!(v["status"], status, "{id}");
+        let body = |id: &str| -> serde_json::Value { serde_json::from_str(&result_for(id)).unwrap() };
+        assert_eq!(body("my-server")["status"], "ready");
+        for status in SyncStatus::SPEC_VALUES {
+            assert_eq!(body(&format!("{status}-x"))["status"], *status, "{status}");
         }
+        assert_eq!(body("error-c")["error_details"]["status_code"], 502);
+        assert!(!SyncStatus::SPEC_VALUES.is_empty());
     }
 }

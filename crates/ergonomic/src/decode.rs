@@ -12,11 +12,10 @@ use serde_json::value::RawValue;
 use crate::envelope::{ItemList, bounded_list};
 use crate::error::{Error, ResponseDetails, SNIPPET_CHARS};
 use crate::header_names::{CF_RAY, CONTENT_TYPE, LOCATION};
-use cloudflare_mcp_sync_generated::types as api;
 
 use crate::numbers::{float_to_i64, parse_integral};
 use crate::rate_limit::RateLimit;
-use crate::report::{ResponseMeta, SyncReport, SyncStatus, UpstreamFailure};
+use crate::report::{ResponseMeta, ResultParts, SyncReport, SyncResult, SyncStatus, UpstreamFailure};
 use crate::retry;
 use crate::text::one_line;
 
@@ -196,20 +195,45 @@ fn snippet(body: &[u8]) -> String {
 /// Reads `result` (raw JSON) with the generated type from the spec. A number the
 /// generated type cannot hold (`1e400`) does not lose the report: the same fields are
 /// then read leniently and the number is kept as text.
-pub(crate) fn decode_result(
-    result: &RawValue,
-) -> Result<(SyncStatus, Option<UpstreamFailure>), serde_json::Error> {
+pub(crate) fn decode_result(result: &RawValue) -> Result<ResultParts, serde_json::Error> {
     let text = result.get();
     if text.len() > SHAPE_CHECK_BYTES {
         check_status_shape(text)?;
     }
-    match serde_json::from_str::<api::McpPortalsApiSyncServerResponseResult>(text) {
-        Ok(result) => Ok(from_generated(result)),
+    match serde_json::from_str::<SyncResult>(text) {
+        Ok(result) => {
+            let (status, failure) = from_generated(result.clone());
+            Ok((status, failure, result))
+        }
         Err(strict) => match serde_json::from_str::<LenientResult>(text) {
-            Ok(lenient) if lenient.numbers_look_like_numbers() => Ok(from_lenient(lenient)),
+            Ok(lenient) if lenient.numbers_look_like_numbers() => {
+                let (status, failure) = from_lenient(lenient);
+                Ok((status, failure, without_unfit_numbers(text)))
+            }
             _ => Err(strict),
         },
     }
+}
+
+/// The generated type read from `text` without the `error_details` numbers it cannot
+/// hold (they are in [`UpstreamFailure::unparsed_numbers`]); every other field, including
+/// ones this version does not name, is kept.
+fn without_unfit_numbers(text: &str) -> SyncResult {
+    type Fields = std::collections::BTreeMap<String, Box<RawValue>>;
+    let read = || -> Option<SyncResult> {
+        let mut top: Fields = serde_json::from_str(text).ok()?;
+        if let Some(raw) = top.get("error_details") {
+            let mut details: Fields = serde_json::from_str(raw.get()).ok()?;
+            details.retain(|_, v| {
+                !v.get().starts_with(|c: char| c == '-' || c.is_ascii_digit())
+                    || serde_json::from_str::<f64>(v.get()).is_ok()
+            });
+            let details = serde_json::value::to_raw_value(&details).ok()?;
+            top.insert("error_details".into(), details);
+        }
+        serde_json::from_str(&serde_json::to_string(&top).ok()?).ok()
+    };
+    read().unwrap_or_default()
 }
 
 /// Results larger than this get their `status` checked before the generated type reads
@@ -232,9 +256,7 @@ fn check_status_shape(text: &str) -> Result<(), serde_json::Error> {
     }
 }
 
-fn from_generated(
-    result: api::McpPortalsApiSyncServerResponseResult,
-) -> (SyncStatus, Option<UpstreamFailure>) {
+fn from_generated(result: SyncResult) -> (SyncStatus, Option<UpstreamFailure>) {
     let status = result
         .status
         .map_or_else(|| SyncStatus::Unknown(String::new()), SyncStatus::from);

@@ -79,7 +79,7 @@ pub use error::{
 };
 pub use ids::check_ids;
 pub use rate_limit::RateLimit;
-pub use report::{ResponseMeta, SyncReport, SyncStatus, UpstreamFailure};
+pub use report::{ResponseMeta, SyncReport, SyncResult, SyncStatus, UpstreamFailure};
 pub use retry::RetryPolicy;
 
 /// The READMEs' Rust examples (the repository's and this crate's own, which crates.io

