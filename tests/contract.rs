@@ -143,7 +143,11 @@ async fn the_documented_404_decodes() {
 fn the_main_job_against_prism_exits_3_in_both_auth_modes() {
     // Prism's static answer is the first status the spec lists (`waiting`): not ready.
     let first = SyncStatus::SPEC_VALUES[0];
-    assert_ne!(first, SyncStatus::Ready.as_str(), "this test expects a status that is not ready");
+    assert_ne!(
+        first,
+        SyncStatus::Ready.as_str(),
+        "this test expects a status that is not ready"
+    );
     let prism = start(Mode::Static);
     for env in [
         vec![("CLOUDFLARE_API_TOKEN", secrets::TOKEN)],

@@ -129,7 +129,10 @@ fn the_seam_holds() {
                 "name": "force", "in": "query", "schema": {"type": "boolean"}
             }));
     });
-    assert!(ok, "a new optional query parameter broke the build:\n{stderr}");
+    assert!(
+        ok,
+        "a new optional query parameter broke the build:\n{stderr}"
+    );
 
     // A new path parameter.
     let (ok, stderr) =

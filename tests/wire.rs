@@ -58,7 +58,9 @@ async fn token_mode_sends_bearer_and_no_global_key_headers() {
     assert!(h.get("x-auth-email").is_none() && h.get("x-auth-key").is_none());
     assert_eq!(h["accept"], "application/json");
     let agent = h["user-agent"].to_str().unwrap();
-    let version = agent.strip_prefix("cloudflare-mcp-sync/").unwrap_or_default();
+    let version = agent
+        .strip_prefix("cloudflare-mcp-sync/")
+        .unwrap_or_default();
     assert!(version.starts_with(|c: char| c.is_ascii_digit()), "{agent}");
     assert!(agent.ends_with(" deploy-bot/1.2"), "{agent}");
     assert!(

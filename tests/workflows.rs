@@ -108,7 +108,8 @@ fn permissions_are_least_privilege() {
         [
             ("contents".into(), "write".into()),
             ("pull-requests".into(), "write".into()),
-            ("issues".into(), "write".into())
+            ("issues".into(), "write".into()),
+            ("actions".into(), "write".into())
         ]
     );
     // The CI job does not keep a token in the checkout.
@@ -161,30 +162,116 @@ fn ci_runs_exactly_the_readme_test_command_on_push_and_pull_request() {
     }
 }
 
+/// The step of `yaml` with this `id`.
+fn step_with_id<'a>(yaml: &'a Value, id: &str) -> &'a Value {
+    steps(yaml)
+        .into_iter()
+        .find(|s| s["id"].as_str() == Some(id))
+        .unwrap_or_else(|| panic!("no step with id {id}"))
+}
+
 #[test]
-fn the_spec_drift_job_updates_from_upstream_and_proposes_one_pull_request() {
-    let (text, drift) = workflow("spec-drift.yml");
+fn the_spec_drift_job_runs_xtask_and_proposes_one_pull_request_per_upstream_commit() {
+    let (_, drift) = workflow("spec-drift.yml");
     let on = drift["on"].as_mapping().unwrap();
     assert!(drift["on"]["schedule"][0]["cron"].is_string());
     assert!(on.contains_key("workflow_dispatch"));
-    for needle in [
-        "https://raw.githubusercontent.com/cloudflare/api-schemas/${sha}/openapi.json",
-        "cargo xtask update \"$UPSTREAM_URL\" --format markdown",
-        ">> \"$GITHUB_STEP_SUMMARY\"",
-        "git switch -C spec-drift",
-        "git push --force origin spec-drift",
-        "gh pr create",
-        "gh pr edit",
-        "--body-file \"$RUNNER_TEMP/report.md\"",
-        "label=\"spec-drift/${CLASS}\"",
-        "git add openapi crates/generated tests/snapshots",
-    ] {
-        assert!(text.contains(needle), "spec-drift.yml lacks {needle:?}");
+
+    let upstream = step_with_id(&drift, "upstream")["run"].as_str().unwrap();
+    assert!(
+        upstream.contains(
+            "https://raw.githubusercontent.com/cloudflare/api-schemas/${sha}/openapi.json"
+        ),
+        "the upstream document is pinned by commit: {upstream}"
+    );
+
+    // Every step that changes or judges the tree is xtask's (and so rehearsed).
+    let job = step_with_id(&drift, "drift");
+    let run = job["run"].as_str().unwrap();
+    let words: Vec<&str> = run.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        words,
+        [
+            "cargo",
+            "xtask",
+            "spec-drift",
+            "\"$UPSTREAM_URL\"",
+            "--report",
+            "\"$RUNNER_TEMP/report.md\"",
+            "--outputs",
+            "\"$GITHUB_OUTPUT\""
+        ]
+    );
+    assert_eq!(
+        job["env"]["UPSTREAM_URL"].as_str(),
+        Some("${{ steps.upstream.outputs.url }}")
+    );
+    assert!(run.contains(">> \"$GITHUB_STEP_SUMMARY\""), "{run}");
+
+    // The pull request step: what the job writes is committed, nothing is forced, an
+    // older proposal is superseded (closed, its branch kept), and CI is started on it.
+    let propose = steps(&drift)
+        .into_iter()
+        .find(|s| s["if"].as_str() == Some("steps.drift.outputs.changed == 'true'"))
+        .expect("a step that runs when the job changed the tree");
+    let script = propose["run"].as_str().unwrap();
+    let added: Vec<&str> = script
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("git add "))
+        .take_while(|l| !l.trim_start().starts_with("git commit"))
+        .flat_map(|l| l.split_whitespace())
+        .filter(|w| !["git", "add", "\\"].contains(w))
+        .collect();
+    let mut written = vec![
+        "openapi",
+        "crates/generated",
+        "tests/snapshots",
+        "Cargo.lock",
+        "CHANGELOG.md",
+    ];
+    written.extend(xtask::version::MANIFESTS.iter().map(|(_, path)| *path));
+    for path in written {
+        assert!(
+            added
+                .iter()
+                .any(|a| path == *a || path.starts_with(&format!("{a}/"))),
+            "spec-drift.yml does not commit {path}: {added:?}"
+        );
     }
-    // A breaking change fails the job.
+    for forbidden in ["switch -C", "reset --hard", "|| true"] {
+        assert!(!script.contains(forbidden), "{forbidden} in {script}");
+    }
+    for push in script.lines().filter(|l| l.contains("git push")) {
+        assert!(
+            !push.contains("--force") && !push.split_whitespace().any(|w| w == "-f"),
+            "a forced push: {push}"
+        );
+    }
+    for needed in [
+        "git switch -c \"${branch}\"",
+        "git push origin \"${branch}\"",
+        "gh pr create",
+        "gh pr close",
+        "gh workflow run ci.yml --ref \"${branch}\"",
+    ] {
+        assert!(script.contains(needed), "{needed} not in {script}");
+    }
+    let (_, ci) = workflow("ci.yml");
+    assert!(
+        ci["on"]
+            .as_mapping()
+            .unwrap()
+            .contains_key("workflow_dispatch"),
+        "ci.yml can be started on the drift branch"
+    );
+
+    // A breaking change or a red tree fails the job, after the pull request exists.
     let fail = steps(&drift)
         .into_iter()
-        .find(|s| s["if"].as_str() == Some("steps.update.outputs.code == '2'"))
-        .expect("a step that runs on exit code 2");
+        .find(|s| {
+            s["if"].as_str()
+                == Some("steps.drift.outputs.class == 'breaking' || steps.drift.outputs.verdict == 'red'")
+        })
+        .expect("a step that fails the job");
     assert!(fail["run"].as_str().unwrap().contains("exit 1"));
 }

@@ -152,8 +152,36 @@ pub fn upstream_fixture_path() -> PathBuf {
     workspace_root().join("tests/fixtures/upstream-openapi.json")
 }
 
-/// The fixture, parsed.
+/// The fixture, parsed. It is input for the tools' own tests (extract, diff): its sync
+/// operation is a fixed sample, not the committed one; a test that compares with
+/// `openapi/` uses [`upstream_document`].
 pub fn upstream_fixture() -> serde_json::Value {
     let text = std::fs::read_to_string(upstream_fixture_path()).expect("read fixture");
     serde_json::from_str(&text).expect("parse fixture")
+}
+
+/// An upstream-style document of the committed API: the committed operation written as
+/// Cloudflare writes it (`$ref`s into `components`), among the fixture's other
+/// operations and unrelated schemas. Derived from `openapi/`, so it moves with it.
+pub fn upstream_document() -> serde_json::Value {
+    upstream_document_from(&committed_spec())
+}
+
+/// [`upstream_document`] of `resolved`, a fragment with its `$ref`s resolved (such as
+/// [`committed_spec`] after a change).
+pub fn upstream_document_from(resolved: &serde_json::Value) -> serde_json::Value {
+    let derived = xtask::rehearse::upstream_style(resolved);
+    let mut doc = upstream_fixture();
+    let ours = resolved["paths"].as_object().expect("paths");
+    for path in ours.keys() {
+        doc["paths"][path] = derived["paths"][path].clone();
+    }
+    for section in ["schemas", "parameters", "responses"] {
+        if let Some(entries) = derived["components"][section].as_object() {
+            for (name, value) in entries {
+                doc["components"][section][name] = value.clone();
+            }
+        }
+    }
+    doc
 }

@@ -183,19 +183,34 @@ impl Job {
         out
     }
 
+    fn new_enum_values(&self) -> bool {
+        self.updated
+            .report
+            .changes
+            .iter()
+            .any(|c| c.class == Class::NeedsAttention && c.message.starts_with("new enum value"))
+    }
+
     fn advice(&self) -> String {
         let red = matches!(self.verdict, Verdict::Red { .. });
         match self.updated.report.worst() {
-            Some(Class::Breaking) => "A **breaking** change: the build or the tests show where the \
+            Some(Class::Breaking) => {
+                "A **breaking** change: the build or the tests show where the \
                 ergonomic crate must follow (see the verdict). Push the fixes to this branch; \
                 the version moves to the next major (minor while 0.x).\n"
-                .to_string(),
+                    .to_string()
+            }
             _ if red => "Not breaking, yet the tree is **red**: this is a bug in the drift loop \
                 (xtask or the tests). Fix it on this branch and say so in the commit.\n"
                 .to_string(),
-            Some(Class::NeedsAttention) => "Read the table. New values reach users as they are \
-                (an unknown status arrives as `SyncStatus::Unknown`); name each new status value \
-                in `SyncStatus` (crates/ergonomic/src/report.rs) in a follow-up, then merge.\n"
+            Some(Class::NeedsAttention) if self.new_enum_values() => "Read the table and merge: \
+                new values reach users as they are (an unknown status arrives as \
+                `SyncStatus::Unknown`). Then name each new status value in `SyncStatus` \
+                (crates/ergonomic/src/report.rs) in a follow-up.\n"
+                .to_string(),
+            Some(Class::NeedsAttention) => "Read the table: each change is tolerated as it is \
+                (a new response status is decoded like the others), but judge whether the \
+                ergonomic crate should say more about it; then merge.\n"
                 .to_string(),
             _ => "Read the table and the snapshot diffs, then merge.\n".to_string(),
         }
@@ -264,8 +279,7 @@ pub fn run(root: &Path, options: &Options) -> Result<Job> {
 
 /// A nested cargo command in `root`.
 fn cargo(root: &Path, options: &Options) -> Command {
-    let mut command =
-        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()));
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()));
     command.current_dir(root);
     if let Some(dir) = &options.target_dir {
         command.env("CARGO_TARGET_DIR", dir);
@@ -308,13 +322,23 @@ fn bump(root: &Path, job: &Job) -> Result<(String, String)> {
 fn refresh_snapshots(root: &Path, options: &Options) -> Result<(Vec<String>, Option<Verdict>)> {
     let dir = root.join("tests/snapshots");
     let before = snapshot_files(&dir);
-    let args = ["test", "-p", "workspace-tests", "--test", "codegen", "--locked"];
+    let args = [
+        "test",
+        "-p",
+        "workspace-tests",
+        "--test",
+        "codegen",
+        "--locked",
+    ];
     let mut command = cargo(root, options);
     command
         .args(args)
         .env("INSTA_UPDATE", "always")
         .env("INSTA_FORCE_PASS", "1");
-    let shown = format!("INSTA_UPDATE=always INSTA_FORCE_PASS=1 cargo {}", args.join(" "));
+    let shown = format!(
+        "INSTA_UPDATE=always INSTA_FORCE_PASS=1 cargo {}",
+        args.join(" ")
+    );
     let red = run_judged(&mut command, &shown)?;
     let after = snapshot_files(&dir);
     let changed = after
@@ -411,7 +435,11 @@ fn run_judged(command: &mut Command, shown: &str) -> Result<Option<Verdict>> {
     let stderr = child.stderr.take();
     let echo = std::thread::spawn(move || {
         let mut lines = Vec::new();
-        for line in stderr.map(BufReader::new).into_iter().flat_map(BufRead::lines) {
+        for line in stderr
+            .map(BufReader::new)
+            .into_iter()
+            .flat_map(BufRead::lines)
+        {
             let Ok(line) = line else { break };
             eprintln!("{line}");
             lines.push(line);
@@ -501,6 +529,92 @@ pub fn write_files(job: &Job, files: &Files) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn job(changes: Vec<crate::diff::Change>, verdict: Verdict) -> Job {
+        Job {
+            updated: update::Updated {
+                report: crate::diff::Report { changes },
+                snapshots: String::new(),
+                written: true,
+                source: "http://127.0.0.1/x".into(),
+                commit: "0123456789abcdef".into(),
+            },
+            snapshots: vec!["tests/snapshots/a.snap".into()],
+            version: Some(("0.1.0".into(), "0.1.1".into())),
+            semver: Some(SemverCheck {
+                major: true,
+                excerpt: "--- failure x ---".into(),
+            }),
+            verdict,
+        }
+    }
+
+    fn change(class: Class) -> crate::diff::Change {
+        crate::diff::Change {
+            class,
+            pointer: "/paths/x".into(),
+            message: "m".into(),
+            was: None,
+            now: None,
+        }
+    }
+
+    #[test]
+    fn outputs_carry_what_the_workflow_reads() {
+        let j = job(vec![change(Class::Additive)], Verdict::Green);
+        assert_eq!(
+            j.outputs(),
+            "changed=true\nclass=additive\nverdict=green\nversion=0.1.1\n\
+             title=Cloudflare spec drift (additive) at api-schemas 0123456\n"
+        );
+        let respelled = job(Vec::new(), Verdict::Green);
+        assert!(respelled.outputs().contains("class=respelled\n"));
+        let mut unchanged = job(Vec::new(), Verdict::NotRun);
+        unchanged.updated.written = false;
+        assert_eq!(unchanged.outputs(), "changed=false\n");
+    }
+
+    #[test]
+    fn the_report_states_verdict_version_semver_and_advice() {
+        let red = Verdict::Red {
+            command: "cargo xtask ci".into(),
+            excerpt: "error[E0063]: missing field ```".into(),
+        };
+        let body = job(vec![change(Class::Breaking)], red).to_markdown();
+        assert!(body.contains("**red**: `cargo xtask ci` failed"), "{body}");
+        assert!(body.contains("`0.1.0` → `0.1.1`"), "{body}");
+        assert!(body.contains("Found a semver-major change"), "{body}");
+        assert!(
+            !body.contains("disagrees"),
+            "semver and class agree: {body}"
+        );
+        assert!(body.contains("A **breaking** change"), "{body}");
+        assert!(
+            !body.contains("missing field ```"),
+            "a fence cannot be closed: {body}"
+        );
+
+        let mut value = change(Class::NeedsAttention);
+        value.message = "new enum value \"syncing\"".into();
+        let body = job(vec![value], Verdict::Green).to_markdown();
+        assert!(body.contains("**green**"), "{body}");
+        assert!(
+            body.contains("It disagrees with the class `needs-attention`"),
+            "{body}"
+        );
+        assert!(body.contains("name each new status value"), "{body}");
+        assert!(body.contains("- `tests/snapshots/a.snap`"), "{body}");
+
+        let body = job(
+            vec![change(Class::Cosmetic)],
+            Verdict::Red {
+                command: "c".into(),
+                excerpt: "e".into(),
+            },
+        )
+        .to_markdown();
+        assert!(body.contains("a bug in the drift loop"), "{body}");
+    }
 
     #[test]
     fn findings_keep_errors_and_failures_with_context() {

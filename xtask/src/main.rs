@@ -137,12 +137,16 @@ fn parse_options(args: &[&str]) -> Result<Options, String> {
                     Some("ci") => drift::VerdictBy::Ci,
                     Some("tests") => drift::VerdictBy::Tests,
                     Some("none") => drift::VerdictBy::None,
-                    other => return Err(format!("--verdict takes ci, tests or none, not {other:?}")),
+                    other => {
+                        return Err(format!("--verdict takes ci, tests or none, not {other:?}"));
+                    }
                 })
             }
             "--report" => o.report = Some(user_path(it.next().ok_or("--report needs a file")?)),
             "--outputs" => o.outputs = Some(user_path(it.next().ok_or("--outputs needs a file")?)),
-            "--case" => o.cases.push(it.next().ok_or("--case needs a name")?.to_string()),
+            "--case" => o
+                .cases
+                .push(it.next().ok_or("--case needs a name")?.to_string()),
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
             value => o.positional.push(value.to_string()),
         }

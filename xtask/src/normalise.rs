@@ -181,7 +181,11 @@ fn hoist_bodies(op_id: &str, responses: &mut Map<String, Value>) -> Result<Vec<(
                 "operation {op_id}: the success responses {} have different bodies; the \
                  report is built from one success type (teach xtask/src/normalise.rs which \
                  one, and the ergonomic crate how to read the other)",
-                distinct.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(", ")
+                distinct
+                    .iter()
+                    .map(|(s, _)| *s)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             [..] => {
                 let name = format!("{}ErrorResponse", op_id.to_upper_camel_case());
@@ -277,7 +281,10 @@ fn open_enums_in(schema: &mut Value, type_name: &str) {
         && map.get("enum").is_some_and(Value::is_array);
     if is_string_enum {
         let mut known = Map::new();
-        known.insert("title".into(), Value::String(format!("{type_name}{KNOWN_SUFFIX}")));
+        known.insert(
+            "title".into(),
+            Value::String(format!("{type_name}{KNOWN_SUFFIX}")),
+        );
         known.insert("type".into(), Value::String("string".into()));
         if let Some(values) = map.remove("enum") {
             known.insert("enum".into(), values);
@@ -378,22 +385,41 @@ mod tests {
 
     #[test]
     fn equal_error_bodies_share_the_lowest_status_type() {
-        let mut doc = op_doc(json!({"200": body("ok"), "409": body("errors"), "404": body("errors"), "4XX": body("errors")}));
+        let mut doc = op_doc(
+            json!({"200": body("ok"), "409": body("errors"), "404": body("errors"), "4XX": body("errors")}),
+        );
         name_response_bodies(&mut doc).unwrap();
         for status in ["404", "409", "4XX"] {
-            assert_eq!(body_ref(&doc, status).as_deref(), Some("DoThingNotFoundResponse"), "{status}");
+            assert_eq!(
+                body_ref(&doc, status).as_deref(),
+                Some("DoThingNotFoundResponse"),
+                "{status}"
+            );
         }
-        let names: Vec<&String> = doc["components"]["schemas"].as_object().unwrap().keys().collect();
+        let names: Vec<&String> = doc["components"]["schemas"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
         assert_eq!(names, ["DoThingResponse", "DoThingNotFoundResponse"]);
     }
 
     #[test]
     fn different_error_bodies_become_one_of_under_one_name() {
-        let mut doc = op_doc(json!({"200": body("ok"), "404": body("errors"), "409": body("conflict")}));
+        let mut doc =
+            op_doc(json!({"200": body("ok"), "404": body("errors"), "409": body("conflict")}));
         name_response_bodies(&mut doc).unwrap();
-        assert_eq!(body_ref(&doc, "404").as_deref(), Some("DoThingErrorResponse"));
-        assert_eq!(body_ref(&doc, "409").as_deref(), Some("DoThingErrorResponse"));
-        let one_of = doc.pointer("/components/schemas/DoThingErrorResponse/oneOf").unwrap();
+        assert_eq!(
+            body_ref(&doc, "404").as_deref(),
+            Some("DoThingErrorResponse")
+        );
+        assert_eq!(
+            body_ref(&doc, "409").as_deref(),
+            Some("DoThingErrorResponse")
+        );
+        let one_of = doc
+            .pointer("/components/schemas/DoThingErrorResponse/oneOf")
+            .unwrap();
         assert_eq!(one_of.as_array().unwrap().len(), 2);
     }
 
@@ -429,7 +455,11 @@ mod tests {
             let mut doc = json!({"properties": {"format": {"type": ty, "format": format}}, "items": [{"type": ty, "format": format}]});
             plain_formats(&mut doc);
             for pointer in ["/properties/format/format", "/items/0/format"] {
-                assert_eq!(doc.pointer(pointer).is_some(), kept, "{ty} {format} at {pointer}");
+                assert_eq!(
+                    doc.pointer(pointer).is_some(),
+                    kept,
+                    "{ty} {format} at {pointer}"
+                );
             }
         }
         // A property named `format` is a schema, not a keyword: left alone.

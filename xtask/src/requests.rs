@@ -45,9 +45,9 @@ pub fn render(doc: &Value, file: &syn::File) -> Result<String> {
             .ok_or_else(|| anyhow!("{} {} has no operationId", op.method, op.path))?;
         let params = parameters(doc, &op)
             .with_context(|| format!("operation {id} ({} {})", op.method, op.path))?;
-        let signature = method_signature(file, &id.to_snake_case())
+        let (signature, output) = method_signature(file, &id.to_snake_case())
             .with_context(|| format!("operation {id}: progenitor's client method"))?;
-        out.push_str(&operation_module(id, &op, &params, &signature)?);
+        out.push_str(&operation_module(id, &op, &params, &signature, &output)?);
     }
     out.push_str("}\n");
     out.push_str(&known_values(file)?);
@@ -157,8 +157,9 @@ fn parameters(doc: &Value, op: &spec::OperationRef<'_>) -> Result<Vec<Param>> {
     Ok(out)
 }
 
-/// `(argument name, type)` of progenitor's `Client::<method>`, without `self`.
-fn method_signature(file: &syn::File, method: &str) -> Result<Vec<(String, String)>> {
+/// `(argument name, type)` of progenitor's `Client::<method>`, without `self`, and what
+/// the method returns.
+fn method_signature(file: &syn::File, method: &str) -> Result<(Vec<(String, String)>, Output)> {
     for item in &file.items {
         let syn::Item::Impl(imp) = item else { continue };
         for inner in &imp.items {
@@ -168,7 +169,7 @@ fn method_signature(file: &syn::File, method: &str) -> Result<Vec<(String, Strin
             if f.sig.ident != method {
                 continue;
             }
-            return f
+            let args = f
                 .sig
                 .inputs
                 .iter()
@@ -182,10 +183,63 @@ fn method_signature(file: &syn::File, method: &str) -> Result<Vec<(String, Strin
                     }
                     _ => Err(anyhow!("an argument of {method} is not a plain name")),
                 })
-                .collect();
+                .collect::<Result<Vec<_>>>()?;
+            return Ok((args, Output::read(&f.sig.output, method)?));
         }
     }
     bail!("no method {method} in the generated client")
+}
+
+/// What progenitor's method returns: `Result<ResponseValue<Body>, Error<ErrorBody>>`.
+struct Output {
+    /// The whole return type.
+    all: String,
+    /// The success body's type.
+    body: String,
+    /// The error body's type.
+    error: String,
+}
+
+impl Output {
+    fn read(output: &syn::ReturnType, method: &str) -> Result<Self> {
+        let syn::ReturnType::Type(_, ty) = output else {
+            bail!("{method} returns nothing");
+        };
+        let args = |ty: &syn::Type| -> Vec<syn::Type> {
+            let syn::Type::Path(p) = ty else {
+                return Vec::new();
+            };
+            let Some(last) = p.path.segments.last() else {
+                return Vec::new();
+            };
+            let syn::PathArguments::AngleBracketed(a) = &last.arguments else {
+                return Vec::new();
+            };
+            a.args
+                .iter()
+                .filter_map(|g| match g {
+                    syn::GenericArgument::Type(t) => Some(t.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let [ok, err] = args(ty).try_into().map_err(|_| {
+            anyhow!("{method} does not return Result<ResponseValue<_>, Error<_>>; teach xtask/src/requests.rs")
+        })?;
+        let inner = |t: &syn::Type| -> Result<String> {
+            match args(t).as_slice() {
+                [one] => Ok(one.to_token_stream().to_string()),
+                _ => bail!(
+                    "{method}'s return type has an unexpected shape; teach xtask/src/requests.rs"
+                ),
+            }
+        };
+        Ok(Self {
+            all: ty.to_token_stream().to_string(),
+            body: inner(&ok)?,
+            error: inner(&err)?,
+        })
+    }
 }
 
 fn operation_module(
@@ -193,12 +247,14 @@ fn operation_module(
     op: &spec::OperationRef<'_>,
     params: &[Param],
     signature: &[(String, String)],
+    output: &Output,
 ) -> Result<String> {
     let module = id.to_snake_case();
     let mut fields = String::new();
     let mut new_args = String::new();
     let mut new_fields = Vec::new();
     let mut path_args = String::new();
+    let mut call_args = Vec::new();
     let mut query = String::new();
     for (arg, ty) in signature {
         let param = params
@@ -218,6 +274,7 @@ fn operation_module(
             },
         );
         let optional = ty.starts_with("Option <") || ty.contains("option :: Option <");
+        call_args.push(format!("self.{arg}"));
         let _ = write!(
             fields,
             "/// `{name}` ({place} parameter{})\npub {arg}: {ty},\n",
@@ -271,12 +328,20 @@ fn operation_module(
         ("", "")
     };
     let method = op.method.to_uppercase();
+    let call_args = call_args.join(", ");
+    let client_method = module.clone();
+    let (output_all, body, error) = (&output.all, &output.body, &output.error);
     let new_fields = new_fields.join(", ");
     Ok(format!(
         "/// `{id}`\n\
          pub mod {module} {{\n\
          #[allow(unused_imports)] use crate::types;\n\
          #[allow(unused_imports)] use progenitor_client::encode_path;\n\
+         #[allow(unused_imports)] use crate::{{Error, ResponseValue, ByteStream}};\n\
+         /// The body of a success response, whatever the spec names its type.\n\
+         pub type Body = {body};\n\
+         /// The body of a documented error response, whatever the spec names its type.\n\
+         pub type ErrorBody = {error};\n\
          /// The operationId in the spec.\n\
          pub const OPERATION_ID: &str = {id:?};\n\
          /// HTTP method.\n\
@@ -304,6 +369,10 @@ fn operation_module(
          /// The query pairs, in the spec's order; optional ones only when set.\n\
          pub fn query(&self) -> Vec<(&'static str, String)> {{\n\
          #[allow(unused_mut)] let mut q = Vec::new();\n{query}q\n}}\n\
+         /// Sends the operation with progenitor's client, every parameter in its place: \
+         a parameter the spec adds does not change this call.\n\
+         pub async fn send(&self, client: &crate::Client) -> {output_all} {{\n\
+         client.{client_method}({call_args}).await\n}}\n\
          }}\n\
          }}\n",
         path = op.path,

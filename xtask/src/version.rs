@@ -12,7 +12,10 @@ use crate::diff::Class;
 
 /// The crates that share one version, by manifest; the first is read for the version.
 pub const MANIFESTS: [(&str, &str); 3] = [
-    ("cloudflare-mcp-sync-generated", "crates/generated/Cargo.toml"),
+    (
+        "cloudflare-mcp-sync-generated",
+        "crates/generated/Cargo.toml",
+    ),
     ("cloudflare-mcp-sync", "crates/ergonomic/Cargo.toml"),
     ("cf-mcp-sync", "crates/cli/Cargo.toml"),
 ];
@@ -136,7 +139,10 @@ pub fn changelog(text: &str, old: &str, new: &str, entry: &str) -> Result<String
         &format!("To be released as `{new}`"),
         1,
     );
-    Ok(format!("{before}\n{}{after}", entry.trim_end().to_string() + "\n"))
+    Ok(format!(
+        "{before}\n{}{after}",
+        entry.trim_end().to_string() + "\n"
+    ))
 }
 
 #[cfg(test)]
@@ -148,12 +154,20 @@ mod tests {
         let cases = [
             ("0.1.0+api.4.0.0", Some(Class::Breaking), "0.2.0+api.4.0.0"),
             ("0.1.3+api.4.0.0", Some(Class::Additive), "0.1.4+api.4.0.0"),
-            ("0.1.3+api.4.0.0", Some(Class::NeedsAttention), "0.1.4+api.4.0.0"),
+            (
+                "0.1.3+api.4.0.0",
+                Some(Class::NeedsAttention),
+                "0.1.4+api.4.0.0",
+            ),
             ("0.1.3+api.4.0.0", Some(Class::Cosmetic), "0.1.4+api.4.0.0"),
             ("0.1.3+api.4.0.0", None, "0.1.4+api.4.0.0"),
             ("1.2.3+api.4.0.0", Some(Class::Breaking), "2.0.0+api.4.0.0"),
             ("1.2.3+api.4.0.0", Some(Class::Additive), "1.3.0+api.4.0.0"),
-            ("1.2.3+api.4.0.0", Some(Class::NeedsAttention), "1.3.0+api.4.0.0"),
+            (
+                "1.2.3+api.4.0.0",
+                Some(Class::NeedsAttention),
+                "1.3.0+api.4.0.0",
+            ),
             ("1.2.3+api.4.0.0", Some(Class::Cosmetic), "1.2.4+api.4.0.0"),
             ("1.2.3", None, "1.2.4+api.4.0.0"),
         ];

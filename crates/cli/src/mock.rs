@@ -7,13 +7,13 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
+use cloudflare_mcp_sync::SyncStatus;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use cloudflare_mcp_sync::SyncStatus;
 
 /// The token the CLI sends to the mock (never a real credential).
 pub const TOKEN: &str = "mock-token";
@@ -186,7 +186,8 @@ mod tests {
 
     #[test]
     fn the_leading_word_picks_the_status() {
-        let body = |id: &str| -> serde_json::Value { serde_json::from_str(&result_for(id)).unwrap() };
+        let body =
+            |id: &str| -> serde_json::Value { serde_json::from_str(&result_for(id)).unwrap() };
         assert_eq!(body("my-server")["status"], "ready");
         for status in SyncStatus::SPEC_VALUES {
             assert_eq!(body(&format!("{status}-x"))["status"], *status, "{status}");

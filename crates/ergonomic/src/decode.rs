@@ -15,7 +15,9 @@ use crate::header_names::{CF_RAY, CONTENT_TYPE, LOCATION};
 
 use crate::numbers::{float_to_i64, parse_integral};
 use crate::rate_limit::RateLimit;
-use crate::report::{ResponseMeta, ResultParts, SyncReport, SyncResult, SyncStatus, UpstreamFailure};
+use crate::report::{
+    ResponseMeta, ResultParts, SyncReport, SyncResult, SyncStatus, UpstreamFailure,
+};
 use crate::retry;
 use crate::text::one_line;
 
@@ -225,7 +227,8 @@ fn without_unfit_numbers(text: &str) -> SyncResult {
         if let Some(raw) = top.get("error_details") {
             let mut details: Fields = serde_json::from_str(raw.get()).ok()?;
             details.retain(|_, v| {
-                !v.get().starts_with(|c: char| c == '-' || c.is_ascii_digit())
+                !v.get()
+                    .starts_with(|c: char| c == '-' || c.is_ascii_digit())
                     || serde_json::from_str::<f64>(v.get()).is_ok()
             });
             let details = serde_json::value::to_raw_value(&details).ok()?;

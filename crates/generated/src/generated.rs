@@ -412,6 +412,12 @@ pub mod operations {
         use crate::types;
         #[allow(unused_imports)]
         use progenitor_client::encode_path;
+        #[allow(unused_imports)]
+        use crate::{Error, ResponseValue, ByteStream};
+        /// The body of a success response, whatever the spec names its type.
+        pub type Body = types::McpPortalsApiSyncServerResponse;
+        /// The body of a documented error response, whatever the spec names its type.
+        pub type ErrorBody = types::McpPortalsApiSyncServerNotFoundResponse;
         /// The operationId in the spec.
         pub const OPERATION_ID: &str = "mcp-portals-api-sync-server";
         /// HTTP method.
@@ -457,6 +463,16 @@ pub mod operations {
                 #[allow(unused_mut)]
                 let mut q = Vec::new();
                 q
+            }
+            /// Sends the operation with progenitor's client, every parameter in its place: a parameter the spec adds does not change this call.
+            pub async fn send(
+                &self,
+                client: &crate::Client,
+            ) -> Result<
+                ResponseValue<types::McpPortalsApiSyncServerResponse>,
+                Error<types::McpPortalsApiSyncServerNotFoundResponse>,
+            > {
+                client.mcp_portals_api_sync_server(self.account_id, self.id).await
             }
         }
     }
