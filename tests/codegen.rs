@@ -268,31 +268,22 @@ fn check_fails_when_the_generated_file_was_edited_by_hand() {
 #[test]
 fn inlined_and_referenced_spellings_generate_the_same_code() {
     let ws = scratch_workspace();
+    write_spec(ws.path(), &committed_spec());
     let inline = generate::render(ws.path()).unwrap();
-    // Move the 200 body's `result` and the parameters into shared components, as upstream does.
-    let mut doc = committed_spec();
-    let result_ptr =
-        format!("{SYNC_OP}/responses/200/content/application~1json/schema/properties/result");
-    let result = doc.pointer(&result_ptr).unwrap().clone();
-    *doc.pointer_mut(&result_ptr).unwrap() =
-        json!({"$ref": "#/components/schemas/mcp-portals_server-sync-result"});
-    let params = doc
-        .pointer(&format!("{SYNC_OP}/parameters"))
+    // The operation written as upstream writes it: parameters, responses and every
+    // object or enum schema in `components`, referenced by `$ref`.
+    let mut doc = xtask::rehearse::upstream_style(&committed_spec());
+    doc["paths"]
+        .as_object_mut()
         .unwrap()
-        .clone();
-    *doc.pointer_mut(&format!("{SYNC_OP}/parameters")).unwrap() = json!([
-        {"$ref": "#/components/parameters/mcp-portals_id"},
-        {"$ref": "#/components/parameters/mcp-portals_account_id"}
-    ]);
-    doc["components"]["schemas"] = json!({"mcp-portals_server-sync-result": result});
-    doc["components"]["parameters"] =
-        json!({"mcp-portals_id": params[0], "mcp-portals_account_id": params[1]});
+        .retain(|path, _| committed_spec()["paths"].get(path).is_some());
+    assert!(doc.to_string().contains("\"$ref\""));
     write_spec(ws.path(), &doc);
     let referenced = generate::render(ws.path()).unwrap();
     let strip = workspace_tests::strip_banner;
     assert_eq!(strip(&inline), strip(&referenced));
     assert!(
-        !referenced.contains("mcp-portals_server"),
+        !referenced.contains("mcp_portals_api_sync_server_200"),
         "an upstream component name leaked into the code"
     );
 }

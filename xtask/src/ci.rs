@@ -5,7 +5,7 @@ use std::process::Command;
 
 use anyhow::{Result, bail};
 
-use crate::{generate, spec};
+use crate::{drift, generate, rehearse, spec};
 
 /// One external step: a label, the cargo arguments, extra environment.
 struct Step {
@@ -151,6 +151,21 @@ fn actionlint(root: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
+/// The weekly spec-drift job, replayed per kind of upstream change: every non-breaking
+/// one must leave a green tree, every breaking one a red tree.
+fn rehearsal(root: &std::path::Path) -> Result<()> {
+    eprintln!("==> spec-drift rehearsal: cargo xtask rehearse-drift");
+    let outcomes = rehearse::run(root, &[], drift::VerdictBy::Tests)?;
+    let (table, ok) = rehearse::summary(&outcomes);
+    eprint!("{table}");
+    if !ok {
+        bail!(
+            "step 'spec-drift rehearsal' failed (above); rerun it with: cargo xtask rehearse-drift"
+        );
+    }
+    Ok(())
+}
+
 /// Runs every check; the error names the failed step and how to rerun it.
 pub fn run() -> Result<()> {
     let root = spec::workspace_root();
@@ -169,6 +184,7 @@ pub fn run() -> Result<()> {
         }
     }
     no_openssl(&cargo, &root)?;
+    rehearsal(&root)?;
     let (mut command, shown) = TESTS.command(&cargo, &root);
     let (status, tally) = run_counting(&mut command)?;
     if !status.success() {

@@ -431,6 +431,9 @@ fn judge_case(case: &Case, job: &drift::Job, scratch: &Path, by: VerdictBy) -> O
         }
         _ => problems.push("the version did not move".to_string()),
     }
+    if case.name == "formats" {
+        problems.extend(format_types(scratch));
+    }
     let body = job.to_markdown();
     if !body.contains(&format!("**{}**", job.verdict.word())) && by != VerdictBy::None {
         problems.push("the report does not state the verdict".to_string());
@@ -525,6 +528,34 @@ fn remove_unwanted(
         }
     }
     Ok(())
+}
+
+/// The Rust type each new field of the `formats` case must have (README: plain types,
+/// kept as sent, no `chrono` or `uuid`); what does not hold.
+fn format_types(scratch: &Path) -> Vec<String> {
+    let code =
+        std::fs::read_to_string(scratch.join(crate::generate::GENERATED_FILE)).unwrap_or_default();
+    let mut problems = Vec::new();
+    for (ty, format) in FORMATS {
+        let rust = match ty {
+            "integer" => "i64",
+            "number" => "f64",
+            _ => "::std::string::String",
+        };
+        let field = format!(
+            "pub new_{}: ::std::option::Option<{rust}>,",
+            format.to_snake_case()
+        );
+        if !code.contains(&field) {
+            problems.push(format!("the {format} field is not `{field}`"));
+        }
+    }
+    for foreign in ["chrono", "uuid::"] {
+        if code.contains(foreign) {
+            problems.push(format!("the generated code names {foreign}"));
+        }
+    }
+    problems
 }
 
 /// The outcomes as a table, and whether every case held.

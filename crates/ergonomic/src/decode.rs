@@ -396,6 +396,39 @@ mod tests {
     }
 
     #[test]
+    fn the_whole_result_reaches_the_report_and_its_json() {
+        let body = br#"{"success":true,"result":{"status":"error","error":"down","error_details":{"cause":"refused","retryable":true,"status_code":502}}}"#;
+        let r = decode_response(200, json_headers(), body, 1).unwrap();
+        assert_eq!(r.result.error.as_deref(), Some("down"));
+        let details = r.result.error_details.as_ref().unwrap();
+        assert_eq!(details.cause.as_deref(), Some("refused"));
+        assert_eq!(details.status_code, Some(502.0));
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["result"]["status"], "error");
+        assert_eq!(json["result"]["error_details"]["retryable"], true);
+    }
+
+    #[test]
+    fn a_number_that_does_not_fit_is_left_out_of_the_result_only() {
+        let body = br#"{"success":true,"result":{"status":"error","error":"down","error_details":{"cause":"refused","mcp_code":1e400,"status_code":-1e999,"is_upstream":true}}}"#;
+        let r = decode_response(200, json_headers(), body, 1).unwrap();
+        let failure = r.failure.as_ref().unwrap();
+        assert_eq!(
+            failure.unparsed_numbers,
+            [
+                ("mcp_code".to_string(), "1e400".to_string()),
+                ("status_code".to_string(), "-1e999".to_string())
+            ]
+        );
+        let details = r.result.error_details.as_ref().unwrap();
+        assert_eq!((details.mcp_code, details.status_code), (None, None));
+        assert_eq!(details.cause.as_deref(), Some("refused"));
+        assert_eq!(details.is_upstream, Some(true));
+        assert_eq!(r.result.error.as_deref(), Some("down"));
+        assert_eq!(r.status, SyncStatus::Error);
+    }
+
+    #[test]
     fn ready_report() {
         let body = br#"{"success":true,"errors":[],"messages":[],"result":{"status":"ready"}}"#;
         let r = decode_response(200, json_headers(), body, 1).unwrap();
