@@ -89,42 +89,66 @@ fn every_action_is_pinned_by_a_full_commit_sha() {
     }
 }
 
+/// `name: level` pairs of a `permissions` mapping.
+fn permissions(value: &Value) -> Vec<(String, String)> {
+    value
+        .as_mapping()
+        .expect("permissions")
+        .iter()
+        .map(|(k, v)| (k.as_str().unwrap().into(), v.as_str().unwrap().into()))
+        .collect()
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 #[test]
 fn permissions_are_least_privilege() {
     let (_, ci) = workflow("ci.yml");
-    let perms = ci["permissions"].as_mapping().expect("ci.yml: permissions");
-    assert_eq!(perms.len(), 1, "{perms:?}");
-    assert_eq!(ci["permissions"]["contents"].as_str(), Some("read"));
+    assert_eq!(
+        permissions(&ci["permissions"]),
+        pairs(&[("contents", "read")])
+    );
     let (_, drift) = workflow("spec-drift.yml");
-    let perms = drift["permissions"]
-        .as_mapping()
-        .expect("spec-drift.yml: permissions");
-    let granted: Vec<(String, String)> = perms
-        .iter()
-        .map(|(k, v)| (k.as_str().unwrap().into(), v.as_str().unwrap().into()))
-        .collect();
     assert_eq!(
-        granted,
-        [
-            ("contents".into(), "write".into()),
-            ("pull-requests".into(), "write".into()),
-            ("issues".into(), "write".into()),
-            ("actions".into(), "write".into())
-        ]
+        permissions(&drift["permissions"]),
+        pairs(&[("contents", "read")])
     );
-    // The CI job does not keep a token in the checkout.
-    let checkout = steps(&ci)
-        .into_iter()
-        .find(|s| {
-            s["uses"]
-                .as_str()
-                .is_some_and(|u| u.starts_with("actions/checkout@"))
-        })
-        .unwrap();
+    // The job that builds and tests code generated from upstream can only read.
     assert_eq!(
-        checkout["with"]["persist-credentials"].as_bool(),
-        Some(false)
+        permissions(&drift["jobs"]["drift"]["permissions"]),
+        pairs(&[("contents", "read")])
     );
+    assert_eq!(
+        permissions(&drift["jobs"]["propose"]["permissions"]),
+        pairs(&[
+            ("contents", "write"),
+            ("pull-requests", "write"),
+            ("issues", "write"),
+            ("actions", "write")
+        ])
+    );
+    // Neither CI nor the drift job keeps a token in the checkout.
+    for (name, yaml, job) in [("ci.yml", &ci, "test"), ("spec-drift.yml", &drift, "drift")] {
+        let checkout = yaml["jobs"][job]["steps"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|s| {
+                s["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("actions/checkout@"))
+            })
+            .unwrap();
+        assert_eq!(
+            checkout["with"]["persist-credentials"].as_bool(),
+            Some(false),
+            "{name}"
+        );
+    }
 }
 
 #[test]
@@ -185,7 +209,8 @@ fn the_spec_drift_job_runs_xtask_and_proposes_one_pull_request_per_upstream_comm
         "the upstream document is pinned by commit: {upstream}"
     );
 
-    // Every step that changes or judges the tree is xtask's (and so rehearsed).
+    // Every step that changes or judges the tree is xtask's (and so rehearsed), and it
+    // runs with no token at all.
     let job = step_with_id(&drift, "drift");
     let run = job["run"].as_str().unwrap();
     let words: Vec<&str> = run.lines().next().unwrap().split_whitespace().collect();
@@ -202,42 +227,48 @@ fn the_spec_drift_job_runs_xtask_and_proposes_one_pull_request_per_upstream_comm
             "\"$GITHUB_OUTPUT\""
         ]
     );
+    let env = job["env"].as_mapping().unwrap();
+    assert_eq!(env.len(), 1, "{env:?}");
     assert_eq!(
         job["env"]["UPSTREAM_URL"].as_str(),
         Some("${{ steps.upstream.outputs.url }}")
     );
+    assert!(drift["jobs"]["drift"]["env"].is_null(), "no job-wide token");
     assert!(run.contains(">> \"$GITHUB_STEP_SUMMARY\""), "{run}");
 
-    // The pull request step: what the job writes is committed, nothing is forced, an
-    // older proposal is superseded (closed, its branch kept), and CI is started on it.
-    let propose = steps(&drift)
-        .into_iter()
-        .find(|s| s["if"].as_str() == Some("steps.drift.outputs.changed == 'true'"))
-        .expect("a step that runs when the job changed the tree");
-    let script = propose["run"].as_str().unwrap();
-    let added: Vec<&str> = script
-        .lines()
-        .skip_while(|l| !l.trim_start().starts_with("git add "))
-        .take_while(|l| !l.trim_start().starts_with("git commit"))
-        .flat_map(|l| l.split_whitespace())
-        .filter(|w| !["git", "add", "\\"].contains(w))
+    // Everything the job wrote is handed over (staged whole), and applied as it is.
+    let handed: String = drift["jobs"]["drift"]["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["run"].as_str())
         .collect();
-    let mut written = vec![
-        "openapi",
-        "crates/generated",
-        "tests/snapshots",
-        "Cargo.lock",
-        "CHANGELOG.md",
-    ];
-    written.extend(xtask::version::MANIFESTS.iter().map(|(_, path)| *path));
-    for path in written {
-        assert!(
-            added
-                .iter()
-                .any(|a| path == *a || path.starts_with(&format!("{a}/"))),
-            "spec-drift.yml does not commit {path}: {added:?}"
-        );
+    assert!(handed.contains("git add -A"), "{handed}");
+    assert!(handed.contains("git diff --cached --binary"), "{handed}");
+    let propose = &drift["jobs"]["propose"];
+    assert_eq!(propose["needs"].as_str(), Some("drift"));
+    assert_eq!(
+        propose["if"].as_str(),
+        Some("needs.drift.outputs.changed == 'true'")
+    );
+    let script: String = propose["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect();
+    for needed in [
+        "git apply --index",
+        "git switch -c \"${branch}\"",
+        "git push origin \"${branch}\"",
+        "gh pr create",
+        "gh pr close",
+        "--author \"app/github-actions\"",
+        "gh workflow run ci.yml --ref \"${branch}\"",
+    ] {
+        assert!(script.contains(needed), "{needed} not in {script}");
     }
+    // Nothing is forced or reset, no failure is hidden.
     for forbidden in ["switch -C", "reset --hard", "|| true"] {
         assert!(!script.contains(forbidden), "{forbidden} in {script}");
     }
@@ -247,14 +278,12 @@ fn the_spec_drift_job_runs_xtask_and_proposes_one_pull_request_per_upstream_comm
             "a forced push: {push}"
         );
     }
-    for needed in [
-        "git switch -c \"${branch}\"",
-        "git push origin \"${branch}\"",
-        "gh pr create",
-        "gh pr close",
-        "gh workflow run ci.yml --ref \"${branch}\"",
-    ] {
-        assert!(script.contains(needed), "{needed} not in {script}");
+    // The outputs the jobs read are the ones `cargo xtask spec-drift` writes.
+    for key in ["changed", "class", "verdict", "title"] {
+        assert_eq!(
+            drift["jobs"]["drift"]["outputs"][key].as_str(),
+            Some(format!("${{{{ steps.drift.outputs.{key} }}}}").as_str())
+        );
     }
     let (_, ci) = workflow("ci.yml");
     assert!(
@@ -265,13 +294,15 @@ fn the_spec_drift_job_runs_xtask_and_proposes_one_pull_request_per_upstream_comm
         "ci.yml can be started on the drift branch"
     );
 
-    // A breaking change or a red tree fails the job, after the pull request exists.
-    let fail = steps(&drift)
-        .into_iter()
+    // A breaking change or a red tree fails the run, after the pull request exists.
+    let fail = propose["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
         .find(|s| {
             s["if"].as_str()
-                == Some("steps.drift.outputs.class == 'breaking' || steps.drift.outputs.verdict == 'red'")
+                == Some("needs.drift.outputs.class == 'breaking' || needs.drift.outputs.verdict == 'red'")
         })
-        .expect("a step that fails the job");
+        .expect("a step that fails the run");
     assert!(fail["run"].as_str().unwrap().contains("exit 1"));
 }

@@ -67,10 +67,28 @@ impl Verdict {
 /// What `cargo semver-checks` said of the published library crates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SemverCheck {
-    /// Whether it found a semver-major change.
-    pub major: bool,
+    /// Whether it found a semver-major change; `None` when it did not complete.
+    pub major: Option<bool>,
     /// Its findings, shortened.
     pub excerpt: String,
+}
+
+impl SemverCheck {
+    /// Reads its exit status and output: a failed check names the major version it
+    /// requires; any other failure is the tool's, not a verdict.
+    pub fn read(success: bool, output: &str) -> Self {
+        let major = if success {
+            Some(false)
+        } else if output.contains("requires new major version") {
+            Some(true)
+        } else {
+            None
+        };
+        Self {
+            major,
+            excerpt: first_findings(output, 40),
+        }
+    }
 }
 
 /// Everything the job did.
@@ -101,7 +119,10 @@ impl Job {
     /// Whether `cargo semver-checks` and the class disagree.
     pub fn semver_disagrees(&self) -> bool {
         let breaking = self.updated.report.worst() == Some(Class::Breaking);
-        self.semver.as_ref().is_some_and(|s| s.major != breaking)
+        self.semver
+            .as_ref()
+            .and_then(|s| s.major)
+            .is_some_and(|major| major != breaking)
     }
 
     /// `key=value` lines for `$GITHUB_OUTPUT`.
@@ -151,10 +172,10 @@ impl Job {
                 let _ = writeln!(
                     out,
                     "{}\n\n```text\n{}\n```",
-                    if s.major {
-                        "Found a semver-major change in the public API."
-                    } else {
-                        "No semver-major change in the public API."
+                    match s.major {
+                        Some(true) => "Found a semver-major change in the public API.",
+                        Some(false) => "No semver-major change in the public API.",
+                        None => "Did not complete (its output below); no verdict.",
                     },
                     fence_safe(&s.excerpt)
                 );
@@ -265,6 +286,8 @@ pub fn run(root: &Path, options: &Options) -> Result<Job> {
     if !job.updated.written {
         return Ok(job);
     }
+    // Before the version moves: cargo-semver-checks reads the release type from it.
+    job.semver = semver_checks(root, options);
     job.version = Some(bump(root, &job)?);
     let refresh = refresh_snapshots(root, options)?;
     job.snapshots = refresh.0;
@@ -272,7 +295,6 @@ pub fn run(root: &Path, options: &Options) -> Result<Job> {
         job.verdict = red;
         return Ok(job);
     }
-    job.semver = semver_checks(root, options);
     job.verdict = judge(root, options)?;
     Ok(job)
 }
@@ -307,7 +329,14 @@ fn bump(root: &Path, job: &Job) -> Result<(String, String)> {
         entry.push_str("- The operation is written differently upstream; its API is unchanged.\n");
     }
     for c in &job.updated.report.changes {
-        let _ = writeln!(entry, "- {}: `{}`: {}", c.class, c.pointer, c.message);
+        // Spec text, so escaped: it cannot become markup, a link or a mention.
+        let _ = writeln!(
+            entry,
+            "- {}: `{}`: {}",
+            c.class,
+            c.pointer.replace('`', "'"),
+            markdown::markdown_text(&c.message)
+        );
     }
     let log_path = root.join("CHANGELOG.md");
     let log = std::fs::read_to_string(&log_path).context("reading CHANGELOG.md")?;
@@ -391,6 +420,9 @@ fn semver_checks(root: &Path, options: &Options) -> Option<SemverCheck> {
             "cloudflare-mcp-sync",
             "--baseline-rev",
             "HEAD",
+            // Only a major change fails: that is the question the report asks.
+            "--release-type",
+            "minor",
         ])
         .output()
         .ok()?;
@@ -399,10 +431,7 @@ fn semver_checks(root: &Path, options: &Options) -> Option<SemverCheck> {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    Some(SemverCheck {
-        major: !out.status.success(),
-        excerpt: first_findings(&text, 40),
-    })
+    Some(SemverCheck::read(out.status.success(), &text))
 }
 
 /// Runs the verdict commands in order; the first failure is the verdict.
@@ -541,10 +570,10 @@ mod tests {
             },
             snapshots: vec!["tests/snapshots/a.snap".into()],
             version: Some(("0.1.0".into(), "0.1.1".into())),
-            semver: Some(SemverCheck {
-                major: true,
-                excerpt: "--- failure x ---".into(),
-            }),
+            semver: Some(SemverCheck::read(
+                false,
+                "--- failure x ---\nSummary semver requires new major version: 1 major",
+            )),
             verdict,
         }
     }
@@ -614,6 +643,17 @@ mod tests {
         )
         .to_markdown();
         assert!(body.contains("a bug in the drift loop"), "{body}");
+    }
+
+    #[test]
+    fn semver_checks_verdicts_are_read_apart_from_tool_failures() {
+        assert_eq!(SemverCheck::read(true, "").major, Some(false));
+        let major = "--- failure struct_missing ---\nSummary semver requires new major version: 1 major and 0 minor checks failed";
+        assert_eq!(SemverCheck::read(false, major).major, Some(true));
+        assert_eq!(
+            SemverCheck::read(false, "error: rustdoc failed").major,
+            None
+        );
     }
 
     #[test]

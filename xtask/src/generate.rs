@@ -36,7 +36,8 @@ pub fn render_fragment(fragment: &Fragment) -> Result<String> {
         .with_interface(progenitor::InterfaceStyle::Positional)
         .with_tag(progenitor::TagStyle::Merged)
         .with_derive("schemars::JsonSchema");
-    let file = generate_quietly(&settings, &api, fragment)?;
+    let mut file = generate_quietly(&settings, &api, fragment)?;
+    mark_non_exhaustive(&mut file);
     let body = prettyplease::unparse(&file);
     let operations = requests::render(&doc, &file)?;
 
@@ -45,6 +46,29 @@ pub fn render_fragment(fragment: &Fragment) -> Result<String> {
     out.push('\n');
     out.push_str(&operations);
     Ok(out)
+}
+
+/// Marks every struct with named fields and every enum in progenitor's `types` module
+/// `#[non_exhaustive]`: a field or value the spec adds is then a minor change for
+/// callers (they cannot have built or matched the type exhaustively), as the drift job's
+/// versioning assumes.
+fn mark_non_exhaustive(file: &mut syn::File) {
+    let attr: syn::Attribute = syn::parse_quote!(#[non_exhaustive]);
+    for item in &mut file.items {
+        let syn::Item::Mod(m) = item else { continue };
+        if m.ident != "types" {
+            continue;
+        }
+        for inner in m.content.iter_mut().flat_map(|(_, items)| items.iter_mut()) {
+            match inner {
+                syn::Item::Struct(s) if matches!(s.fields, syn::Fields::Named(_)) => {
+                    s.attrs.push(attr.clone());
+                }
+                syn::Item::Enum(e) => e.attrs.push(attr.clone()),
+                _ => {}
+            }
+        }
+    }
 }
 
 /// Refuses, with the JSON pointer, what progenitor's type generator would panic on

@@ -55,7 +55,7 @@ fn code_span(text: &str) -> String {
 }
 
 /// `text` as plain table-cell text: one line, no HTML, no cell breaks, no emphasis.
-fn markdown_text(text: &str) -> String {
+pub fn markdown_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -63,6 +63,10 @@ fn markdown_text(text: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
+            // `@team` and `#123` in a body would mention or link: entities render the
+            // same characters without either.
+            '@' => out.push_str("&#64;"),
+            '#' => out.push_str("&#35;"),
             '|' | '*' | '_' | '`' | '[' | ']' | '\\' => {
                 out.push('\\');
                 out.push(c);
@@ -121,6 +125,7 @@ mod tests {
             markdown_text("<script>|*x*_[a](b)\nnext"),
             "&lt;script&gt;\\|\\*x\\*\\_\\[a\\](b) next"
         );
+        assert_eq!(markdown_text("ask @org/team, see #12"), "ask &#64;org/team, see &#35;12");
     }
 
     #[test]

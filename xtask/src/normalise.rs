@@ -28,6 +28,9 @@ pub fn normalise(doc: &mut Value) -> Result<()> {
     name_response_bodies(doc)?;
     open_response_enums(doc);
     plain_formats(doc);
+    if let Some(schemas) = doc.pointer_mut("/components/schemas") {
+        loose_bounds(schemas);
+    }
     Ok(())
 }
 
@@ -98,8 +101,7 @@ fn status_reason(code: u16) -> Option<&'static str> {
 /// so). Bodies of one kind (2xx, or any other status) that are the same schema share the
 /// type named after the lowest such status, so a documented 409 written like the 404
 /// keeps the 404's type. Error bodies that differ become one `{Operation}ErrorResponse`,
-/// a `oneOf` of each distinct body; success bodies that differ are refused, naming them,
-/// because the caller's report is built from the one success type.
+/// a `oneOf` of each distinct body; see [`hoist_bodies`] for what leaves the document.
 pub fn name_response_bodies(doc: &mut Value) -> Result<()> {
     let mut hoisted: Vec<(String, Value)> = Vec::new();
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
@@ -152,42 +154,50 @@ pub fn name_response_bodies(doc: &mut Value) -> Result<()> {
 }
 
 /// One operation's inline JSON bodies, replaced by `$ref`s: the schemas to add, by name.
+///
+/// progenitor asserts one type per kind (success, error), so what would give a kind a
+/// second type leaves the document progenitor sees (the ergonomic crate reads every
+/// status itself; the generated client answers these with `UnexpectedResponse`):
+/// `default` (progenitor counts it in both kinds), a response without a JSON body in a
+/// kind that has one, and a success body that differs from the lowest status's.
 fn hoist_bodies(op_id: &str, responses: &mut Map<String, Value>) -> Result<Vec<(String, Value)>> {
-    // (is success, status, schema) of every inline JSON body, lowest status first.
-    let mut bodies: Vec<(bool, String, Value)> = Vec::new();
-    let mut statuses: Vec<String> = responses.keys().cloned().collect();
-    statuses.sort();
-    for status in &statuses {
-        for schema in inline_json_bodies(&mut responses[status.as_str()]) {
-            bodies.push((status.starts_with('2'), status.clone(), schema.clone()));
-        }
-    }
+    responses.remove("default");
     let mut out = Vec::new();
     for success in [true, false] {
+        let mut statuses: Vec<String> = responses
+            .keys()
+            .filter(|s| s.starts_with('2') == success)
+            .cloned()
+            .collect();
+        statuses.sort();
+        let typed: Vec<(String, Value)> = statuses
+            .iter()
+            .filter_map(|s| {
+                let bodies = inline_json_bodies(&mut responses[s.as_str()]);
+                bodies.first().map(|b| (s.clone(), (**b).clone()))
+            })
+            .collect();
+        if typed.is_empty() {
+            continue;
+        }
+        responses.retain(|s, _| s.starts_with('2') != success || typed.iter().any(|(t, _)| t == s));
         let mut distinct: Vec<(&str, &Value)> = Vec::new();
-        for (_, status, schema) in bodies.iter().filter(|b| b.0 == success) {
+        for (status, schema) in &typed {
             if !distinct.iter().any(|(_, s)| *s == schema) {
                 distinct.push((status, schema));
             }
         }
         let name = match distinct.as_slice() {
-            [] => continue,
-            [(status, schema)] => {
+            [(status, schema), rest @ ..] if success || rest.is_empty() => {
+                let keep = (*schema).clone();
+                for (other, _) in rest {
+                    responses.remove(*other);
+                }
                 let name = response_type_name(op_id, status);
-                out.push((name.clone(), (*schema).clone()));
+                out.push((name.clone(), keep));
                 name
             }
-            [..] if success => bail!(
-                "operation {op_id}: the success responses {} have different bodies; the \
-                 report is built from one success type (teach xtask/src/normalise.rs which \
-                 one, and the ergonomic crate how to read the other)",
-                distinct
-                    .iter()
-                    .map(|(s, _)| *s)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            [..] => {
+            _ => {
                 let name = format!("{}ErrorResponse", op_id.to_upper_camel_case());
                 let variants = distinct.iter().map(|(_, s)| (*s).clone()).collect();
                 out.push((name.clone(), json!({ "oneOf": Value::Array(variants) })));
@@ -195,9 +205,11 @@ fn hoist_bodies(op_id: &str, responses: &mut Map<String, Value>) -> Result<Vec<(
             }
         };
         let reference = json!({ "$ref": format!("#/components/schemas/{name}") });
-        for status in statuses.iter().filter(|s| s.starts_with('2') == success) {
-            for schema in inline_json_bodies(&mut responses[status.as_str()]) {
-                *schema = reference.clone();
+        for (status, response) in responses.iter_mut() {
+            if status.starts_with('2') == success {
+                for schema in inline_json_bodies(response) {
+                    *schema = reference.clone();
+                }
             }
         }
     }
@@ -215,6 +227,42 @@ fn inline_json_bodies(response: &mut Value) -> Vec<&mut Value> {
         .filter_map(|(_, body)| body.get_mut("schema"))
         .filter(|schema| schema.get("$ref").is_none())
         .collect()
+}
+
+/// Constraints that make progenitor pick a narrower type (`u64`, `NonZeroU64`) or a
+/// checked newtype for a value.
+const BOUNDS: [&str; 10] = [
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+];
+
+/// Drops value constraints inside the response bodies (`components.schemas` once
+/// [`name_response_bodies`] has moved them there): a server value outside a documented
+/// bound is still read as sent, instead of failing the whole result. Parameters keep
+/// theirs: what we send stays checked.
+pub fn loose_bounds(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map.get("type").is_some_and(Value::is_string) {
+                for key in BOUNDS {
+                    if map.get(key).is_some_and(|v| v.is_number() || v.is_string()) {
+                        map.remove(key);
+                    }
+                }
+            }
+            map.values_mut().for_each(loose_bounds);
+        }
+        Value::Array(items) => items.iter_mut().for_each(loose_bounds),
+        _ => {}
+    }
 }
 
 /// String formats whose Rust type would need a crate or refuse text the server sends.
@@ -424,13 +472,61 @@ mod tests {
     }
 
     #[test]
-    fn different_success_bodies_are_refused_naming_them() {
-        let mut doc = op_doc(json!({"200": body("ok"), "202": body("accepted")}));
-        let err = name_response_bodies(&mut doc).unwrap_err().to_string();
-        assert!(err.contains("200, 202"), "{err}");
-        let mut same = op_doc(json!({"200": body("ok"), "202": body("ok")}));
-        name_response_bodies(&mut same).unwrap();
-        assert_eq!(body_ref(&same, "202").as_deref(), Some("DoThingResponse"));
+    fn what_would_give_a_kind_a_second_type_leaves_the_document() {
+        let responses = |doc: &Value| -> Vec<String> {
+            doc.pointer("/paths/~1x~1{id}/post/responses")
+                .and_then(Value::as_object)
+                .map(|r| r.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        // A success body that differs from the lowest status's; one that is the same stays.
+        let mut doc =
+            op_doc(json!({"200": body("ok"), "202": body("accepted"), "201": body("ok")}));
+        name_response_bodies(&mut doc).unwrap();
+        assert_eq!(responses(&doc), ["200", "201"]);
+        assert_eq!(body_ref(&doc, "201").as_deref(), Some("DoThingResponse"));
+        // `default`, and responses without a JSON body beside typed ones of their kind.
+        let none = json!({"description": "no body"});
+        let text = json!({"content": {"text/plain": {"schema": {"type": "string"}}}});
+        let mut doc = op_doc(
+            json!({"200": body("ok"), "204": none, "404": body("errors"),
+            "429": text, "default": body("errors")}),
+        );
+        name_response_bodies(&mut doc).unwrap();
+        assert_eq!(responses(&doc), ["200", "404"]);
+        // A kind with no JSON body at all is left as it is.
+        let mut doc = op_doc(json!({"204": {"description": "no body"}, "404": body("errors")}));
+        name_response_bodies(&mut doc).unwrap();
+        assert_eq!(responses(&doc), ["204", "404"]);
+    }
+
+    #[test]
+    fn bounds_inside_response_bodies_are_dropped_and_property_names_kept() {
+        let mut schemas = json!({"R": {"type": "object", "properties": {
+            "n": {"type": "integer", "minimum": 1, "maximum": 9},
+            "s": {"type": "string", "pattern": "^a$", "maxLength": 3},
+            "pattern": {"type": "string"},
+            "l": {"type": "array", "minItems": 1, "items": {"type": "number", "exclusiveMinimum": 0}}
+        }}});
+        loose_bounds(&mut schemas);
+        assert_eq!(
+            schemas,
+            json!({"R": {"type": "object", "properties": {
+                "n": {"type": "integer"},
+                "s": {"type": "string"},
+                "pattern": {"type": "string"},
+                "l": {"type": "array", "items": {"type": "number"}}
+            }}})
+        );
+        // Parameters are not below components.schemas: normalise leaves them.
+        let mut doc = op_doc(json!({"200": body("ok")}));
+        doc["paths"]["/x/{id}"]["post"]["parameters"] = json!([{"name": "id", "in": "path",
+            "required": true, "schema": {"type": "string", "maxLength": 32}}]);
+        normalise(&mut doc).unwrap();
+        assert_eq!(
+            doc["paths"]["/x/{id}"]["post"]["parameters"][0]["schema"]["maxLength"],
+            32
+        );
     }
 
     #[test]

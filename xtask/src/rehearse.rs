@@ -30,8 +30,34 @@ pub struct Case {
     pub class: &'static str,
     /// Whether the updated tree must pass the test command untouched.
     pub green: bool,
-    /// The change, made to the operation (`$ref`s resolved).
-    pub change: fn(&mut Value),
+    /// The change, made to the operation (`$ref`s resolved); `Err` says why it cannot be
+    /// made to this operation (what it changes is gone), and the case is skipped.
+    pub change: fn(&mut Value) -> Result<(), String>,
+}
+
+/// Names no upstream document uses, so that a case never collides with a change
+/// Cloudflare made itself (the rehearsal also runs on the trees of drift pull requests).
+const NEW: &str = "rehearsal_new";
+
+/// `rehearsal_new`, or `rehearsal_new_2`, … : the first that `taken` does not hold, so
+/// that a case changes the operation even where it was made once already.
+fn fresh(taken: impl Fn(&str) -> bool) -> String {
+    (1..)
+        .map(|n| {
+            if n == 1 {
+                NEW.to_string()
+            } else {
+                format!("{NEW}_{n}")
+            }
+        })
+        .find(|name| !taken(name))
+        .unwrap_or_else(|| NEW.to_string())
+}
+
+/// The prefix the `formats` case gives its fields in `op`.
+fn formats_prefix(op: &mut Value) -> Result<String, String> {
+    let props = result_props(op)?;
+    Ok(fresh(|p| props.contains_key(&format!("{p}_date"))))
 }
 
 /// Every case: each kind of change the issue tracker has asked the loop to take.
@@ -41,17 +67,19 @@ pub fn cases() -> Vec<Case> {
             name: "respelled",
             class: "respelled",
             green: true,
-            change: |_| {},
+            change: |_| Ok(()),
         },
         Case {
             name: "description",
             class: "cosmetic",
             green: true,
             change: |op| {
-                op["description"] = json!(
-                    "Syncs an MCP server. See https://developers.cloudflare.com/ [docs] or \
-                     `code`.\n\n```json\n{\"not\": \"rust\"}\n```\n\n    indented <b>html"
-                );
+                let was = op["description"].as_str().unwrap_or_default().to_string();
+                op["description"] = json!(format!(
+                    "{was} (rehearsal) See https://developers.cloudflare.com/ [docs] or \
+                     `code`.\n\n```json\n{{\"not\": \"rust\"}}\n```\n\n    indented <b>html"
+                ));
+                Ok(())
             },
         },
         Case {
@@ -59,11 +87,13 @@ pub fn cases() -> Vec<Case> {
             class: "additive",
             green: true,
             change: |op| {
-                let props = result_props(op);
+                let prefix = formats_prefix(op)?;
+                let props = result_props(op)?;
                 for (ty, format) in FORMATS {
-                    let name = format!("new_{}", format.to_snake_case());
+                    let name = format!("{prefix}_{}", format.to_snake_case());
                     props.insert(name, json!({"type": ty, "format": format}));
                 }
+                Ok(())
             },
         },
         Case {
@@ -71,8 +101,43 @@ pub fn cases() -> Vec<Case> {
             class: "additive",
             green: true,
             change: |op| {
-                params(op).push(json!({"name": "force", "in": "query", "required": false,
+                let list = params(op)?;
+                let name = fresh(|n| list.iter().any(|p| p["name"] == n));
+                list.push(json!({"name": name, "in": "query", "required": false,
                     "schema": {"type": "boolean"}}));
+                Ok(())
+            },
+        },
+        Case {
+            name: "optional-list-and-header-parameters",
+            class: "additive",
+            green: true,
+            change: |op| {
+                let list = params(op)?;
+                let name = fresh(|n| list.iter().any(|p| p["name"] == n));
+                list.push(json!({"name": name, "in": "query", "required": false,
+                    "schema": {"type": "array", "items": {"type": "string"}}}));
+                list.push(
+                    json!({"name": format!("x-{name}"), "in": "header", "required": false,
+                    "schema": {"type": "string"}}),
+                );
+                Ok(())
+            },
+        },
+        Case {
+            name: "response-without-body",
+            class: "needs-attention",
+            green: true,
+            change: |op| {
+                let responses = op["responses"].as_object_mut().ok_or("no responses")?;
+                let code = unused_code(responses, 459)?;
+                responses.insert(code, json!({"description": "Rehearsal, no body"}));
+                responses.insert(
+                    "default".into(),
+                    json!({"description": "Rehearsal",
+                    "content": {"text/plain": {"schema": {"type": "string"}}}}),
+                );
+                Ok(())
             },
         },
         Case {
@@ -80,7 +145,10 @@ pub fn cases() -> Vec<Case> {
             class: "needs-attention",
             green: true,
             change: |op| {
-                status_enum(op).push(json!("syncing"));
+                let values = status_enum(op)?;
+                let value = fresh(|v| values.iter().any(|x| x == v));
+                values.push(json!(value));
+                Ok(())
             },
         },
         Case {
@@ -88,9 +156,16 @@ pub fn cases() -> Vec<Case> {
             class: "needs-attention",
             green: true,
             change: |op| {
-                let not_found = op["responses"]["404"].clone();
-                op["responses"]["409"] = not_found;
-                op["responses"]["409"]["description"] = json!("Conflict");
+                let responses = op["responses"].as_object_mut().ok_or("no responses")?;
+                let (_, error) = responses
+                    .iter()
+                    .find(|(status, r)| !status.starts_with('2') && r.get("content").is_some())
+                    .ok_or("no documented error body to copy")?;
+                let mut copy = error.clone();
+                copy["description"] = json!("Rehearsal");
+                let code = unused_code(responses, 499)?;
+                responses.insert(code, copy);
+                Ok(())
             },
         },
         Case {
@@ -98,10 +173,16 @@ pub fn cases() -> Vec<Case> {
             class: "needs-attention",
             green: true,
             change: |op| {
-                op["responses"]["4XX"] = json!({"description": "Failure", "content": {
+                let responses = op["responses"].as_object_mut().ok_or("no responses")?;
+                let code = unused_code(responses, 479)?;
+                responses.insert(
+                    code,
+                    json!({"description": "Rehearsal", "content": {
                     "application/json": {"schema": {"type": "object", "required": ["success"],
-                    "properties": {"success": {"type": "boolean"}, "messages": {"type": "array",
-                    "items": {"type": "string"}}}}}}});
+                    "properties": {"success": {"type": "boolean"}, NEW: {"type": "array",
+                    "items": {"type": "string"}}}}}}}),
+                );
+                Ok(())
             },
         },
         Case {
@@ -109,7 +190,13 @@ pub fn cases() -> Vec<Case> {
             class: "breaking",
             green: false,
             change: |op| {
-                result_props(op).remove("error");
+                let props = result_props(op)?;
+                let field = ["error", "error_details", "status"]
+                    .into_iter()
+                    .find(|f| props.contains_key(*f))
+                    .ok_or("result has none of the fields the report reads")?;
+                props.remove(field);
+                Ok(())
             },
         },
         Case {
@@ -117,8 +204,11 @@ pub fn cases() -> Vec<Case> {
             class: "breaking",
             green: false,
             change: |op| {
-                params(op).push(json!({"name": "force", "in": "query", "required": true,
+                let list = params(op)?;
+                let name = fresh(|n| list.iter().any(|p| p["name"] == n));
+                list.push(json!({"name": name, "in": "query", "required": true,
                     "schema": {"type": "boolean"}}));
+                Ok(())
             },
         },
     ]
@@ -139,22 +229,36 @@ pub const FORMATS: [(&str, &str); 11] = [
     ("number", "double"),
 ];
 
-fn result_props(op: &mut Value) -> &mut Map<String, Value> {
+/// The first status code from `from` down that `responses` does not document.
+fn unused_code(responses: &Map<String, Value>, from: u16) -> Result<String, String> {
+    (from.saturating_sub(19)..=from)
+        .rev()
+        .map(|c| c.to_string())
+        .find(|c| !responses.contains_key(c))
+        .ok_or_else(|| "every rehearsal status code is documented".to_string())
+}
+
+fn result_props(op: &mut Value) -> Result<&mut Map<String, Value>, String> {
     op.pointer_mut("/responses/200/content/application~1json/schema/properties/result/properties")
         .and_then(Value::as_object_mut)
-        .expect("the operation's 200 body has result.properties")
+        .ok_or_else(|| "the 200 body has no result.properties".to_string())
 }
 
-fn params(op: &mut Value) -> &mut Vec<Value> {
-    op["parameters"]
+fn params(op: &mut Value) -> Result<&mut Vec<Value>, String> {
+    op.as_object_mut()
+        .ok_or("the operation is not an object")?
+        .entry("parameters")
+        .or_insert_with(|| json!([]))
         .as_array_mut()
-        .expect("the operation has parameters")
+        .ok_or_else(|| "parameters is not a list".to_string())
 }
 
-fn status_enum(op: &mut Value) -> &mut Vec<Value> {
-    result_props(op)["status"]["enum"]
-        .as_array_mut()
-        .expect("result.status has an enum")
+fn status_enum(op: &mut Value) -> Result<&mut Vec<Value>, String> {
+    result_props(op)?
+        .get_mut("status")
+        .and_then(|s| s.get_mut("enum"))
+        .and_then(Value::as_array_mut)
+        .ok_or_else(|| "result.status has no enum".to_string())
 }
 
 /// The committed fragment with every `$ref` below `paths` resolved (and the schema
@@ -318,6 +422,8 @@ impl Drop for Upstream {
 /// What one case came to.
 #[derive(Debug)]
 pub struct Outcome {
+    /// Why the case could not be made to this operation, when it was skipped.
+    pub skipped: Option<String>,
     /// The case.
     pub name: &'static str,
     /// Label word expected and seen.
@@ -328,6 +434,19 @@ pub struct Outcome {
     pub version: Option<(String, String)>,
     /// What did not hold; empty when the case passed.
     pub problems: Vec<String>,
+}
+
+impl Outcome {
+    fn skipped(name: &'static str, why: String) -> Self {
+        Self {
+            skipped: Some(why),
+            name,
+            class: ("-", "-".to_string()),
+            verdict: (true, Verdict::NotRun),
+            version: None,
+            problems: Vec::new(),
+        }
+    }
 }
 
 /// Runs the cases named in `only` (all when empty) in one scratch copy of `root`
@@ -356,12 +475,19 @@ pub fn run(root: &Path, only: &[String], verdict: VerdictBy) -> Result<Vec<Outco
             case.class,
             if case.green { "green" } else { "red" }
         );
-        copy_workspace(root, &scratch)?;
         let mut doc = base.clone();
         let op = doc
             .pointer_mut(&sync_op_pointer(&doc)?)
             .context("the sync operation")?;
-        (case.change)(op);
+        let formats = (case.name == "formats")
+            .then(|| formats_prefix(&mut op.clone()).ok())
+            .flatten();
+        if let Err(why) = (case.change)(op) {
+            eprintln!("    skipped: {why}");
+            outcomes.push(Outcome::skipped(case.name, why));
+            continue;
+        }
+        copy_workspace(root, &scratch)?;
         let body = serde_json::to_vec_pretty(&upstream_style(&doc))?;
         let upstream = Upstream::start(body)?;
         let options = drift::Options {
@@ -373,7 +499,13 @@ pub fn run(root: &Path, only: &[String], verdict: VerdictBy) -> Result<Vec<Outco
         };
         let job = drift::run(&scratch, &options)
             .with_context(|| format!("rehearsal {}: the job failed", case.name))?;
-        outcomes.push(judge_case(&case, &job, &scratch, verdict));
+        outcomes.push(judge_case(
+            &case,
+            &job,
+            &scratch,
+            verdict,
+            formats.as_deref(),
+        ));
     }
     Ok(outcomes)
 }
@@ -397,7 +529,13 @@ fn sync_op_pointer(doc: &Value) -> Result<String> {
     Ok(format!("/paths/{}/{}", spec::escape(op.path), op.method))
 }
 
-fn judge_case(case: &Case, job: &drift::Job, scratch: &Path, by: VerdictBy) -> Outcome {
+fn judge_case(
+    case: &Case,
+    job: &drift::Job,
+    scratch: &Path,
+    by: VerdictBy,
+    formats: Option<&str>,
+) -> Outcome {
     let mut problems = Vec::new();
     if !job.updated.written {
         problems.push("the job saw no change".to_string());
@@ -431,8 +569,8 @@ fn judge_case(case: &Case, job: &drift::Job, scratch: &Path, by: VerdictBy) -> O
         }
         _ => problems.push("the version did not move".to_string()),
     }
-    if case.name == "formats" {
-        problems.extend(format_types(scratch));
+    if let Some(prefix) = formats {
+        problems.extend(format_types(scratch, prefix));
     }
     let body = job.to_markdown();
     if !body.contains(&format!("**{}**", job.verdict.word())) && by != VerdictBy::None {
@@ -442,6 +580,7 @@ fn judge_case(case: &Case, job: &drift::Job, scratch: &Path, by: VerdictBy) -> O
         problems.push("the report does not ask for the new value to be named".to_string());
     }
     Outcome {
+        skipped: None,
         name: case.name,
         class: (case.class, class),
         verdict: (case.green, job.verdict.clone()),
@@ -489,7 +628,15 @@ fn sync_dir(
             continue;
         }
         let kind = entry.file_type()?;
-        if kind.is_dir() {
+        if kind.is_symlink() {
+            // As a clone has it (the crates' licence files are links to the root's).
+            let target = std::fs::read_link(&path)?;
+            if std::fs::read_link(&dest).ok().as_ref() != Some(&target) {
+                let _ = std::fs::remove_file(&dest);
+                #[cfg(unix)]
+                std::os::unix::fs::symlink(&target, &dest)?;
+            }
+        } else if kind.is_dir() {
             sync_dir(root, &path, to, wanted)?;
         } else if kind.is_file() {
             let bytes =
@@ -532,7 +679,7 @@ fn remove_unwanted(
 
 /// The Rust type each new field of the `formats` case must have (README: plain types,
 /// kept as sent, no `chrono` or `uuid`); what does not hold.
-fn format_types(scratch: &Path) -> Vec<String> {
+fn format_types(scratch: &Path, prefix: &str) -> Vec<String> {
     let code =
         std::fs::read_to_string(scratch.join(crate::generate::GENERATED_FILE)).unwrap_or_default();
     let mut problems = Vec::new();
@@ -543,7 +690,7 @@ fn format_types(scratch: &Path) -> Vec<String> {
             _ => "::std::string::String",
         };
         let field = format!(
-            "pub new_{}: ::std::option::Option<{rust}>,",
+            "pub {prefix}_{}: ::std::option::Option<{rust}>,",
             format.to_snake_case()
         );
         if !code.contains(&field) {
@@ -563,6 +710,10 @@ pub fn summary(outcomes: &[Outcome]) -> (String, bool) {
     let mut out = String::from("case | label | verdict | version | result\n");
     let mut ok = true;
     for o in outcomes {
+        if let Some(why) = &o.skipped {
+            out.push_str(&format!("{} | - | - | - | skipped: {why}\n", o.name));
+            continue;
+        }
         let version = o
             .version
             .as_ref()
@@ -606,17 +757,17 @@ mod tests {
 
     #[test]
     fn every_case_finds_what_it_changes_and_only_respelled_changes_nothing() {
-        // (Whether each case changes the API is the rehearsal's own check, "the job saw
-        // no change"; inside a rehearsal's scratch tree its own case is already applied.)
+        // The cases use names no upstream document uses (`rehearsal_new…`, statuses
+        // 498/499), so that each one changes the committed operation, even in the tree
+        // of a drift pull request or of a rehearsal.
         let doc = resolved(&root()).unwrap();
         let pointer = sync_op_pointer(&doc).unwrap();
         let mut names = Vec::new();
         for case in cases() {
             let mut changed = doc.clone();
-            (case.change)(changed.pointer_mut(&pointer).unwrap());
-            if case.name == "respelled" {
-                assert_eq!(changed, doc);
-            }
+            (case.change)(changed.pointer_mut(&pointer).unwrap())
+                .unwrap_or_else(|why| panic!("{}: {why}", case.name));
+            assert_eq!(changed == doc, case.name == "respelled", "{}", case.name);
             assert!(!names.contains(&case.name), "{} twice", case.name);
             names.push(case.name);
         }

@@ -118,6 +118,8 @@ struct Param {
 enum Location {
     Path,
     Query,
+    /// Sent by progenitor's client as a header; not part of the path or the query.
+    Header,
 }
 
 /// The operation's parameters, path-level ones first as OpenAPI merges them (an
@@ -142,6 +144,7 @@ fn parameters(doc: &Value, op: &spec::OperationRef<'_>) -> Result<Vec<Param>> {
         let location = match p.get("in").and_then(Value::as_str) {
             Some("path") => Location::Path,
             Some("query") => Location::Query,
+            Some("header") => Location::Header,
             Some(other) => bail!(
                 "parameter {name} is in {other}; typed request pieces know path and query \
                  parameters only (teach xtask/src/requests.rs)"
@@ -271,6 +274,7 @@ fn operation_module(
             match param.location {
                 Location::Path => "path",
                 Location::Query => "query",
+                Location::Header => "header",
             },
         );
         let optional = ty.starts_with("Option <") || ty.contains("option :: Option <");
@@ -293,15 +297,29 @@ fn operation_module(
             Location::Path => {
                 let _ = write!(path_args, ", encode_path(&self.{arg}.to_string())");
             }
+            // A list is one pair per item, as progenitor's client sends it.
+            Location::Query if optional && ty.contains("Vec <") => {
+                let _ = writeln!(
+                    query,
+                    "for v in self.{arg}.iter().flatten() {{ q.push(({name:?}, v.to_string())); }}"
+                );
+            }
             Location::Query if optional => {
                 let _ = writeln!(
                     query,
                     "if let Some(v) = &self.{arg} {{ q.push(({name:?}, v.to_string())); }}"
                 );
             }
+            Location::Query if ty.contains("Vec <") => {
+                let _ = writeln!(
+                    query,
+                    "for v in self.{arg}.iter() {{ q.push(({name:?}, v.to_string())); }}"
+                );
+            }
             Location::Query => {
                 let _ = writeln!(query, "q.push(({name:?}, self.{arg}.to_string()));");
             }
+            Location::Header => {}
         }
     }
     if signature.len() != params.len() {

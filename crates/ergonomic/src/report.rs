@@ -89,13 +89,8 @@ impl From<&str> for SyncStatus {
 
 impl From<api::McpPortalsApiSyncServerResponseResultStatus> for SyncStatus {
     fn from(status: api::McpPortalsApiSyncServerResponseResultStatus) -> Self {
-        use api::McpPortalsApiSyncServerResponseResultStatus as S;
-        match status {
-            S::McpPortalsApiSyncServerResponseResultStatusKnown(known) => {
-                Self::from(known.as_str())
-            }
-            S::Unknown(raw) => Self::from(raw.as_str()),
-        }
+        // Known or not, the generated type shows the value as sent.
+        Self::from(status.to_string().as_str())
     }
 }
 

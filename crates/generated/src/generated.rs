@@ -90,6 +90,7 @@ pub mod types {
         Debug,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct McpPortalsApiSyncServerNotFoundResponse {
         pub errors: ::std::vec::Vec<McpPortalsApiSyncServerNotFoundResponseErrorsItem>,
         pub success: bool,
@@ -102,6 +103,7 @@ pub mod types {
         Debug,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct McpPortalsApiSyncServerNotFoundResponseErrorsItem {
         pub code: f64,
         pub message: ::std::string::String,
@@ -114,6 +116,7 @@ pub mod types {
         Debug,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct McpPortalsApiSyncServerResponse {
         pub result: McpPortalsApiSyncServerResponseResult,
         pub success: bool,
@@ -127,6 +130,7 @@ pub mod types {
         Default,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct McpPortalsApiSyncServerResponseResult {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<::std::string::String>,
@@ -146,6 +150,7 @@ pub mod types {
         Default,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct McpPortalsApiSyncServerResponseResultErrorDetails {
         ///Underlying error message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -172,6 +177,7 @@ pub mod types {
         schemars::JsonSchema
     )]
     #[serde(untagged)]
+    #[non_exhaustive]
     pub enum McpPortalsApiSyncServerResponseResultStatus {
         McpPortalsApiSyncServerResponseResultStatusKnown(
             McpPortalsApiSyncServerResponseResultStatusKnown,
@@ -206,6 +212,7 @@ pub mod types {
         PartialOrd,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub enum McpPortalsApiSyncServerResponseResultStatusKnown {
         #[serde(rename = "waiting")]
         Waiting,
