@@ -743,6 +743,60 @@ async fn certificate_variables_that_name_nothing_are_configuration_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn certificate_files_that_are_not_certificate_files_are_refused_unread() {
+    let server = TlsServer::start(ready()).await;
+    let dir = tempfile::tempdir().unwrap();
+    // A FIFO nobody writes to: reading it would block for ever.
+    let fifo = dir.path().join("certs.fifo");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    // A 1 GiB file (sparse: nothing is written), read whole before.
+    let huge = dir.path().join("huge.pem");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let dir_path = dir.path().to_str().unwrap().to_string();
+    for (value, said) in [
+        ("/dev/zero".to_string(), "not a regular file"),
+        (fifo.to_str().unwrap().to_string(), "not a regular file"),
+        (huge.to_str().unwrap().to_string(), "1024 MiB"),
+        (dir_path, "SSL_CERT_DIR takes directories"),
+    ] {
+        for mock in [false, true] {
+            let mut argv = args(&server.base);
+            if mock {
+                argv = vec![SERVER.into(), "--account-id".into(), ACCOUNT.into(), "--mock".into()];
+            }
+            let run = run_sync_off_runtime(argv, token_env(&[("SSL_CERT_FILE", &value)])).await;
+            assert_eq!(run.code, Some(2), "{value} (mock {mock}): {}", run.stderr);
+            assert!(
+                run.stderr.contains("SSL_CERT_FILE") && run.stderr.contains(said),
+                "{value}: {}",
+                run.stderr
+            );
+            assert!(run.stdout.is_empty() || mock, "{}", run.stdout);
+        }
+    }
+    assert_eq!(server.connections(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ssl_cert_file_is_one_path_even_with_a_colon_in_it() {
+    let server = TlsServer::start(ready()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let colon = dir.path().join("ca:bundle.pem");
+    std::fs::copy(&server.cert_file, &colon).unwrap();
+    let run = run_sync_off_runtime(
+        args(&server.base),
+        token_env(&[("SSL_CERT_FILE", colon.to_str().unwrap())]),
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(server.heads().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_certificate_file_without_certificates_is_a_configuration_error() {
     let server = TlsServer::start(ready()).await;
     let dir = tempfile::tempdir().unwrap();

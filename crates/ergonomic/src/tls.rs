@@ -15,29 +15,138 @@ use std::path::Path;
 use crate::error::ConfigError;
 
 /// The variables the platform verifier reads certificates from on Linux instead of the
-/// system's store (through rustls-native-certs). One that names nothing is a mistake
-/// found here, at build time, rather than at every handshake.
-const CERT_VARS: [&str; 2] = ["SSL_CERT_FILE", "SSL_CERT_DIR"];
+/// system's store (through rustls-native-certs), which reads what they name whole and
+/// without a limit. What they name is checked here, at build time, without opening it:
+/// a FIFO would block the build for ever, `/dev/zero` would fill memory, and a name
+/// that leads nowhere would fail every handshake.
+const CERT_FILE: &str = "SSL_CERT_FILE";
+const CERT_DIR: &str = "SSL_CERT_DIR";
 
-/// Checks that certificate locations named by the environment exist.
+/// The largest certificate file read (system bundles are about 0.2 MiB).
+pub(crate) const MAX_CERT_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Checks what the certificate variables name: `SSL_CERT_FILE` one regular file of at
+/// most [`MAX_CERT_FILE_BYTES`] (a `:` is part of its name), `SSL_CERT_DIR` a list of
+/// directories (`:`-separated, as OpenSSL reads it) whose regular files are as bounded.
 pub(crate) fn check_cert_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-    for var in CERT_VARS {
-        let Some(value) = lookup(var).filter(|v| !v.trim().is_empty()) else {
-            continue;
-        };
-        // SSL_CERT_DIR may list several directories, as OpenSSL reads it.
-        let missing = value
-            .split(':')
-            .filter(|p| !p.is_empty())
-            .find(|p| !Path::new(p).exists());
-        if let Some(path) = missing {
-            return Err(ConfigError::new(format!(
-                "{var} names {path:?}, which does not exist; fix or unset it (with it set, \
-                 the system's certificates are not read)"
-            )));
+    if let Some(file) = lookup(CERT_FILE).filter(|v| !v.trim().is_empty()) {
+        check_cert_file(CERT_FILE, Path::new(&file))?;
+    }
+    if let Some(dirs) = lookup(CERT_DIR).filter(|v| !v.trim().is_empty()) {
+        for dir in dirs.split(':').filter(|p| !p.is_empty()) {
+            check_cert_dir(Path::new(dir))?;
         }
     }
     Ok(())
+}
+
+fn cert_error(var: &str, path: &Path, what: &str) -> ConfigError {
+    ConfigError::new(format!(
+        "{var} names {}, which {what}; fix or unset it (with it set, the system's \
+         certificates are not read)",
+        crate::text::one_line(&format!("{path:?}"), 200)
+    ))
+}
+
+fn check_cert_file(var: &str, path: &Path) -> Result<(), ConfigError> {
+    // `metadata` follows links and does not open the file: a FIFO cannot block here.
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => cert_error(var, path, "does not exist"),
+        _ => cert_error(var, path, &format!("cannot be read ({e})")),
+    })?;
+    if meta.is_dir() {
+        let hint = if var == CERT_FILE {
+            "is a directory (SSL_CERT_DIR takes directories)"
+        } else {
+            "is a directory"
+        };
+        return Err(cert_error(var, path, hint));
+    }
+    if !meta.is_file() {
+        return Err(cert_error(
+            var,
+            path,
+            "is not a regular file (a device, FIFO or socket is never read)",
+        ));
+    }
+    if meta.len() > MAX_CERT_FILE_BYTES {
+        return Err(cert_error(
+            var,
+            path,
+            &format!(
+                "is {} MiB, over the {} MiB a certificate file may have",
+                meta.len() / (1024 * 1024),
+                MAX_CERT_FILE_BYTES / (1024 * 1024)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_cert_dir(dir: &Path) -> Result<(), ConfigError> {
+    let meta = std::fs::metadata(dir).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => cert_error(CERT_DIR, dir, "does not exist"),
+        _ => cert_error(CERT_DIR, dir, &format!("cannot be read ({e})")),
+    })?;
+    if !meta.is_dir() {
+        return Err(cert_error(CERT_DIR, dir, "is not a directory"));
+    }
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| cert_error(CERT_DIR, dir, &format!("cannot be listed ({e})")))?;
+    // Only regular files are read from a directory; each is bounded like a file.
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() > MAX_CERT_FILE_BYTES) {
+            check_cert_file(CERT_DIR, &path)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod cert_env_tests {
+    use super::*;
+
+    fn check(var: &str, value: &str) -> Result<(), String> {
+        let (var, value) = (var.to_string(), value.to_string());
+        check_cert_env(&|name| (name == var).then(|| value.clone())).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn what_cannot_be_a_certificate_file_is_refused_without_opening_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.pem");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(MAX_CERT_FILE_BYTES + 1)
+            .unwrap();
+        let exact = dir.path().join("exact.pem");
+        std::fs::File::create(&exact)
+            .unwrap()
+            .set_len(MAX_CERT_FILE_BYTES)
+            .unwrap();
+        let colon = dir.path().join("a:b.pem");
+        std::fs::write(&colon, "x").unwrap();
+        let dir_path = dir.path().to_str().unwrap();
+        for (value, said) in [
+            ("/dev/zero", "not a regular file"),
+            (dir_path, "is a directory (SSL_CERT_DIR takes directories)"),
+            (big.to_str().unwrap(), "over the 16 MiB"),
+            ("/nonexistent/x.pem", "does not exist"),
+        ] {
+            let err = check("SSL_CERT_FILE", value).unwrap_err();
+            assert!(err.contains("SSL_CERT_FILE") && err.contains(said), "{value}: {err}");
+        }
+        check("SSL_CERT_FILE", exact.to_str().unwrap()).unwrap();
+        // One path: the `:` is part of the name.
+        check("SSL_CERT_FILE", colon.to_str().unwrap()).unwrap();
+        // A directory list: each must be a directory, and its large files are refused.
+        let err = check("SSL_CERT_DIR", &format!("/etc:{}", big.display())).unwrap_err();
+        assert!(err.contains("is not a directory"), "{err}");
+        let err = check("SSL_CERT_DIR", dir_path).unwrap_err();
+        assert!(err.contains("big.pem") && err.contains("SSL_CERT_DIR"), "{err}");
+        check("SSL_CERT_DIR", "").unwrap();
+    }
 }
 
 /// Whether a transport error came from TLS itself (a certificate refused, no roots to
