@@ -246,3 +246,76 @@ async fn two_runs_and_single_calls_on_one_client_share_the_quota() {
     assert_eq!(server.counts.limited.load(Ordering::Relaxed), 0, "429s");
     assert_eq!(server.counts.ok.load(Ordering::Relaxed), 110);
 }
+
+/// Every answer says the window is spent (`r=0;t=2`): after each reset exactly one
+/// request may go, and the others wait for its answer. The server counts the requests
+/// it holds at once; each answer takes 300 ms (server latency, so that requests sent
+/// together would overlap there; the assertion does not depend on it with the fix:
+/// the pacer never lets two go).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_each_reset_one_request_goes_alone() {
+    use std::sync::atomic::AtomicUsize;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    // (in flight now, most in flight at once, requests in all)
+    let counts: Arc<[AtomicUsize; 3]> = Arc::default();
+    let c = counts.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counts = c.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => {
+                                buf.extend_from_slice(&chunk[..n]);
+                                continue;
+                            }
+                        }
+                    };
+                    buf.drain(..end + 4);
+                    let now = counts[0].fetch_add(1, Ordering::SeqCst) + 1;
+                    counts[1].fetch_max(now, Ordering::SeqCst);
+                    counts[2].fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    let body =
+                        r#"{"success":true,"errors":[],"messages":[],"result":{"status":"ready"}}"#;
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nratelimit: \"default\";r=0;t=2\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    // Out of flight before the client can read the answer.
+                    counts[0].fetch_sub(1, Ordering::SeqCst);
+                    if socket.write_all(response.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let client = builder(&base)
+        .total_timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let ids = ["a", "b", "c"];
+    let results = client
+        .sync_many(ACCOUNT, ids, &BulkOptions::new().concurrency(3))
+        .await;
+    assert!(
+        results
+            .iter()
+            .all(|r| r.outcome.as_ref().is_ok_and(|r| r.is_ready())),
+        "{results:?}"
+    );
+    assert_eq!(counts[2].load(Ordering::SeqCst), 3, "one request per id");
+    assert_eq!(
+        counts[1].load(Ordering::SeqCst),
+        1,
+        "two requests went together after a reset"
+    );
+}
