@@ -445,7 +445,8 @@ async fn after_a_long_advised_wait_the_next_call_fails_fast_without_a_request() 
 #[tokio::test]
 async fn rate_limited_with_waits_too_long_for_the_clock_fails_at_once() {
     let day = Some(Duration::from_secs(24 * 3600));
-    let cases: [(&[(&str, &str)], Option<Duration>); 8] = [
+    type Case<'a> = (&'a [(&'a str, &'a str)], Option<Duration>);
+    let cases: [Case<'_>; 8] = [
         (&[("retry-after", "1e18")], day),
         (&[("retry-after", "1e19")], day),
         (&[("retry-after", "18446744073709551615")], day),
