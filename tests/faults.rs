@@ -439,6 +439,58 @@ async fn after_a_long_advised_wait_the_next_call_fails_fast_without_a_request() 
     assert_eq!(server.requests(), 1, "the pacer held the second call back");
 }
 
+/// Waits no clock can hold, each as a server might write it: every one is the same
+/// "far too long", so the call fails at once as rate limited (one attempt, one request,
+/// no backoff, no pacing timeout) and the process does not panic.
+#[tokio::test]
+async fn rate_limited_with_waits_too_long_for_the_clock_fails_at_once() {
+    let day = Some(Duration::from_secs(24 * 3600));
+    type Case<'a> = (&'a [(&'a str, &'a str)], Option<Duration>);
+    let cases: [Case<'_>; 8] = [
+        (&[("retry-after", "1e18")], day),
+        (&[("retry-after", "1e19")], day),
+        (&[("retry-after", "18446744073709551615")], day),
+        (&[("retry-after", "inf")], day),
+        (&[("retry-after-ms", "1e22")], day),
+        (&[("retry-after-ms", "inf")], day),
+        (
+            &[("ratelimit", "\"default\";r=0;t=18446744073709551615")],
+            None,
+        ),
+        (
+            &[
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", "18446744073709551615"),
+            ],
+            None,
+        ),
+    ];
+    for (headers, advised) in cases {
+        let mut all = vec![("content-type", "application/json"), ("cf-ray", RAY)];
+        all.extend_from_slice(headers);
+        let server = FaultServer::start(vec![Step::Raw(response(
+            "429 Too Many Requests",
+            &all,
+            br#"{"success":false,"errors":[{"code":10100,"message":"rate limited"}]}"#,
+        ))])
+        .await;
+        let client = fast(&server.base)
+            .total_timeout(Duration::from_secs(600))
+            .build()
+            .unwrap();
+        let err = client.sync(ACCOUNT, SERVER).await.unwrap_err();
+        assert_no_secret(&format!("{err} {err:?}"));
+        assert!(matches!(err, Error::RateLimited(_)), "{headers:?}: {err:?}");
+        assert_eq!(err.retry_after(), advised, "{headers:?}");
+        assert_eq!((err.attempts(), server.requests()), (1, 1), "{headers:?}");
+        // The next call on the client is held back without a request, as after any
+        // long advised wait.
+        let second = client.sync(ACCOUNT, SERVER).await.unwrap_err();
+        assert_eq!(second.attempts(), 0, "{headers:?}: {second}");
+        assert_eq!(server.requests(), 1, "{headers:?}");
+    }
+}
+
 #[tokio::test]
 async fn rate_limited_retry_after_http_date() {
     let later = httpdate_in(Duration::from_secs(3600));

@@ -4,12 +4,16 @@
 //! five-minute block.
 
 use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::client::Client;
-use crate::error::Error;
+use crate::error::{Error, TransportError, TransportKind};
 use crate::report::SyncReport;
 
 /// The progress callback, shared by the workers.
@@ -161,27 +165,59 @@ impl Shared {
         loop {
             let i = self.next.fetch_add(1, Ordering::Relaxed);
             let Some(id) = self.ids.get(i) else { return };
+            // A panic (in the client or the progress callback) fails this id, not the
+            // worker: otherwise the id, and every id the worker would have taken after
+            // it, would end untried.
+            if CatchUnwind(Box::pin(self.one(i, id))).await.is_err() {
+                self.panicked(i);
+            }
+        }
+    }
+
+    /// Syncs id number `i`, re-queued while rate limited, and records its outcome.
+    async fn one(&self, i: usize, id: &str) {
+        self.report_wait();
+        let mut outcome = self.client.sync(&self.account_id, id).await;
+        let mut round = 0;
+        while round < self.rounds && matches!(outcome, Err(Error::RateLimited(_))) {
+            round += 1;
             self.report_wait();
-            let mut outcome = self.client.sync(&self.account_id, id).await;
-            let mut round = 0;
-            while round < self.rounds && matches!(outcome, Err(Error::RateLimited(_))) {
-                round += 1;
-                self.report_wait();
-                outcome = self.client.sync(&self.account_id, id).await;
+            outcome = self.client.sync(&self.account_id, id).await;
+        }
+        if outcome.is_err() {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(slot) = self
+            .slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(i)
+        {
+            *slot = Some(outcome);
+        }
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        self.report(done, None);
+    }
+
+    /// Id number `i` panicked: it fails, unless its outcome was recorded before the
+    /// panic (then the panic was in the progress callback after it, and the outcome
+    /// stands).
+    fn panicked(&self, i: usize) {
+        let recorded = {
+            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+            match slots.get_mut(i) {
+                Some(slot @ None) => {
+                    *slot = Some(Err(panic_error()));
+                    false
+                }
+                _ => true,
             }
-            if outcome.is_err() {
-                self.failed.fetch_add(1, Ordering::Relaxed);
-            }
-            if let Some(slot) = self
-                .slots
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get_mut(i)
-            {
-                *slot = Some(outcome);
-            }
+        };
+        if !recorded {
+            self.failed.fetch_add(1, Ordering::Relaxed);
             let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-            self.report(done, None);
+            // The callback may be what panicked: a second panic must not end the worker.
+            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.report(done, None)));
         }
     }
 
@@ -219,12 +255,59 @@ impl Shared {
             .zip(slots.iter_mut())
             .map(|(id, slot)| BulkItem {
                 server_id: id.clone(),
-                outcome: slot.take().unwrap_or_else(|| {
-                    Err(Error::Config(crate::error::ConfigError::new(
-                        "the bulk sync ended before this id was tried",
-                    )))
-                }),
+                // Only if a worker ended outside its catch: not a configuration error,
+                // and not "nothing was sent" either.
+                outcome: slot.take().unwrap_or_else(|| Err(panic_error())),
             })
             .collect()
+    }
+}
+
+/// A panic while an id was synced: a request may have gone out (so one attempt, not
+/// zero), and retrying it blindly may panic again. The payload is left out: it is not
+/// ours and may hold anything.
+fn panic_error() -> Error {
+    let mut e = TransportError::new(
+        TransportKind::Other,
+        "the sync of this id panicked (a request may have been sent)",
+    );
+    e.retryable = false;
+    Error::Transport(e)
+}
+
+/// A future whose panic comes back as `Err` instead of unwinding through the worker
+/// (`futures::FutureExt::catch_unwind`, without the dependency). Boxed so that it is
+/// `Unpin` without unsafe code.
+struct CatchUnwind<'a>(Pin<Box<dyn Future<Output = ()> + Send + 'a>>);
+
+impl Future for CatchUnwind<'_> {
+    type Output = std::thread::Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(())) => Poll::Ready(Ok(())),
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_future_comes_back_as_an_error() {
+        let caught = CatchUnwind(Box::pin(async {
+            tokio::task::yield_now().await;
+            #[allow(clippy::panic)]
+            {
+                panic!("injected");
+            }
+        }))
+        .await;
+        assert!(caught.is_err());
+        assert!(CatchUnwind(Box::pin(async {})).await.is_ok());
+        assert!(matches!(panic_error(), Error::Transport(ref e) if e.attempts() == 1));
     }
 }

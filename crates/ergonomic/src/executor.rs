@@ -119,6 +119,15 @@ impl Executor {
                 span.record("ray_id", ray);
                 attempt_span.record("ray_id", ray);
             }
+            // A 429 whose hold (advice or spent window) outlasts the call: no retry
+            // could start in time, so the call fails now as rate limited, not after a
+            // backoff as a pacing timeout.
+            if matches!(err, Error::RateLimited(_))
+                && self.pacer.holding_until().is_some_and(|t| t > deadline)
+            {
+                tracing::debug!(attempt, error = %err, reason = "the rate limit holds past the deadline", "giving up");
+                return Err(err);
+            }
             let remaining = deadline.saturating_duration_since(Instant::now());
             match self.retry.decide(
                 attempt,

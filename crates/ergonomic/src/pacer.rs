@@ -8,7 +8,11 @@
 //!   starts only while that `r` is larger than the number in flight: never more in
 //!   flight than the quota has room for, and exact once a burst is answered. With none
 //!   left and nothing in flight, requests wait until `t` has passed; then one request
-//!   goes alone and its answer starts the new window.
+//!   goes alone and its answer starts the new window (the spent window is kept until
+//!   then: it is what holds the others back; an answer without the header drops it).
+//! - every wait a server names is clamped to
+//!   [`MAX_SERVER_WAIT`](crate::numbers::MAX_SERVER_WAIT) before it meets an
+//!   `Instant`: no number from a server can overflow the clock.
 //! - no rate-limit header: nothing is known, so nothing is held back, until a 429.
 //! - a 429 with `Retry-After`: nobody starts before the advised wait is over. Without
 //!   headers, the pacer also learns the limit from it (the requests that succeeded since
@@ -22,10 +26,18 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::numbers::clamp_wait;
 use crate::rate_limit::RateLimit;
 
 /// A 429 without `Retry-After` waits this long.
 const DEFAULT_WAIT: Duration = Duration::from_secs(1);
+
+/// `now + wait` for a wait a server named, clamped first. `RateLimit` is public and
+/// its durations can be anything, so the clamp is here, where the `Instant` is made.
+fn after(now: Instant, wait: Duration) -> Instant {
+    // Past a day from now the clock cannot end; `now` is only the unreachable fallback.
+    now.checked_add(clamp_wait(wait)).unwrap_or(now)
+}
 
 /// The client's pacer.
 #[derive(Debug, Default)]
@@ -147,11 +159,12 @@ impl Pacer {
         }
         if let Some(budget) = s.budget {
             if budget.reset <= now {
-                // The count has reset: one request goes alone to learn the new `r`.
+                // The count has reset: one request goes alone to learn the new `r`. The
+                // spent budget stays until its answer comes: clearing it here would
+                // let every waiting request through behind this one.
                 if s.in_flight > 0 {
                     return Err(Wait::Answer);
                 }
-                s.budget = None;
                 s.in_flight += 1;
                 return Ok(());
             }
@@ -199,8 +212,13 @@ impl Pacer {
         let now = Instant::now();
         let mut s = self.lock();
         s.seen_answer = true;
-        if let Some((r, t)) = rate_limit.and_then(|rl| rl.remaining.zip(rl.reset)) {
-            let reset = now + t;
+        let counted = rate_limit.and_then(|rl| rl.remaining.zip(rl.reset));
+        if counted.is_none() && s.budget.is_some_and(|b| b.reset <= now) {
+            // The answer after a reset carries no count: nothing is known any more.
+            s.budget = None;
+        }
+        if let Some((r, t)) = counted {
+            let reset = after(now, t);
             s.budget = Some(match s.budget {
                 // The same window (`t` is whole seconds: resets of one window fall
                 // within a second of each other).
@@ -213,7 +231,7 @@ impl Pacer {
         }
         if limited {
             self.rate_limited.fetch_add(1, Ordering::Relaxed);
-            let until = now + advised.unwrap_or(DEFAULT_WAIT);
+            let until = after(now, advised.unwrap_or(DEFAULT_WAIT));
             s.blocked_until = Some(s.blocked_until.map_or(until, |t| t.max(until)));
             if let Some(budget) = &mut s.budget {
                 budget.min_r = 0;
@@ -270,6 +288,7 @@ impl Pacer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     /// A deadline no test reaches.
     fn far() -> Instant {
@@ -366,5 +385,116 @@ mod tests {
             .unwrap();
         assert!(p.try_start(Instant::now()).is_err());
         drop((b, c, more));
+    }
+
+    #[tokio::test]
+    async fn after_a_reset_one_request_goes_alone_until_its_answer() {
+        let p = Pacer::default();
+        let first = p.acquire(far()).await.unwrap();
+        // r=0 and t=0: spent, and the window has already reset.
+        first.answered(Some(&rl(0, 0)), false, None);
+        drop(first);
+        let probe = p.acquire(far()).await.unwrap();
+        assert!(
+            matches!(p.try_start(Instant::now()), Err(Wait::Answer)),
+            "a second request went beside the one sent alone"
+        );
+        probe.answered(Some(&rl(0, 10)), false, None);
+        drop(probe);
+        assert!(matches!(p.try_start(Instant::now()), Err(Wait::Until(_))));
+    }
+
+    #[tokio::test]
+    async fn an_answer_without_the_header_after_a_reset_frees_everyone() {
+        let p = Pacer::default();
+        let first = p.acquire(far()).await.unwrap();
+        first.answered(Some(&rl(0, 0)), false, None);
+        drop(first);
+        let probe = p.acquire(far()).await.unwrap();
+        probe.answered(None, false, None);
+        drop(probe);
+        let both = (
+            p.acquire(far()).await.unwrap(),
+            p.acquire(far()).await.unwrap(),
+        );
+        drop(both);
+    }
+
+    #[tokio::test]
+    async fn waits_too_long_for_the_clock_are_held_to_a_day() {
+        let p = Pacer::default();
+        let permit = p.acquire(far()).await.unwrap();
+        let huge = RateLimit {
+            remaining: Some(0),
+            reset: Some(Duration::MAX),
+            ..RateLimit::default()
+        };
+        permit.answered(Some(&huge), true, Some(Duration::MAX));
+        drop(permit);
+        let until = p.holding_until().unwrap();
+        let day = crate::numbers::MAX_SERVER_WAIT;
+        assert!(until <= Instant::now() + day, "clamped to a day");
+        // Past the deadline: the end of the hold comes back at once.
+        assert_eq!(p.acquire(far()).await.err(), Some(until));
+    }
+
+    proptest! {
+        /// Whatever a server writes in the rate-limit and retry headers, reading them,
+        /// pacing on them and deciding on a retry never panics.
+        #[test]
+        fn no_header_value_panics_the_pacer_or_the_retry_decision(
+            values in proptest::collection::vec(
+                prop_oneof![
+                    any::<u64>().prop_map(|n| n.to_string()),
+                    any::<f64>().prop_map(|f| f.to_string()),
+                    (0u32..30).prop_map(|e| format!("1e{e}")),
+                    prop_oneof![
+                        Just("inf".to_string()),
+                        Just("18446744073709551615".to_string()),
+                        Just("-1".to_string()),
+                        Just("NaN".to_string()),
+                    ],
+                    "[ -~]{0,24}",
+                ],
+                5..=5,
+            ),
+            status_429: bool,
+        ) {
+            let mut h = reqwest::header::HeaderMap::new();
+            let names = ["retry-after", "retry-after-ms", "x-ratelimit-reset", "x-ratelimit-remaining"];
+            for (name, v) in names.iter().zip(&values) {
+                if let Ok(v) = reqwest::header::HeaderValue::from_str(v) {
+                    h.insert(*name, v);
+                }
+            }
+            let ratelimit = format!("\"default\";r={};t={}", values[3], values[4]);
+            if let Ok(v) = reqwest::header::HeaderValue::from_str(&ratelimit) {
+                h.insert("ratelimit", v);
+            }
+            let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+            rt.block_on(async {
+                let p = Pacer::default();
+                for attempt in 1..=3 {
+                    let deadline = Instant::now() + Duration::from_secs(30);
+                    let Ok(permit) = p.acquire(deadline).await else { break };
+                    let advised = crate::retry::advised_wait(&h, std::time::SystemTime::now());
+                    let rl = RateLimit::from_headers(&h);
+                    permit.answered(rl.as_ref(), status_429, advised);
+                    drop(permit);
+                    let _ = p.holding_until();
+                    let _ = crate::retry::RetryPolicy::default().decide(
+                        attempt,
+                        true,
+                        advised,
+                        deadline.saturating_duration_since(Instant::now()),
+                        0.5,
+                    );
+                    if p.holding_until().is_some() {
+                        // A hold within the deadline is slept by the executor: not here.
+                        break;
+                    }
+                }
+            });
+        }
     }
 }

@@ -5,7 +5,12 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use serde::Serialize;
 
+use crate::numbers::server_seconds;
+
 /// Rate-limit state advertised by the response, so callers can slow down before a 429.
+///
+/// Durations are clamped to a day: a larger or unreadably large number (`t=1e19`,
+/// `t=18446744073709551615`) is one "far too long", never an overflow.
 ///
 /// Read from the IETF draft headers `Ratelimit: "default";r=50;t=30` and
 /// `Ratelimit-Policy: "burst";q=100;w=60`, or the older `X-RateLimit-*`. Serialized
@@ -44,17 +49,17 @@ impl RateLimit {
             let Ok(v) = value.to_str() else { continue };
             let num = || v.trim().parse::<u64>().ok();
             if *name == h::RATELIMIT {
-                rl.remaining = param(v, "r");
-                rl.reset = param(v, "t").map(Duration::from_secs);
+                rl.remaining = param(v, "r").and_then(|r| r.parse().ok());
+                rl.reset = param(v, "t").and_then(server_seconds);
             } else if *name == h::RATELIMIT_POLICY {
-                rl.limit = param(v, "q");
-                rl.window = param(v, "w").map(Duration::from_secs);
+                rl.limit = param(v, "q").and_then(|q| q.parse().ok());
+                rl.window = param(v, "w").and_then(server_seconds);
             } else if *name == h::X_RATELIMIT_REMAINING {
                 x_remaining = num();
             } else if *name == h::X_RATELIMIT_LIMIT {
                 x_limit = num();
             } else if *name == h::X_RATELIMIT_RESET {
-                x_reset = num().map(Duration::from_secs);
+                x_reset = server_seconds(v);
             }
         }
         rl.remaining = rl.remaining.or(x_remaining);
@@ -66,12 +71,12 @@ impl RateLimit {
 
 /// `key=value` from a structured-field list such as `"default";r=50;t=30`; the first
 /// list member that has the key wins.
-fn param(header: &str, key: &str) -> Option<u64> {
+fn param<'a>(header: &'a str, key: &str) -> Option<&'a str> {
     header
         .split([';', ','])
         .filter_map(|part| part.trim().split_once('='))
         .find(|(k, _)| k.trim() == key)
-        .and_then(|(_, v)| v.trim().trim_matches('"').parse().ok())
+        .map(|(_, v)| v.trim().trim_matches('"'))
 }
 
 #[cfg(test)]
@@ -109,6 +114,25 @@ mod tests {
         assert_eq!(rl.reset, Some(Duration::from_secs(30)));
         assert_eq!(rl.limit, Some(100));
         assert_eq!(rl.window, Some(Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn huge_resets_are_clamped_to_a_day() {
+        let day = Some(crate::numbers::MAX_SERVER_WAIT);
+        for t in [
+            "18446744073709551615",
+            "18446744073709551616",
+            "1e19",
+            "inf",
+        ] {
+            let mut h = HeaderMap::new();
+            let v = format!("\"default\";r=0;t={t}");
+            h.insert("ratelimit", HeaderValue::from_str(&v).unwrap());
+            assert_eq!(RateLimit::from_headers(&h).unwrap().reset, day, "{t}");
+            let mut h = HeaderMap::new();
+            h.insert("x-ratelimit-reset", HeaderValue::from_str(t).unwrap());
+            assert_eq!(RateLimit::from_headers(&h).unwrap().reset, day, "{t}");
+        }
     }
 
     #[test]

@@ -8,6 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderMap;
 
+use crate::numbers;
+
 /// How a client retries. A value: build it, hand it to
 /// [`ClientBuilder::retry_policy`](crate::ClientBuilder::retry_policy).
 ///
@@ -169,7 +171,10 @@ pub(crate) fn should_retry_header(headers: &HeaderMap) -> Option<bool> {
 }
 
 /// The wait the server advised: `retry-after-ms` first, then `Retry-After` as seconds
-/// or an HTTP date (a date in the past means now).
+/// or an HTTP date (a date in the past means now). Clamped to
+/// [`MAX_SERVER_WAIT`](crate::numbers::MAX_SERVER_WAIT): `1e19`, `2^64-1` and `inf`
+/// are one "too long" wait (which fails the call at once), not an overflow and not
+/// "no advice"; negative and NaN are no advice.
 pub(crate) fn advised_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let text = |name: &reqwest::header::HeaderName| {
         headers
@@ -177,19 +182,20 @@ pub(crate) fn advised_wait(headers: &HeaderMap, now: SystemTime) -> Option<Durat
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
     };
-    if let Some(ms) = text(&crate::header_names::RETRY_AFTER_MS).and_then(|v| v.parse::<f64>().ok())
-        && ms.is_finite()
-        && ms >= 0.0
+    if let Some(wait) = text(&crate::header_names::RETRY_AFTER_MS)
+        .and_then(|v| v.parse::<f64>().ok())
+        .and_then(|ms| numbers::float_seconds(ms / 1000.0))
     {
-        return Duration::try_from_secs_f64(ms / 1000.0).ok();
+        return Some(wait);
     }
     let value = text(&crate::header_names::RETRY_AFTER)?;
-    if let Ok(secs) = value.parse::<f64>() {
-        // Negative, infinite and NaN waits are refused by the conversion itself.
-        return Duration::try_from_secs_f64(secs).ok();
+    if value.parse::<f64>().is_ok() {
+        return numbers::server_seconds(value);
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+    Some(numbers::clamp_wait(
+        when.duration_since(now).unwrap_or(Duration::ZERO),
+    ))
 }
 
 /// A number in `[0, 1)` from the standard library's randomly keyed hasher; jitter needs
@@ -331,7 +337,7 @@ mod tests {
     #[test]
     fn odd_retry_after_values_are_no_advice() {
         let now = SystemTime::UNIX_EPOCH;
-        for v in ["-1", "inf", "NaN", "1e400"] {
+        for v in ["-1", "-inf", "NaN"] {
             assert_eq!(
                 advised_wait(&headers(&[("retry-after", v)]), now),
                 None,
@@ -341,6 +347,33 @@ mod tests {
         assert_eq!(
             advised_wait(&headers(&[("retry-after", "0.25")]), now),
             Some(Duration::from_millis(250))
+        );
+    }
+
+    #[test]
+    fn huge_retry_after_values_are_one_clamped_wait() {
+        let now = SystemTime::UNIX_EPOCH;
+        let max = Some(numbers::MAX_SERVER_WAIT);
+        for v in ["1e18", "1e19", "18446744073709551615", "1e400", "inf"] {
+            assert_eq!(
+                advised_wait(&headers(&[("retry-after", v)]), now),
+                max,
+                "{v}"
+            );
+        }
+        for v in ["1e21", "1e22", "18446744073709551615000", "inf"] {
+            assert_eq!(
+                advised_wait(&headers(&[("retry-after-ms", v)]), now),
+                max,
+                "{v}"
+            );
+        }
+        let far = headers(&[("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT")]);
+        assert_eq!(advised_wait(&far, now), max);
+        // Too long for any cap below a day: given up at once, never slept.
+        assert_eq!(
+            RetryPolicy::default().decide(1, true, max, Duration::from_secs(600), 0.0),
+            Decision::GiveUp(GiveUpReason::AdvisedWaitTooLong)
         );
     }
 
