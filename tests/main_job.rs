@@ -13,17 +13,6 @@ const TOKEN: (&str, &str) = ("CLOUDFLARE_API_TOKEN", secrets::TOKEN);
 
 const NOT_READY: &str = r#"{"status":"error","error":"MCP server returned an error","error_details":{"cause":"initialize failed","is_upstream":true}}"#;
 
-#[test]
-fn nothing_configured_syncs_against_the_embedded_mock_and_exits_0() {
-    let run = run_sync(&[SERVER, "--account-id", ACCOUNT], &[]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
-    let record = run.record();
-    assert_eq!(record["mock"], true);
-    assert_eq!(record["outcome"], "ready");
-    assert_eq!(record["report"]["status"], "ready");
-    assert!(run.stderr.contains("embedded mock"), "{}", run.stderr);
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn synced_but_not_ready_exits_3() {
     let server = FaultServer::start(vec![Step::Raw(json("200 OK", &ok_body(NOT_READY)))]).await;
@@ -175,7 +164,7 @@ async fn several_ids_all_answered_but_one_not_ready_exit_3_and_text_shows_the_ca
 fn invalid_input_and_configuration_exit_2_before_any_request() {
     /// (arguments, environment, what stderr says)
     type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
-    let cases: [Case<'_>; 9] = [
+    let cases: [Case<'_>; 10] = [
         (
             &["Not-Valid", "--account-id", ACCOUNT],
             &[],
@@ -220,6 +209,11 @@ fn invalid_input_and_configuration_exit_2_before_any_request() {
             "cannot be used with",
         ),
         (
+            &[SERVER, "--account-id", ACCOUNT, "--mock"],
+            &[("CLOUDFLARE_BASE_URL", "http://127.0.0.1:9")],
+            "--mock cannot be used while CLOUDFLARE_BASE_URL is set",
+        ),
+        (
             &[
                 SERVER,
                 "--account-id",
@@ -242,7 +236,7 @@ fn invalid_input_and_configuration_exit_2_before_any_request() {
 
 #[test]
 fn the_account_id_comes_from_its_variable() {
-    let run = run_sync(&[SERVER], &[("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)]);
+    let run = run_sync(&[SERVER, "--mock"], &[("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(run.record()["outcome"], "ready");
 }

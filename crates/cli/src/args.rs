@@ -13,9 +13,9 @@ Credentials come only from the environment, never from arguments (which other us
 of the machine can read):
   CLOUDFLARE_API_TOKEN                     an API token (Authorization: Bearer)
   CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY    or the legacy global API key pair
-With none of the three set (and no --base-url), the servers are synced against an
-embedded mock on 127.0.0.1 and the output says \"mock\": true. A variable that is set
-but empty is an error.
+With none of them set the command stops with exit 2 and sends nothing: the embedded
+mock on 127.0.0.1 answers only with --mock (and the output then says \"mock\": true).
+A variable that is set but empty is an error.
 
 Output (--output json): one JSON object per server id, one per line, in input order:
   {\"server_id\", \"mock\", \"outcome\": \"ready\"|\"not_ready\"|\"failed\",
@@ -93,9 +93,9 @@ pub struct SyncArgs {
     pub base_url: Option<String>,
 
     /// Sync against the embedded mock on 127.0.0.1 instead of Cloudflare (no credentials
-    /// are used or needed). Ids starting with `waiting`, `stale` or `error` get that
-    /// status; all others are ready.
-    #[arg(long, conflicts_with = "base_url")]
+    /// are used or needed; not with --base-url or CLOUDFLARE_BASE_URL). Ids starting with
+    /// `waiting`, `stale` or `error` get that status; all others are ready.
+    #[arg(long)]
     pub mock: bool,
 
     /// Time allowed for each server, retries included (e.g. 30, 30s, 500ms, 2m).

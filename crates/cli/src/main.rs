@@ -11,14 +11,18 @@ mod run;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, error::ErrorKind};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, error::ErrorKind};
 use tracing_subscriber::EnvFilter;
 
 use args::{Cli, Command, ENV_ACCOUNT_ID, Output, checked_value};
 use run::{Exit, Job};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    // Where `--base-url` came from, so that a refused `--mock` can name it.
+    let base_url_source = matches.value_source("base_url");
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if let Some(Command::Completions { shell }) = cli.command {
         let mut command = Cli::command();
         clap_complete::generate(shell, &mut command, "cf-mcp-sync", &mut std::io::stdout());
@@ -43,6 +47,18 @@ fn main() -> ExitCode {
         Ok(url) => url,
         Err(message) => usage_error(ErrorKind::InvalidValue, &message),
     };
+    if sync.mock && base_url.is_some() {
+        let message = if base_url_source == Some(ValueSource::EnvVariable) {
+            format!(
+                "--mock cannot be used while {} is set (the mock has its own address); \
+                 unset it, or drop --mock",
+                cloudflare_mcp_sync::ENV_BASE_URL
+            )
+        } else {
+            "the argument '--mock' cannot be used with '--base-url <URL>'".to_string()
+        };
+        usage_error(ErrorKind::ArgumentConflict, &message);
+    }
     init_logging(sync.verbose, sync.quiet);
     let job = Job {
         account_id,

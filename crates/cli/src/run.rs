@@ -114,26 +114,19 @@ async fn client(job: &Job, say: &impl Fn(&str)) -> Result<(Client, bool), Failur
         (Credentials::api_token(mock::TOKEN), Some(url), true)
     } else {
         let credentials = Credentials::from_env().map_err(Error::Config)?;
-        match (credentials, job.base_url.clone()) {
-            (Some(credentials), url) => (credentials, url, false),
-            (None, Some(_)) => {
+        match credentials {
+            Some(credentials) => (credentials, job.base_url.clone(), false),
+            // Never a silent mock: a CI job whose secret is misnamed must fail, not
+            // report a success that synced nothing.
+            None => {
                 return Err(Failure {
                     exit: Exit::Usage,
                     message: format!(
                         "configuration error: no credentials: set {ENV_API_TOKEN}, or \
-                         {ENV_EMAIL} and {ENV_API_KEY}"
+                         {ENV_EMAIL} and {ENV_API_KEY} (or pass --mock to sync against the \
+                         embedded mock)"
                     ),
                 });
-            }
-            (None, None) => {
-                let url = start_mock().await?;
-                if job.quiet == 0 {
-                    say(&format!(
-                        "note: no credentials in the environment; syncing against an embedded \
-                         mock at {url} (set {ENV_API_TOKEN} to call Cloudflare)"
-                    ));
-                }
-                (Credentials::api_token(mock::TOKEN), Some(url), true)
             }
         }
     };

@@ -183,23 +183,6 @@ waiting-long-name  waiting
 }
 
 #[test]
-fn with_no_credential_variable_the_mock_is_used_with_a_note() {
-    cmd()
-        .args(["my-mcp-server", "--output", "text"])
-        .env("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)
-        .assert()
-        .code(0)
-        .stdout_eq(str![[r#"
-my-mcp-server  ready
-
-"#]])
-        .stderr_eq(str![[r#"
-note: no credentials in the environment; syncing against an embedded mock at http://127.0.0.1:[..]/client/v4 (set CLOUDFLARE_API_TOKEN to call Cloudflare)
-
-"#]]);
-}
-
-#[test]
 fn a_set_but_empty_token_is_an_error_not_the_mock() {
     cmd()
         .args(["my-mcp-server", "--account-id", ACCOUNT])
