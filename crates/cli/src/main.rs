@@ -9,6 +9,7 @@ mod output;
 mod progress;
 mod run;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::parser::ValueSource;
@@ -25,7 +26,12 @@ fn main() -> ExitCode {
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if let Some(Command::Completions { shell }) = cli.command {
         let mut command = Cli::command();
-        clap_complete::generate(shell, &mut command, "cf-mcp-sync", &mut std::io::stdout());
+        // clap_complete panics on a failed write: generate into memory, then write and
+        // let a reader that went away be its own business.
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut command, "cf-mcp-sync", &mut script);
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(&script).and_then(|()| out.flush());
         return ExitCode::SUCCESS;
     }
     let sync = cli.sync;
@@ -84,7 +90,7 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            run::to_stderr(&format!("error: cannot start the async runtime: {e}"));
             return Exit::Failed.into();
         }
     };
@@ -115,7 +121,9 @@ fn init_logging(verbose: u8, quiet: u8) {
     let filter = match std::env::var("RUST_LOG") {
         Ok(directives) if !directives.trim().is_empty() => EnvFilter::try_new(&directives)
             .unwrap_or_else(|e| {
-                eprintln!("warning: RUST_LOG is not a valid filter ({e}); using {default:?}");
+                run::to_stderr(&format!(
+                    "warning: RUST_LOG is not a valid filter ({e}); using {default:?}"
+                ));
                 EnvFilter::new(default)
             }),
         _ => EnvFilter::new(default),
@@ -124,6 +132,9 @@ fn init_logging(verbose: u8, quiet: u8) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(run::stderr_is_terminal())
+        // A failed write would otherwise be reported with `eprintln!`, which panics when
+        // stderr is gone (a closed pipe); logs that cannot be written are dropped.
+        .log_internal_errors(false)
         .init();
 }
 

@@ -63,7 +63,7 @@ pub struct Job {
 pub async fn run(job: Job) -> Exit {
     let say = |line: &str| {
         if job.quiet < 2 {
-            eprintln!("{line}");
+            to_stderr(line);
         }
     };
     // Every id is checked before anything is sent: a typo is a usage error, not one
@@ -243,6 +243,13 @@ fn severity(exit: Exit) -> u8 {
         Exit::Failed => 2,
         Exit::Usage => 3,
     }
+}
+
+/// Writes one line on stderr, ignoring failure: unlike `eprintln!`, a stderr that went
+/// away (a closed pipe) neither panics nor stops the records on stdout.
+pub fn to_stderr(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}").and_then(|()| err.flush());
 }
 
 /// Whether stdout is a terminal (text output by default).
