@@ -240,3 +240,84 @@ fn the_account_id_comes_from_its_variable() {
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(run.record()["outcome"], "ready");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_run_writes_what_finished_and_the_rest_as_not_attempted() {
+    for (signal, code, name) in [
+        (libc::SIGTERM, 143, "SIGTERM"),
+        (libc::SIGINT, 130, "SIGINT"),
+    ] {
+        // Two ids are answered; every later request stalls (the last step repeats).
+        let server = FaultServer::start(vec![
+            Step::Raw(json("200 OK", &ok_body(r#"{"status":"ready"}"#))),
+            Step::Raw(json("200 OK", &ok_body(NOT_READY))),
+            Step::StallThen(
+                std::time::Duration::from_secs(24 * 3600),
+                json("200 OK", &ok_body(r#"{"status":"ready"}"#)),
+            ),
+        ])
+        .await;
+        let args: Vec<String> = [
+            "a",
+            "b",
+            "c",
+            "d",
+            "e",
+            "--account-id",
+            ACCOUNT,
+            "--base-url",
+            &server.base,
+            "--concurrency",
+            "1",
+            "--retries",
+            "0",
+            "--timeout",
+            "24h",
+        ]
+        .map(String::from)
+        .to_vec();
+        let env = vec![(TOKEN.0.to_string(), TOKEN.1.to_string())];
+        let run = tokio::task::spawn_blocking(move || {
+            workspace_tests::main_job::run_sync_interrupted(&args, &env, 2, signal)
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            run.code,
+            Some(code),
+            "{name}: {}\n{}",
+            run.stdout,
+            run.stderr
+        );
+        let got: Vec<(String, String)> = run
+            .records()
+            .iter()
+            .map(|r| {
+                (
+                    r["server_id"].as_str().unwrap().to_string(),
+                    r["outcome"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let expected = [
+            ("a", "ready"),
+            ("b", "not_ready"),
+            ("c", "not_attempted"),
+            ("d", "not_attempted"),
+            ("e", "not_attempted"),
+        ]
+        .map(|(id, outcome)| (id.to_string(), outcome.to_string()));
+        assert_eq!(got, expected, "{name}: {}", run.stderr);
+        let skipped = &run.records()[2];
+        assert_eq!(skipped["report"], serde_json::Value::Null);
+        assert_eq!(skipped["error"], serde_json::Value::Null);
+        assert_eq!(skipped["mock"], false);
+        assert!(
+            run.stderr
+                .contains(&format!("interrupted by {name}: 3 of 5 ids not attempted")),
+            "{}",
+            run.stderr
+        );
+        assert_no_secret(&run.stderr);
+    }
+}

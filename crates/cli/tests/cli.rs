@@ -373,7 +373,9 @@ fn a_closed_stderr_is_not_a_crash_and_every_record_reaches_stdout() {
     // error line and log line fails with EPIPE. eprintln! (and tracing-subscriber's own
     // report of a failed write) would panic with exit 101 and cut stdout short.
     let closed = closed_port_base();
-    let cases: [(&[&str], &[(&str, &str)], i32, usize); 3] = [
+    /// (arguments, environment, exit code, records)
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], i32, usize);
+    let cases: [Case<'_>; 3] = [
         // A note, then debug logs from the library and the command.
         (&["a", "b", "waiting-c", "--mock", "-vv"], &[], 3, 3),
         // A warning about RUST_LOG, then a note.

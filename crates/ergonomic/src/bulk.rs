@@ -14,6 +14,8 @@ use crate::report::SyncReport;
 
 /// The progress callback, shared by the workers.
 type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+/// The per-item callback, shared by the workers.
+type ItemFn = Arc<dyn Fn(usize, &BulkItem) + Send + Sync>;
 
 /// Settings of [`Client::sync_many`].
 #[derive(Clone)]
@@ -22,6 +24,7 @@ pub struct BulkOptions {
     concurrency: usize,
     rate_limit_rounds: u32,
     on_progress: Option<ProgressFn>,
+    on_item: Option<ItemFn>,
 }
 
 impl Default for BulkOptions {
@@ -32,6 +35,7 @@ impl Default for BulkOptions {
             concurrency: 8,
             rate_limit_rounds: 5,
             on_progress: None,
+            on_item: None,
         }
     }
 }
@@ -42,6 +46,7 @@ impl fmt::Debug for BulkOptions {
             .field("concurrency", &self.concurrency)
             .field("rate_limit_rounds", &self.rate_limit_rounds)
             .field("on_progress", &self.on_progress.is_some())
+            .field("on_item", &self.on_item.is_some())
             .finish()
     }
 }
@@ -68,6 +73,16 @@ impl BulkOptions {
     /// worker finds the rate limit holding requests back (`waiting` is then set).
     pub fn on_progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
         self.on_progress = Some(Arc::new(f));
+        self
+    }
+
+    /// Called once per id as soon as it finishes, with its index in the input, from the
+    /// worker that finished it (so in completion order), before the progress callback.
+    /// The same outcome is still in [`Client::sync_many`]'s result; this is for callers
+    /// that must act on each result before the run ends, such as a command that writes
+    /// each record at once so that an interrupted run keeps what it did.
+    pub fn on_item(mut self, f: impl Fn(usize, &BulkItem) + Send + Sync + 'static) -> Self {
+        self.on_item = Some(Arc::new(f));
         self
     }
 }
@@ -130,6 +145,7 @@ impl Client {
             failed: AtomicUsize::new(0),
             rounds: options.rate_limit_rounds,
             on_progress: options.on_progress.clone(),
+            on_item: options.on_item.clone(),
             rate_limited_before: self.pacer().rate_limited_count(),
         });
         let mut workers = tokio::task::JoinSet::new();
@@ -152,6 +168,7 @@ struct Shared {
     failed: AtomicUsize,
     rounds: u32,
     on_progress: Option<ProgressFn>,
+    on_item: Option<ItemFn>,
     /// The client's 429 count when this run started: progress counts this run's only.
     rate_limited_before: usize,
 }
@@ -172,6 +189,17 @@ impl Shared {
             if outcome.is_err() {
                 self.failed.fetch_add(1, Ordering::Relaxed);
             }
+            let outcome = match &self.on_item {
+                Some(f) => {
+                    let item = BulkItem {
+                        server_id: id.clone(),
+                        outcome,
+                    };
+                    f(i, &item);
+                    item.outcome
+                }
+                None => outcome,
+            };
             if let Some(slot) = self
                 .slots
                 .lock()
