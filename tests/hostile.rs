@@ -520,18 +520,37 @@ fn zero_timeouts_are_configuration_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_mock_answers_only_with_no_credential_variable_and_says_so() {
+async fn no_credential_variable_is_a_configuration_error_not_the_mock() {
+    // A CI job whose secret is misnamed: no credential variable at all. Nothing is sent,
+    // to Cloudflare or to a mock, and the message names the variables and the flag.
+    let server = FaultServer::start(vec![Step::Raw(ready())]).await;
+    for env in [
+        vec![],
+        vec![("CLOUDFLARE_BASE_URL".to_string(), server.base.clone())],
+    ] {
+        let run = run_sync_off_runtime([SERVER, "--account-id", ACCOUNT], env).await;
+        assert_eq!(run.code, Some(2), "{}", run.stderr);
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+        for named in [
+            "CLOUDFLARE_API_TOKEN",
+            "CLOUDFLARE_EMAIL",
+            "CLOUDFLARE_API_KEY",
+            "--mock",
+        ] {
+            assert!(run.stderr.contains(named), "{named}: {}", run.stderr);
+        }
+        assert!(!run.stderr.contains("note:"), "{}", run.stderr);
+    }
+    assert_eq!(server.requests(), 0, "nothing may be sent");
+    // The mock answers only when asked for, and says so; a real token is never it.
     let run = run_sync_off_runtime(
-        [SERVER, "--account-id", ACCOUNT],
+        [SERVER, "--account-id", ACCOUNT, "--mock"],
         Vec::<(String, String)>::new(),
     )
     .await;
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(json["mock"], true);
-    assert!(run.stderr.contains("embedded mock"), "{}", run.stderr);
-
-    let server = FaultServer::start(vec![Step::Raw(ready())]).await;
     let run = run_sync_off_runtime(args(&server.base), token_env(&[])).await;
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();

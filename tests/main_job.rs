@@ -13,17 +13,6 @@ const TOKEN: (&str, &str) = ("CLOUDFLARE_API_TOKEN", secrets::TOKEN);
 
 const NOT_READY: &str = r#"{"status":"error","error":"MCP server returned an error","error_details":{"cause":"initialize failed","is_upstream":true}}"#;
 
-#[test]
-fn nothing_configured_syncs_against_the_embedded_mock_and_exits_0() {
-    let run = run_sync(&[SERVER, "--account-id", ACCOUNT], &[]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
-    let record = run.record();
-    assert_eq!(record["mock"], true);
-    assert_eq!(record["outcome"], "ready");
-    assert_eq!(record["report"]["status"], "ready");
-    assert!(run.stderr.contains("embedded mock"), "{}", run.stderr);
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn synced_but_not_ready_exits_3() {
     let server = FaultServer::start(vec![Step::Raw(json("200 OK", &ok_body(NOT_READY)))]).await;
@@ -175,7 +164,7 @@ async fn several_ids_all_answered_but_one_not_ready_exit_3_and_text_shows_the_ca
 fn invalid_input_and_configuration_exit_2_before_any_request() {
     /// (arguments, environment, what stderr says)
     type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
-    let cases: [Case<'_>; 9] = [
+    let cases: [Case<'_>; 10] = [
         (
             &["Not-Valid", "--account-id", ACCOUNT],
             &[],
@@ -220,6 +209,11 @@ fn invalid_input_and_configuration_exit_2_before_any_request() {
             "cannot be used with",
         ),
         (
+            &[SERVER, "--account-id", ACCOUNT, "--mock"],
+            &[("CLOUDFLARE_BASE_URL", "http://127.0.0.1:9")],
+            "--mock cannot be used while CLOUDFLARE_BASE_URL is set",
+        ),
+        (
             &[
                 SERVER,
                 "--account-id",
@@ -242,7 +236,88 @@ fn invalid_input_and_configuration_exit_2_before_any_request() {
 
 #[test]
 fn the_account_id_comes_from_its_variable() {
-    let run = run_sync(&[SERVER], &[("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)]);
+    let run = run_sync(&[SERVER, "--mock"], &[("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(run.record()["outcome"], "ready");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_run_writes_what_finished_and_the_rest_as_not_attempted() {
+    for (signal, code, name) in [
+        (libc::SIGTERM, 143, "SIGTERM"),
+        (libc::SIGINT, 130, "SIGINT"),
+    ] {
+        // Two ids are answered; every later request stalls (the last step repeats).
+        let server = FaultServer::start(vec![
+            Step::Raw(json("200 OK", &ok_body(r#"{"status":"ready"}"#))),
+            Step::Raw(json("200 OK", &ok_body(NOT_READY))),
+            Step::StallThen(
+                std::time::Duration::from_secs(24 * 3600),
+                json("200 OK", &ok_body(r#"{"status":"ready"}"#)),
+            ),
+        ])
+        .await;
+        let args: Vec<String> = [
+            "a",
+            "b",
+            "c",
+            "d",
+            "e",
+            "--account-id",
+            ACCOUNT,
+            "--base-url",
+            &server.base,
+            "--concurrency",
+            "1",
+            "--retries",
+            "0",
+            "--timeout",
+            "24h",
+        ]
+        .map(String::from)
+        .to_vec();
+        let env = vec![(TOKEN.0.to_string(), TOKEN.1.to_string())];
+        let run = tokio::task::spawn_blocking(move || {
+            workspace_tests::main_job::run_sync_interrupted(&args, &env, 2, signal)
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            run.code,
+            Some(code),
+            "{name}: {}\n{}",
+            run.stdout,
+            run.stderr
+        );
+        let got: Vec<(String, String)> = run
+            .records()
+            .iter()
+            .map(|r| {
+                (
+                    r["server_id"].as_str().unwrap().to_string(),
+                    r["outcome"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let expected = [
+            ("a", "ready"),
+            ("b", "not_ready"),
+            ("c", "not_attempted"),
+            ("d", "not_attempted"),
+            ("e", "not_attempted"),
+        ]
+        .map(|(id, outcome)| (id.to_string(), outcome.to_string()));
+        assert_eq!(got, expected, "{name}: {}", run.stderr);
+        let skipped = &run.records()[2];
+        assert_eq!(skipped["report"], serde_json::Value::Null);
+        assert_eq!(skipped["error"], serde_json::Value::Null);
+        assert_eq!(skipped["mock"], false);
+        assert!(
+            run.stderr
+                .contains(&format!("interrupted by {name}: 3 of 5 ids not attempted")),
+            "{}",
+            run.stderr
+        );
+        assert_no_secret(&run.stderr);
+    }
 }

@@ -172,3 +172,57 @@ fn wait_with_rusage(pid: u32) -> (Option<i32>, u64) {
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
     (code, u64::try_from(usage.ru_maxrss).unwrap_or(0))
 }
+
+/// Runs `cf-mcp-sync` like [`run_sync`], sends it `signal` once `records` lines have
+/// arrived on its stdout (waiting on the records, not on time), and returns the whole
+/// run. Blocking: from async code, call it through `spawn_blocking`.
+pub fn run_sync_interrupted(
+    args: &[String],
+    env: &[(String, String)],
+    records: usize,
+    signal: libc::c_int,
+) -> Run {
+    use std::io::BufRead;
+    let mut cmd = Command::new(sync_binary());
+    cmd.args(args)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for name in KEPT_VARS {
+        if let Some(v) = std::env::var_os(name) {
+            cmd.env(name, v);
+        }
+    }
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    let mut child = cmd.spawn().expect("spawn cf-mcp-sync");
+    let mut err = child.stderr.take().expect("stderr");
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = err.read_to_end(&mut buf);
+        buf
+    });
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut stdout = String::new();
+    for seen in 0..records {
+        let before = stdout.len();
+        let n = out.read_line(&mut stdout).expect("read stdout");
+        assert!(
+            n > 0 && stdout[before..].ends_with('\n'),
+            "stdout ended after {seen} of {records} records: {stdout}"
+        );
+    }
+    let pid = libc::pid_t::try_from(child.id()).expect("pid");
+    // SAFETY: kill(2) on our own child, which has not been waited for yet.
+    #[allow(unsafe_code)]
+    let sent = unsafe { libc::kill(pid, signal) };
+    assert_eq!(sent, 0, "kill: {}", std::io::Error::last_os_error());
+    let _ = out.read_to_string(&mut stdout);
+    let status = child.wait().expect("wait");
+    Run {
+        code: status.code(),
+        stdout,
+        stderr: String::from_utf8_lossy(&err_reader.join().expect("stderr reader")).into_owned(),
+        max_rss_kib: 0,
+    }
+}

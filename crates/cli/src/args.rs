@@ -13,16 +13,21 @@ Credentials come only from the environment, never from arguments (which other us
 of the machine can read):
   CLOUDFLARE_API_TOKEN                     an API token (Authorization: Bearer)
   CLOUDFLARE_EMAIL + CLOUDFLARE_API_KEY    or the legacy global API key pair
-With none of the three set (and no --base-url), the servers are synced against an
-embedded mock on 127.0.0.1 and the output says \"mock\": true. A variable that is set
-but empty is an error.
+With none of them set the command stops with exit 2 and sends nothing: the embedded
+mock on 127.0.0.1 answers only with --mock (and the output then says \"mock\": true).
+A variable that is set but empty is an error.
 
-Output (--output json): one JSON object per server id, one per line, in input order:
-  {\"server_id\", \"mock\", \"outcome\": \"ready\"|\"not_ready\"|\"failed\",
+Output (--output json): one JSON object per server id, one per line, in input order,
+each written as soon as it and every id before it have finished:
+  {\"server_id\", \"mock\", \"outcome\": \"ready\"|\"not_ready\"|\"failed\"|\"not_attempted\",
    \"report\": {status, ready, failure, messages, http_status, ray_id, attempts,
                rate_limit} or null,
    \"error\": {kind, message, http_status, ray_id, attempts, retryable,
               retry_after_ms, cloudflare_errors} or null}
+Fields (and outcome values) are only ever added, never removed or changed in meaning.
+On SIGINT or SIGTERM every id still gets its record, in input order: those that
+finished as usual, the others with \"outcome\": \"not_attempted\" (no result came; one
+in flight may have reached Cloudflare); the exit code is 130 (SIGINT) or 143 (SIGTERM).
 
 Logs go to stderr: -v info, -vv debug, -vvv trace; -q errors only; RUST_LOG overrides.
 
@@ -30,7 +35,8 @@ Exit codes:
   0  every server synced and ready
   3  every request succeeded, but some server is not ready (waiting, stale, error)
   1  some request failed (network, timeout, rate limit, refused by Cloudflare)
-  2  usage or configuration error; nothing was sent";
+  2  usage or configuration error; nothing was sent
+  130, 143  interrupted by SIGINT, SIGTERM (what finished is written)";
 
 /// Sync MCP servers behind a Cloudflare Zero Trust MCP portal.
 ///
@@ -93,9 +99,9 @@ pub struct SyncArgs {
     pub base_url: Option<String>,
 
     /// Sync against the embedded mock on 127.0.0.1 instead of Cloudflare (no credentials
-    /// are used or needed). Ids starting with `waiting`, `stale` or `error` get that
-    /// status; all others are ready.
-    #[arg(long, conflicts_with = "base_url")]
+    /// are used or needed; not with --base-url or CLOUDFLARE_BASE_URL). Ids starting with
+    /// `waiting`, `stale` or `error` get that status; all others are ready.
+    #[arg(long)]
     pub mock: bool,
 
     /// Time allowed for each server, retries included (e.g. 30, 30s, 500ms, 2m).

@@ -9,19 +9,29 @@ mod output;
 mod progress;
 mod run;
 
+use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, error::ErrorKind};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, error::ErrorKind};
 use tracing_subscriber::EnvFilter;
 
 use args::{Cli, Command, ENV_ACCOUNT_ID, Output, checked_value};
 use run::{Exit, Job};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    // Where `--base-url` came from, so that a refused `--mock` can name it.
+    let base_url_source = matches.value_source("base_url");
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if let Some(Command::Completions { shell }) = cli.command {
         let mut command = Cli::command();
-        clap_complete::generate(shell, &mut command, "cf-mcp-sync", &mut std::io::stdout());
+        // clap_complete panics on a failed write: generate into memory, then write and
+        // let a reader that went away be its own business.
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut command, "cf-mcp-sync", &mut script);
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(&script).and_then(|()| out.flush());
         return ExitCode::SUCCESS;
     }
     let sync = cli.sync;
@@ -43,6 +53,18 @@ fn main() -> ExitCode {
         Ok(url) => url,
         Err(message) => usage_error(ErrorKind::InvalidValue, &message),
     };
+    if sync.mock && base_url.is_some() {
+        let message = if base_url_source == Some(ValueSource::EnvVariable) {
+            format!(
+                "--mock cannot be used while {} is set (the mock has its own address); \
+                 unset it, or drop --mock",
+                cloudflare_mcp_sync::ENV_BASE_URL
+            )
+        } else {
+            "the argument '--mock' cannot be used with '--base-url <URL>'".to_string()
+        };
+        usage_error(ErrorKind::ArgumentConflict, &message);
+    }
     init_logging(sync.verbose, sync.quiet);
     let job = Job {
         account_id,
@@ -68,7 +90,7 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            run::to_stderr(&format!("error: cannot start the async runtime: {e}"));
             return Exit::Failed.into();
         }
     };
@@ -99,7 +121,9 @@ fn init_logging(verbose: u8, quiet: u8) {
     let filter = match std::env::var("RUST_LOG") {
         Ok(directives) if !directives.trim().is_empty() => EnvFilter::try_new(&directives)
             .unwrap_or_else(|e| {
-                eprintln!("warning: RUST_LOG is not a valid filter ({e}); using {default:?}");
+                run::to_stderr(&format!(
+                    "warning: RUST_LOG is not a valid filter ({e}); using {default:?}"
+                ));
                 EnvFilter::new(default)
             }),
         _ => EnvFilter::new(default),
@@ -108,6 +132,9 @@ fn init_logging(verbose: u8, quiet: u8) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(run::stderr_is_terminal())
+        // A failed write would otherwise be reported with `eprintln!`, which panics when
+        // stderr is gone (a closed pipe); logs that cannot be written are dropped.
+        .log_internal_errors(false)
         .init();
 }
 

@@ -15,6 +15,8 @@ pub enum Outcome {
     NotReady,
     /// The request failed.
     Failed,
+    /// The run was interrupted (SIGINT, SIGTERM) before this id's result came.
+    NotAttempted,
 }
 
 impl Outcome {
@@ -36,7 +38,7 @@ pub struct Record<'a> {
     pub server_id: &'a str,
     /// Whether the answer came from the embedded mock rather than Cloudflare.
     pub mock: bool,
-    /// `ready`, `not_ready` or `failed`.
+    /// `ready`, `not_ready`, `failed`, or `not_attempted` (an interrupted run).
     pub outcome: Outcome,
     /// The library's report (its `Serialize` shape), when Cloudflare answered with one.
     pub report: Option<&'a SyncReport>,
@@ -87,6 +89,19 @@ impl<'a> Record<'a> {
     }
 }
 
+impl<'a> Record<'a> {
+    /// The record of an id that had no result when the run was interrupted.
+    pub fn not_attempted(server_id: &'a str, mock: bool) -> Self {
+        Self {
+            server_id,
+            mock,
+            outcome: Outcome::NotAttempted,
+            report: None,
+            error: None,
+        }
+    }
+}
+
 /// A stable snake_case name for each error variant (the enum is non-exhaustive, so a
 /// variant added later is `other` until this list learns it).
 pub fn kind(e: &Error) -> &'static str {
@@ -126,6 +141,11 @@ pub fn text_line(server_id: &str, width: usize, result: &Result<SyncReport, Erro
     }
 }
 
+/// The `--output text` line of an id that had no result when the run was interrupted.
+pub fn text_not_attempted(server_id: &str, width: usize) -> String {
+    format!("{server_id:<width$}  not attempted (interrupted)")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +154,7 @@ mod tests {
     fn outcomes_order_by_how_bad_they_are() {
         assert!(Outcome::Ready < Outcome::NotReady);
         assert!(Outcome::NotReady < Outcome::Failed);
+        assert!(Outcome::Failed < Outcome::NotAttempted);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use cloudflare_mcp_sync::{
@@ -12,7 +13,7 @@ use cloudflare_mcp_sync::{
 
 use crate::args::Output;
 use crate::mock;
-use crate::output::{Outcome, Record, text_line};
+use crate::output::{Outcome, Record, text_line, text_not_attempted};
 use crate::progress;
 
 /// The exit codes `--help` documents.
@@ -26,6 +27,10 @@ pub enum Exit {
     Usage = 2,
     /// Every request succeeded, but some server is not ready.
     NotReady = 3,
+    /// Interrupted by SIGINT (128 + 2, as a shell reports it).
+    Sigint = 130,
+    /// Interrupted by SIGTERM (128 + 15).
+    Sigterm = 143,
 }
 
 impl From<Exit> for ExitCode {
@@ -63,7 +68,7 @@ pub struct Job {
 pub async fn run(job: Job) -> Exit {
     let say = |line: &str| {
         if job.quiet < 2 {
-            eprintln!("{line}");
+            to_stderr(line);
         }
     };
     // Every id is checked before anything is sent: a typo is a usage error, not one
@@ -84,8 +89,30 @@ pub async fn run(job: Job) -> Exit {
             return exit;
         }
     };
-    let results = sync(&client, &job).await;
-    print(&job, mock, &results, &say)
+    // Registered before the first request, so that a signal at any point of the syncs
+    // is ours to handle (the records of what finished are kept).
+    let mut signals = Signals::register();
+    let bar =
+        (job.progress && job.server_ids.len() > 1).then(|| progress::bar(job.server_ids.len()));
+    let printer = Arc::new(Mutex::new(Printer::new(&job, mock, bar.clone())));
+    let interrupted = tokio::select! {
+        () = sync(&client, &job, &printer, bar.clone()) => None,
+        signal = signals.recv() => Some(signal),
+    };
+    // Dropping the sync above aborted what was in flight; nothing else writes now.
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let mut printer = printer.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(signal) = interrupted {
+        let skipped = printer.interrupt();
+        say(&format!(
+            "error: interrupted by {}: {skipped} of {} ids not attempted",
+            signal.name(),
+            job.server_ids.len()
+        ));
+    }
+    printer.finish(interrupted.map(|s| s.exit()), &say)
 }
 
 /// Why the run stopped before any request.
@@ -114,26 +141,19 @@ async fn client(job: &Job, say: &impl Fn(&str)) -> Result<(Client, bool), Failur
         (Credentials::api_token(mock::TOKEN), Some(url), true)
     } else {
         let credentials = Credentials::from_env().map_err(Error::Config)?;
-        match (credentials, job.base_url.clone()) {
-            (Some(credentials), url) => (credentials, url, false),
-            (None, Some(_)) => {
+        match credentials {
+            Some(credentials) => (credentials, job.base_url.clone(), false),
+            // Never a silent mock: a CI job whose secret is misnamed must fail, not
+            // report a success that synced nothing.
+            None => {
                 return Err(Failure {
                     exit: Exit::Usage,
                     message: format!(
                         "configuration error: no credentials: set {ENV_API_TOKEN}, or \
-                         {ENV_EMAIL} and {ENV_API_KEY}"
+                         {ENV_EMAIL} and {ENV_API_KEY} (or pass --mock to sync against the \
+                         embedded mock)"
                     ),
                 });
-            }
-            (None, None) => {
-                let url = start_mock().await?;
-                if job.quiet == 0 {
-                    say(&format!(
-                        "note: no credentials in the environment; syncing against an embedded \
-                         mock at {url} (set {ENV_API_TOKEN} to call Cloudflare)"
-                    ));
-                }
-                (Credentials::api_token(mock::TOKEN), Some(url), true)
             }
         }
     };
@@ -159,65 +179,173 @@ async fn start_mock() -> Result<String, Failure> {
     })
 }
 
-/// One result per id, in input order: one id through `sync`, several through
-/// `sync_many` (concurrent, paced under the rate limit, with a progress bar).
-async fn sync(client: &Client, job: &Job) -> Vec<Result<SyncReport, Error>> {
+/// Syncs every id, handing each result to `printer` as soon as it finishes: one id
+/// through `sync`, several through `sync_many` (concurrent, paced under the rate limit,
+/// with a progress bar).
+async fn sync(
+    client: &Client,
+    job: &Job,
+    printer: &Arc<Mutex<Printer>>,
+    bar: Option<indicatif::ProgressBar>,
+) {
     if let [id] = job.server_ids.as_slice() {
-        return vec![client.sync(&job.account_id, id).await];
+        let result = client.sync(&job.account_id, id).await;
+        lock(printer).finished(0, &result);
+        return;
     }
-    let mut options = BulkOptions::new().concurrency(job.concurrency);
-    let bar = job.progress.then(|| progress::bar(job.server_ids.len()));
-    if let Some(bar) = bar.clone() {
+    let sink = printer.clone();
+    let mut options = BulkOptions::new()
+        .concurrency(job.concurrency)
+        .on_item(move |i, item| lock(&sink).finished(i, &item.outcome));
+    if let Some(bar) = bar {
         options = options.on_progress(move |p| progress::update(&bar, p));
     }
-    let items = client
+    // The results were handed over one by one; the list adds nothing.
+    let _ = client
         .sync_many(&job.account_id, job.server_ids.iter().cloned(), &options)
         .await;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    items.into_iter().map(|item| item.outcome).collect()
 }
 
-/// Prints one record per id and returns the exit code of the whole run.
-fn print(
-    job: &Job,
+fn lock(printer: &Mutex<Printer>) -> std::sync::MutexGuard<'_, Printer> {
+    printer.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One id's record, rendered when its result arrived.
+struct Rendered {
+    line: std::io::Result<String>,
+    exit: Exit,
+    /// The `error: <id>: …` line for stderr (JSON output only).
+    error_line: Option<String>,
+}
+
+/// Writes the records in input order as results arrive: a result that finishes before
+/// an earlier id's waits in `pending` (at most one per id, the memory `sync_many` holds
+/// anyway) until every id before it is written. Input order keeps the documented
+/// contract (a script may pair records with the ids it passed), and an earlier id that
+/// stalls holds the later ones back only until its `--timeout` or an interrupt.
+struct Printer {
+    ids: Vec<String>,
+    output: Output,
     mock: bool,
-    results: &[Result<SyncReport, Error>],
-    say: &impl Fn(&str),
-) -> Exit {
-    let width = job
-        .server_ids
-        .iter()
-        .map(|id| id.chars().count())
-        .max()
-        .unwrap_or(0);
-    let mut out = std::io::stdout().lock();
-    let mut written = Ok(());
-    for (id, result) in job.server_ids.iter().zip(results) {
-        let line = match job.output {
-            Output::Text => Ok(text_line(id, width, result)),
-            Output::Json => serde_json::to_string(&Record::new(id, mock, result)),
-        };
-        written = written.and_then(|()| match line {
-            Ok(line) => writeln!(out, "{line}"),
-            Err(e) => Err(std::io::Error::other(e)),
-        });
-        // In JSON the failure is inside the record; say it on stderr too, for the log
-        // of whoever runs this (in text it is already on the line).
-        if let (Output::Json, Err(e)) = (job.output, result) {
-            say(&format!("error: {id}: {e}"));
+    width: usize,
+    bar: Option<indicatif::ProgressBar>,
+    pending: Vec<Option<Rendered>>,
+    next: usize,
+    written: std::io::Result<()>,
+    quiet: u8,
+    worst: Exit,
+}
+
+impl Printer {
+    fn new(job: &Job, mock: bool, bar: Option<indicatif::ProgressBar>) -> Self {
+        Self {
+            ids: job.server_ids.clone(),
+            output: job.output,
+            mock,
+            width: job
+                .server_ids
+                .iter()
+                .map(|id| id.chars().count())
+                .max()
+                .unwrap_or(0),
+            bar,
+            pending: job.server_ids.iter().map(|_| None).collect(),
+            next: 0,
+            written: Ok(()),
+            quiet: job.quiet,
+            worst: Exit::Ready,
         }
     }
-    written = written.and_then(|()| out.flush());
-    let worst = worst(results.iter().map(exit_for));
-    match written {
-        // A reader that went away (`| head`) is not a failure of the sync.
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            say(&format!("error: cannot write the results: {e}"));
-            Exit::Failed
+
+    /// The result of id `i`: rendered now, written as soon as every id before it is.
+    fn finished(&mut self, i: usize, result: &Result<SyncReport, Error>) {
+        let Some(id) = self.ids.get(i) else { return };
+        let line = match self.output {
+            Output::Text => Ok(text_line(id, self.width, result)),
+            Output::Json => serde_json::to_string(&Record::new(id, self.mock, result))
+                .map_err(std::io::Error::other),
+        };
+        // In JSON the failure is inside the record; say it on stderr too, for the log
+        // of whoever runs this (in text it is already on the line).
+        let error_line = match (self.output, result) {
+            (Output::Json, Err(e)) => Some(format!("error: {id}: {e}")),
+            _ => None,
+        };
+        if let Some(slot) = self.pending.get_mut(i) {
+            *slot = Some(Rendered {
+                line,
+                exit: exit_for(result),
+                error_line,
+            });
         }
-        _ => worst,
+        while let Some(rendered) = self.pending.get_mut(self.next).and_then(Option::take) {
+            self.write(rendered);
+            self.next += 1;
+        }
+    }
+
+    /// After a signal: writes what finished, and a `not_attempted` record for every
+    /// other id, in input order. Returns how many were not attempted.
+    fn interrupt(&mut self) -> usize {
+        let mut skipped = 0;
+        while self.next < self.ids.len() {
+            let rendered = match self.pending.get_mut(self.next).and_then(Option::take) {
+                Some(rendered) => rendered,
+                None => {
+                    skipped += 1;
+                    let id = &self.ids[self.next];
+                    Rendered {
+                        line: match self.output {
+                            Output::Text => Ok(text_not_attempted(id, self.width)),
+                            Output::Json => {
+                                serde_json::to_string(&Record::not_attempted(id, self.mock))
+                                    .map_err(std::io::Error::other)
+                            }
+                        },
+                        exit: Exit::Ready,
+                        error_line: None,
+                    }
+                }
+            };
+            self.write(rendered);
+            self.next += 1;
+        }
+        skipped
+    }
+
+    fn write(&mut self, rendered: Rendered) {
+        self.worst = worst([self.worst, rendered.exit].into_iter());
+        if self.written.is_ok() {
+            let write = |line: &str| {
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "{line}").and_then(|()| out.flush())
+            };
+            self.written = match (&rendered.line, &self.bar) {
+                // The bar steps aside while the line is written, then draws again.
+                (Ok(line), Some(bar)) => bar.suspend(|| write(line)),
+                (Ok(line), None) => write(line),
+                (Err(e), _) => Err(std::io::Error::new(e.kind(), e.to_string())),
+            };
+        }
+        match (rendered.error_line, &self.bar) {
+            (Some(line), _) if self.quiet >= 2 => drop(line),
+            (Some(line), Some(bar)) => bar.suspend(|| to_stderr(&line)),
+            (Some(line), None) => to_stderr(&line),
+            (None, _) => {}
+        }
+    }
+
+    /// The exit code of the whole run: the signal's when there was one, else the worst
+    /// of the servers', or a failure to write the results.
+    fn finish(&mut self, signal: Option<Exit>, say: &impl Fn(&str)) -> Exit {
+        match std::mem::replace(&mut self.written, Ok(())) {
+            // A reader that went away (`| head`) is not a failure of the sync.
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                say(&format!("error: cannot write the results: {e}"));
+                signal.unwrap_or(Exit::Failed)
+            }
+            _ => signal.unwrap_or(self.worst),
+        }
     }
 }
 
@@ -249,7 +377,83 @@ fn severity(exit: Exit) -> u8 {
         Exit::NotReady => 1,
         Exit::Failed => 2,
         Exit::Usage => 3,
+        Exit::Sigint | Exit::Sigterm => 4,
     }
+}
+
+/// The signals that interrupt a run: SIGINT and SIGTERM (Ctrl-C elsewhere).
+struct Signals {
+    #[cfg(unix)]
+    handlers: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+/// Which signal interrupted the run.
+#[derive(Debug, Clone, Copy)]
+enum Interrupt {
+    Int,
+    Term,
+}
+
+impl Interrupt {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Int => "SIGINT",
+            Self::Term => "SIGTERM",
+        }
+    }
+
+    fn exit(self) -> Exit {
+        match self {
+            Self::Int => Exit::Sigint,
+            Self::Term => Exit::Sigterm,
+        }
+    }
+}
+
+impl Signals {
+    /// Takes over SIGINT and SIGTERM (when that fails, they keep their default action:
+    /// the process ends at once, as it did before).
+    fn register() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self {
+                handlers: signal(SignalKind::interrupt())
+                    .and_then(|int| Ok((int, signal(SignalKind::terminate())?)))
+                    .ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// Resolves at the first signal.
+    async fn recv(&mut self) -> Interrupt {
+        #[cfg(unix)]
+        {
+            match &mut self.handlers {
+                Some((int, term)) => tokio::select! {
+                    _ = int.recv() => Interrupt::Int,
+                    _ = term.recv() => Interrupt::Term,
+                },
+                None => std::future::pending().await,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            match tokio::signal::ctrl_c().await {
+                Ok(()) => Interrupt::Int,
+                Err(_) => std::future::pending().await,
+            }
+        }
+    }
+}
+
+/// Writes one line on stderr, ignoring failure: unlike `eprintln!`, a stderr that went
+/// away (a closed pipe) neither panics nor stops the records on stdout.
+pub fn to_stderr(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}").and_then(|()| err.flush());
 }
 
 /// Whether stdout is a terminal (text output by default).

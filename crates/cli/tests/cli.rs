@@ -183,23 +183,6 @@ waiting-long-name  waiting
 }
 
 #[test]
-fn with_no_credential_variable_the_mock_is_used_with_a_note() {
-    cmd()
-        .args(["my-mcp-server", "--output", "text"])
-        .env("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)
-        .assert()
-        .code(0)
-        .stdout_eq(str![[r#"
-my-mcp-server  ready
-
-"#]])
-        .stderr_eq(str![[r#"
-note: no credentials in the environment; syncing against an embedded mock at http://127.0.0.1:[..]/client/v4 (set CLOUDFLARE_API_TOKEN to call Cloudflare)
-
-"#]]);
-}
-
-#[test]
 fn a_set_but_empty_token_is_an_error_not_the_mock() {
     cmd()
         .args(["my-mcp-server", "--account-id", ACCOUNT])
@@ -382,6 +365,76 @@ fn a_reader_that_went_away_is_not_a_crash() {
     assert!(stderr.is_empty(), "{stderr}");
     // The exit code still says how the syncs went.
     assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn a_closed_stderr_is_not_a_crash_and_every_record_reaches_stdout() {
+    // stderr is a pipe whose read end is closed before the command starts: every note,
+    // error line and log line fails with EPIPE. eprintln! (and tracing-subscriber's own
+    // report of a failed write) would panic with exit 101 and cut stdout short.
+    let closed = closed_port_base();
+    /// (arguments, environment, exit code, records)
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], i32, usize);
+    let cases: [Case<'_>; 3] = [
+        // A note, then debug logs from the library and the command.
+        (&["a", "b", "waiting-c", "--mock", "-vv"], &[], 3, 3),
+        // A warning about RUST_LOG, then a note.
+        (
+            &["a", "b", "--mock"],
+            &[("RUST_LOG", "cloudflare_mcp_sync=loud")],
+            0,
+            2,
+        ),
+        // Failed requests: one error line per id, and retry logs at -v.
+        (
+            &["a", "b", "--retries", "1", "-v", "--base-url", &closed],
+            &[("CLOUDFLARE_API_TOKEN", "a-token-that-must-not-show")],
+            1,
+            2,
+        ),
+    ];
+    for (i, (args, env, code, records)) in cases.into_iter().enumerate() {
+        let path = std::env::temp_dir().join(format!(
+            "cf-mcp-sync-closed-stderr-{}-{i}.jsonl",
+            std::process::id()
+        ));
+        let file = std::fs::File::create(&path).unwrap();
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let status = std::process::Command::new(snapbox::cmd::cargo_bin!("cf-mcp-sync"))
+            .args(args)
+            .args(["--account-id", ACCOUNT])
+            .env_clear()
+            .envs(env.iter().copied())
+            .stdout(file)
+            .stderr(writer)
+            .status()
+            .unwrap();
+        let stdout = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(status.code(), Some(code), "{args:?}: {stdout}");
+        let got: Vec<serde_json::Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(got.len(), records, "{args:?}: {stdout}");
+        assert!(!stdout.contains("a-token-that-must-not-show"));
+    }
+    // And a stdout that went away under `completions` (clap_complete would panic).
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(snapbox::cmd::cargo_bin!("cf-mcp-sync"))
+        .args(["completions", "bash"])
+        .env_clear()
+        .stdout(writer)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A server on 127.0.0.1 that reads each request head, then does `then` with the

@@ -18,6 +18,8 @@ use crate::report::SyncReport;
 
 /// The progress callback, shared by the workers.
 type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+/// The per-item callback, shared by the workers.
+type ItemFn = Arc<dyn Fn(usize, &BulkItem) + Send + Sync>;
 
 /// Settings of [`Client::sync_many`].
 #[derive(Clone)]
@@ -26,6 +28,7 @@ pub struct BulkOptions {
     concurrency: usize,
     rate_limit_rounds: u32,
     on_progress: Option<ProgressFn>,
+    on_item: Option<ItemFn>,
 }
 
 impl Default for BulkOptions {
@@ -36,6 +39,7 @@ impl Default for BulkOptions {
             concurrency: 8,
             rate_limit_rounds: 5,
             on_progress: None,
+            on_item: None,
         }
     }
 }
@@ -46,6 +50,7 @@ impl fmt::Debug for BulkOptions {
             .field("concurrency", &self.concurrency)
             .field("rate_limit_rounds", &self.rate_limit_rounds)
             .field("on_progress", &self.on_progress.is_some())
+            .field("on_item", &self.on_item.is_some())
             .finish()
     }
 }
@@ -72,6 +77,16 @@ impl BulkOptions {
     /// worker finds the rate limit holding requests back (`waiting` is then set).
     pub fn on_progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
         self.on_progress = Some(Arc::new(f));
+        self
+    }
+
+    /// Called once per id as soon as it finishes, with its index in the input, from the
+    /// worker that finished it (so in completion order), before the progress callback.
+    /// The same outcome is still in [`Client::sync_many`]'s result; this is for callers
+    /// that must act on each result before the run ends, such as a command that writes
+    /// each record at once so that an interrupted run keeps what it did.
+    pub fn on_item(mut self, f: impl Fn(usize, &BulkItem) + Send + Sync + 'static) -> Self {
+        self.on_item = Some(Arc::new(f));
         self
     }
 }
@@ -134,6 +149,7 @@ impl Client {
             failed: AtomicUsize::new(0),
             rounds: options.rate_limit_rounds,
             on_progress: options.on_progress.clone(),
+            on_item: options.on_item.clone(),
             rate_limited_before: self.pacer().rate_limited_count(),
         });
         let mut workers = tokio::task::JoinSet::new();
@@ -156,6 +172,7 @@ struct Shared {
     failed: AtomicUsize,
     rounds: u32,
     on_progress: Option<ProgressFn>,
+    on_item: Option<ItemFn>,
     /// The client's 429 count when this run started: progress counts this run's only.
     rate_limited_before: usize,
 }
@@ -187,6 +204,7 @@ impl Shared {
         if outcome.is_err() {
             self.failed.fetch_add(1, Ordering::Relaxed);
         }
+        let outcome = self.hand_over(i, id, outcome);
         if let Some(slot) = self
             .slots
             .lock()
@@ -197,6 +215,26 @@ impl Shared {
         }
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         self.report(done, None);
+    }
+
+    /// Gives id number `i`'s outcome to the `on_item` callback, if any, and back.
+    fn hand_over(
+        &self,
+        i: usize,
+        id: &str,
+        outcome: Result<SyncReport, Error>,
+    ) -> Result<SyncReport, Error> {
+        match &self.on_item {
+            Some(f) => {
+                let item = BulkItem {
+                    server_id: id.to_string(),
+                    outcome,
+                };
+                f(i, &item);
+                item.outcome
+            }
+            None => outcome,
+        }
     }
 
     /// Id number `i` panicked: it fails, unless its outcome was recorded before the
@@ -216,8 +254,13 @@ impl Shared {
         if !recorded {
             self.failed.fetch_add(1, Ordering::Relaxed);
             let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-            // The callback may be what panicked: a second panic must not end the worker.
-            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.report(done, None)));
+            // The callbacks may be what panicked: a second panic must not end the worker.
+            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                if let Some(id) = self.ids.get(i) {
+                    self.hand_over(i, id, Err(panic_error()));
+                }
+                self.report(done, None);
+            }));
         }
     }
 
