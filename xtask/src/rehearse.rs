@@ -660,7 +660,8 @@ fn remove_unwanted(
         let path = entry.path();
         let rel = path.strip_prefix(to)?.to_path_buf();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if skipped(&rel, &name) {
+        // Packages a case's tests installed (a fresh clone has none yet) stay for the next.
+        if skipped(&rel, &name) || name == "node_modules" {
             continue;
         }
         let kind = entry.file_type()?;

@@ -301,7 +301,7 @@ fn operation_module(
             Location::Query if optional && ty.contains("Vec <") => {
                 let _ = writeln!(
                     query,
-                    "for v in self.{arg}.iter().flatten() {{ q.push(({name:?}, v.to_string())); }}"
+                    "for v in self.{arg}.iter().flat_map(|list| list.iter()) {{ q.push(({name:?}, v.to_string())); }}"
                 );
             }
             Location::Query if optional => {
