@@ -125,7 +125,10 @@ mod tests {
             markdown_text("<script>|*x*_[a](b)\nnext"),
             "&lt;script&gt;\\|\\*x\\*\\_\\[a\\](b) next"
         );
-        assert_eq!(markdown_text("ask @org/team, see #12"), "ask &#64;org/team, see &#35;12");
+        assert_eq!(
+            markdown_text("ask @org/team, see #12"),
+            "ask &#64;org/team, see &#35;12"
+        );
     }
 
     #[test]
