@@ -785,7 +785,12 @@ async fn certificate_files_that_are_not_certificate_files_are_refused_unread() {
         for mock in [false, true] {
             let mut argv = args(&server.base);
             if mock {
-                argv = vec![SERVER.into(), "--account-id".into(), ACCOUNT.into(), "--mock".into()];
+                argv = vec![
+                    SERVER.into(),
+                    "--account-id".into(),
+                    ACCOUNT.into(),
+                    "--mock".into(),
+                ];
             }
             let run = run_sync_off_runtime(argv, token_env(&[("SSL_CERT_FILE", &value)])).await;
             assert_eq!(run.code, Some(2), "{value} (mock {mock}): {}", run.stderr);

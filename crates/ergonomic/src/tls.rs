@@ -135,7 +135,10 @@ mod cert_env_tests {
             ("/nonexistent/x.pem", "does not exist"),
         ] {
             let err = check("SSL_CERT_FILE", value).unwrap_err();
-            assert!(err.contains("SSL_CERT_FILE") && err.contains(said), "{value}: {err}");
+            assert!(
+                err.contains("SSL_CERT_FILE") && err.contains(said),
+                "{value}: {err}"
+            );
         }
         check("SSL_CERT_FILE", exact.to_str().unwrap()).unwrap();
         // One path: the `:` is part of the name.
@@ -144,7 +147,10 @@ mod cert_env_tests {
         let err = check("SSL_CERT_DIR", &format!("/etc:{}", big.display())).unwrap_err();
         assert!(err.contains("is not a directory"), "{err}");
         let err = check("SSL_CERT_DIR", dir_path).unwrap_err();
-        assert!(err.contains("big.pem") && err.contains("SSL_CERT_DIR"), "{err}");
+        assert!(
+            err.contains("big.pem") && err.contains("SSL_CERT_DIR"),
+            "{err}"
+        );
         check("SSL_CERT_DIR", "").unwrap();
     }
 }
