@@ -257,7 +257,7 @@ impl Shared {
             // The callbacks may be what panicked: a second panic must not end the worker.
             let _ = std::panic::catch_unwind(AssertUnwindSafe(|| {
                 if let Some(id) = self.ids.get(i) {
-                    self.hand_over(i, id, Err(panic_error()));
+                    let _recorded_above = self.hand_over(i, id, Err(panic_error()));
                 }
                 self.report(done, None);
             }));

@@ -103,58 +103,6 @@ fn check_cert_dir(dir: &Path) -> Result<(), ConfigError> {
     Ok(())
 }
 
-#[cfg(test)]
-mod cert_env_tests {
-    use super::*;
-
-    fn check(var: &str, value: &str) -> Result<(), String> {
-        let (var, value) = (var.to_string(), value.to_string());
-        check_cert_env(&|name| (name == var).then(|| value.clone())).map_err(|e| e.to_string())
-    }
-
-    #[test]
-    fn what_cannot_be_a_certificate_file_is_refused_without_opening_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let big = dir.path().join("big.pem");
-        std::fs::File::create(&big)
-            .unwrap()
-            .set_len(MAX_CERT_FILE_BYTES + 1)
-            .unwrap();
-        let exact = dir.path().join("exact.pem");
-        std::fs::File::create(&exact)
-            .unwrap()
-            .set_len(MAX_CERT_FILE_BYTES)
-            .unwrap();
-        let colon = dir.path().join("a:b.pem");
-        std::fs::write(&colon, "x").unwrap();
-        let dir_path = dir.path().to_str().unwrap();
-        for (value, said) in [
-            ("/dev/zero", "not a regular file"),
-            (dir_path, "is a directory (SSL_CERT_DIR takes directories)"),
-            (big.to_str().unwrap(), "over the 16 MiB"),
-            ("/nonexistent/x.pem", "does not exist"),
-        ] {
-            let err = check("SSL_CERT_FILE", value).unwrap_err();
-            assert!(
-                err.contains("SSL_CERT_FILE") && err.contains(said),
-                "{value}: {err}"
-            );
-        }
-        check("SSL_CERT_FILE", exact.to_str().unwrap()).unwrap();
-        // One path: the `:` is part of the name.
-        check("SSL_CERT_FILE", colon.to_str().unwrap()).unwrap();
-        // A directory list: each must be a directory, and its large files are refused.
-        let err = check("SSL_CERT_DIR", &format!("/etc:{}", big.display())).unwrap_err();
-        assert!(err.contains("is not a directory"), "{err}");
-        let err = check("SSL_CERT_DIR", dir_path).unwrap_err();
-        assert!(
-            err.contains("big.pem") && err.contains("SSL_CERT_DIR"),
-            "{err}"
-        );
-        check("SSL_CERT_DIR", "").unwrap();
-    }
-}
-
 /// Whether a transport error came from TLS itself (a certificate refused, no roots to
 /// check it with, a handshake the server broke): trying again meets the same answer.
 pub(crate) fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
@@ -209,4 +157,56 @@ pub(crate) fn configure(
     builder: reqwest::ClientBuilder,
 ) -> Result<reqwest::ClientBuilder, ConfigError> {
     Ok(builder)
+}
+
+#[cfg(test)]
+mod cert_env_tests {
+    use super::*;
+
+    fn check(var: &str, value: &str) -> Result<(), String> {
+        let (var, value) = (var.to_string(), value.to_string());
+        check_cert_env(&|name| (name == var).then(|| value.clone())).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn what_cannot_be_a_certificate_file_is_refused_without_opening_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.pem");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(MAX_CERT_FILE_BYTES + 1)
+            .unwrap();
+        let exact = dir.path().join("exact.pem");
+        std::fs::File::create(&exact)
+            .unwrap()
+            .set_len(MAX_CERT_FILE_BYTES)
+            .unwrap();
+        let colon = dir.path().join("a:b.pem");
+        std::fs::write(&colon, "x").unwrap();
+        let dir_path = dir.path().to_str().unwrap();
+        for (value, said) in [
+            ("/dev/zero", "not a regular file"),
+            (dir_path, "is a directory (SSL_CERT_DIR takes directories)"),
+            (big.to_str().unwrap(), "over the 16 MiB"),
+            ("/nonexistent/x.pem", "does not exist"),
+        ] {
+            let err = check("SSL_CERT_FILE", value).unwrap_err();
+            assert!(
+                err.contains("SSL_CERT_FILE") && err.contains(said),
+                "{value}: {err}"
+            );
+        }
+        check("SSL_CERT_FILE", exact.to_str().unwrap()).unwrap();
+        // One path: the `:` is part of the name.
+        check("SSL_CERT_FILE", colon.to_str().unwrap()).unwrap();
+        // A directory list: each must be a directory, and its large files are refused.
+        let err = check("SSL_CERT_DIR", &format!("/etc:{}", big.display())).unwrap_err();
+        assert!(err.contains("is not a directory"), "{err}");
+        let err = check("SSL_CERT_DIR", dir_path).unwrap_err();
+        assert!(
+            err.contains("big.pem") && err.contains("SSL_CERT_DIR"),
+            "{err}"
+        );
+        check("SSL_CERT_DIR", "").unwrap();
+    }
 }
