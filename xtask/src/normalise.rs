@@ -101,7 +101,7 @@ fn status_reason(code: u16) -> Option<&'static str> {
 /// so). Bodies of one kind (2xx, or any other status) that are the same schema share the
 /// type named after the lowest such status, so a documented 409 written like the 404
 /// keeps the 404's type. Error bodies that differ become one `{Operation}ErrorResponse`,
-/// a `oneOf` of each distinct body; see [`hoist_bodies`] for what leaves the document.
+/// a `oneOf` of each distinct body; `hoist_bodies` says what leaves the document.
 pub fn name_response_bodies(doc: &mut Value) -> Result<()> {
     let mut hoisted: Vec<(String, Value)> = Vec::new();
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
