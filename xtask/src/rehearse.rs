@@ -510,12 +510,15 @@ pub fn run(root: &Path, only: &[String], verdict: VerdictBy) -> Result<Vec<Outco
     Ok(outcomes)
 }
 
-/// The target directory nested cargo commands share with this one, so that the
-/// scratch copy builds only the workspace's own crates.
+/// The scratch copy's own target directory. Not the workspace's: cargo hashes path
+/// packages by their place in the workspace, so the copy's crates would share the
+/// workspace's artifacts, and whichever built last would be taken as fresh by the other
+/// (the workspace's tests would run code built from a rehearsal's spec).
 fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .filter(|v| !v.is_empty())
         .map_or_else(|| root.join("target"), PathBuf::from)
+        .join("rehearse-drift/target")
 }
 
 fn sync_op_pointer(doc: &Value) -> Result<String> {
