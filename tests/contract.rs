@@ -17,6 +17,13 @@ fn start(mode: Mode) -> Prism {
     Prism::start(&workspace_root(), &spec_path(), mode).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
+/// Waits for Prism's verdict on `n` requests: it logs them after answering.
+fn settle(prism: &Prism, n: usize) {
+    prism
+        .wait_for_requests(n)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+}
+
 fn both_modes() -> [Credentials; 2] {
     [
         Credentials::api_token(secrets::TOKEN),
@@ -43,6 +50,7 @@ async fn the_client_passes_validation_in_both_auth_modes() {
         assert_eq!(report.meta.status, 200);
         assert_no_secret(&format!("{report:?}"));
     }
+    settle(&prism, 2);
     assert_eq!(
         prism.violations(),
         Vec::<String>::new(),
@@ -69,6 +77,7 @@ async fn random_valid_responses_all_decode() {
             .unwrap_or_else(|e| panic!("{e}\nprism log:\n{}", prism.log()));
         statuses.insert(report.status.as_str().to_string());
     }
+    settle(&prism, 25);
     // Every status read is one the spec lists.
     for s in &statuses {
         assert!(SyncStatus::SPEC_VALUES.contains(&s.as_str()), "{s}");
@@ -111,6 +120,7 @@ async fn prism_refuses_what_the_spec_forbids() {
         401,
         "the global key needs both headers"
     );
+    settle(&prism, 3);
     assert!(prism.violations().len() >= 3, "prism log:\n{}", prism.log());
 }
 
@@ -176,6 +186,7 @@ fn the_main_job_against_prism_exits_3_in_both_auth_modes() {
         assert_no_secret(&run.stdout);
         assert_no_secret(&run.stderr);
     }
+    settle(&prism, 2);
     assert_eq!(
         prism.violations(),
         Vec::<String>::new(),

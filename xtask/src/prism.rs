@@ -6,8 +6,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
@@ -56,7 +56,29 @@ pub struct Prism {
     child: Child,
     /// `http://127.0.0.1:<port>`
     pub base: String,
-    log: Arc<Mutex<Vec<String>>>,
+    log: Arc<Log>,
+}
+
+/// Prism's output lines, with a signal for each new one: Prism logs a request's
+/// verdict after it has answered, so readers wait for the lines rather than race them.
+#[derive(Default)]
+struct Log {
+    lines: Mutex<Vec<String>>,
+    grew: Condvar,
+}
+
+impl Log {
+    fn lines(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// How long [`Prism::wait_for_requests`] waits for log lines of answered requests.
+const LOG_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// True for the line Prism prints last for a request, whatever its verdict.
+fn ends_a_request(line: &str) -> bool {
+    line.contains("> Responding with \"") || line.contains("Request terminated with error")
 }
 
 impl Prism {
@@ -89,7 +111,7 @@ impl Prism {
             ]);
         }
         let mut child = command.spawn().context("starting prism")?;
-        let log = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::new(Log::default());
         let (ready_tx, ready_rx) = mpsc::channel();
         for stream in [
             child
@@ -110,7 +132,8 @@ impl Prism {
                     if line.contains("Prism is listening") {
                         let _ = ready_tx.send(());
                     }
-                    log.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+                    log.lines().push(line);
+                    log.grew.notify_all();
                 }
             });
         }
@@ -130,17 +153,40 @@ impl Prism {
 
     /// Everything Prism printed so far.
     pub fn log(&self) -> String {
-        self.log
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .join("\n")
+        self.log.lines().join("\n")
+    }
+
+    /// Waits until Prism has logged the end of `n` requests (it does so just after
+    /// answering, so a client can hold its answer before the log says anything).
+    pub fn wait_for_requests(&self, n: usize) -> Result<()> {
+        let deadline = Instant::now() + LOG_TIMEOUT;
+        let mut lines = self.log.lines();
+        loop {
+            let ended = lines.iter().filter(|l| ends_a_request(l)).count();
+            if ended >= n {
+                return Ok(());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                drop(lines);
+                bail!(
+                    "prism logged the end of {ended} of {n} requests within {LOG_TIMEOUT:?}; its output:\n{}",
+                    self.log()
+                );
+            }
+            lines = self
+                .log
+                .grew
+                .wait_timeout(lines, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
     }
 
     /// Lines where Prism reports a request or response that breaks the spec.
     pub fn violations(&self) -> Vec<String> {
         self.log
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .lines()
             .iter()
             .filter(|l| {
                 l.contains("did not pass the validation") || l.contains("✖") || l.contains("violat")
@@ -152,8 +198,7 @@ impl Prism {
     /// How many requests Prism validated successfully.
     pub fn accepted(&self) -> usize {
         self.log
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .lines()
             .iter()
             .filter(|l| l.contains("The request passed the validation rules"))
             .count()
