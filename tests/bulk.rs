@@ -8,8 +8,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use cloudflare_mcp_sync::{BulkOptions, Error, Progress};
+use workspace_tests::fault::{self, FaultServer, Step};
 use workspace_tests::ratelimited::{Limiter, RateLimitedServer};
-use workspace_tests::{ACCOUNT, builder};
+use workspace_tests::{ACCOUNT, builder, ok_body};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_sync_of_200_ids_paces_itself_under_the_limit() {
@@ -349,4 +350,90 @@ async fn a_panic_in_a_worker_fails_that_id_only() {
     assert!(err.to_string().contains("panicked"), "{err}");
     assert_eq!(err.attempts(), 1, "not \"nothing was sent\"");
     assert_eq!(counts[2].load(Ordering::SeqCst), 1);
+}
+
+/// Every answer is 429 `Retry-After: 1`: an id tried again after its retries keeps its
+/// one total timeout (3 s) and counts every request sent for it. The pacer spaces the
+/// requests at least a second apart, so 3 s leave room for at most 4 per id; queued
+/// again with a fresh deadline, each id was sent 5 or 6 (and its record said 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_id_keeps_one_deadline_and_counts_every_attempt() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "1")
+                .insert_header("content-type", "application/json")
+                .set_body_string(
+                    r#"{"success":false,"errors":[{"code":10429,"message":"slow down"}],"messages":[],"result":null}"#,
+                ),
+        )
+        .mount(&server)
+        .await;
+    let client = builder(&server.uri())
+        .retry_policy(cloudflare_mcp_sync::RetryPolicy::default())
+        .total_timeout(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let results = client
+        .sync_many(ACCOUNT, ["first", "second"], &BulkOptions::new())
+        .await;
+    let received = server.received_requests().await.unwrap_or_default();
+    for item in &results {
+        let err = item.outcome.as_ref().unwrap_err();
+        assert!(matches!(err, Error::RateLimited(_)), "{err:?}");
+        let sent = received
+            .iter()
+            .filter(|r| r.url.path().ends_with(&format!("/{}/sync", item.server_id)))
+            .count();
+        assert_eq!(
+            err.attempts() as usize,
+            sent,
+            "{}: the error counts every request the server received",
+            item.server_id
+        );
+        assert!(
+            (1..=4).contains(&sent),
+            "{}: {sent} requests in a 3 s timeout with answers that hold 1 s",
+            item.server_id
+        );
+    }
+}
+
+/// `sync_each` hands every id over once, and never starts an id `max_ahead` or more
+/// places past the earliest unfinished one: while the first id's answer is slow, the
+/// server never holds more than `max_ahead` requests at once, though 8 may be in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_each_starts_ids_only_within_max_ahead_of_the_earliest_unfinished() {
+    const AHEAD: usize = 3;
+    let ready = fault::json("200 OK", &ok_body(r#"{"status":"ready"}"#));
+    let server = FaultServer::start(vec![
+        Step::StallThen(Duration::from_millis(300), ready.clone()),
+        Step::Raw(ready),
+    ])
+    .await;
+    let client = builder(&server.base).build().unwrap();
+    let ids: Vec<String> = (0..40).map(|i| format!("s-{i:02}")).collect();
+    let handed = Arc::new(Mutex::new(vec![0u32; ids.len()]));
+    let h = handed.clone();
+    client
+        .sync_each(
+            ACCOUNT,
+            ids.clone(),
+            &BulkOptions::new().concurrency(8).max_ahead(AHEAD),
+            move |i, item| {
+                assert!(item.outcome.is_ok(), "{:?}", item.outcome);
+                h.lock().unwrap()[i] += 1;
+            },
+        )
+        .await;
+    assert!(
+        handed.lock().unwrap().iter().all(|n| *n == 1),
+        "each id handed over once"
+    );
+    assert_eq!(server.requests(), ids.len());
+    let peak = server.peak_in_flight();
+    assert!((1..=AHEAD).contains(&peak), "{peak} requests at once");
 }

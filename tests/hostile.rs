@@ -835,3 +835,48 @@ async fn a_certificate_file_without_certificates_is_a_configuration_error() {
     assert!(run.stderr.contains("No CA certificates"), "{}", run.stderr);
     assert_eq!(server.connections(), 0);
 }
+
+/// A bulk run holds what its output needs and lets each report go when its record is
+/// written: 500 ids whose answers each carry ~270 KB of headers stay within the memory
+/// goal of one call (holding every report until the end took ~150 MB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_memory_is_bounded_by_concurrency_not_by_ids() {
+    const IDS: usize = 500;
+    let pad = "h".repeat(9_000);
+    let headers: Vec<(String, &str)> = (0..30)
+        .map(|i| (format!("x-pad-{i}"), pad.as_str()))
+        .collect();
+    let mut header_refs: Vec<(&str, &str)> =
+        headers.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    header_refs.push(("content-type", "application/json"));
+    let reply = response(
+        "200 OK",
+        &header_refs,
+        ok_body(r#"{"status":"ready"}"#).as_bytes(),
+    );
+    let server = FaultServer::start(vec![Step::Raw(reply)]).await;
+    let ids: Vec<String> = (0..IDS).map(|i| format!("server-{i:03}")).collect();
+    let mut argv = ids.clone();
+    argv.extend(["--account-id", ACCOUNT, "--base-url", &server.base].map(String::from));
+    let run = run_sync_off_runtime(
+        argv,
+        token_env(&[("RUST_LOG", "cf_mcp_sync::process=debug")]),
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr_without_exit_log());
+    let records = run.records();
+    let written: Vec<&str> = records
+        .iter()
+        .map(|r| r["server_id"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(written, ids, "every id, once, in input order");
+    assert!(records.iter().all(|r| r["outcome"] == "ready"));
+    assert_eq!(server.requests(), IDS);
+    let peak = run.own_peak_rss_kib().expect("the exit log gives the peak");
+    eprintln!("500 ids × ~270 KB of headers: peak RSS {peak} KiB");
+    assert!(peak > 1024, "{peak} KiB is not a measurement");
+    assert!(
+        peak < RSS_LIMIT_KIB,
+        "peak RSS {peak} KiB is over {RSS_LIMIT_KIB} KiB"
+    );
+}

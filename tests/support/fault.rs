@@ -2,6 +2,7 @@
 //! plays the next step of a script (the last step repeats), so a test decides exactly
 //! what every attempt of the client meets: a reset, a stall, a cut body, bad bytes.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -55,8 +56,17 @@ pub fn json(status: &str, body: &str) -> Vec<u8> {
 pub struct FaultServer {
     /// `http://127.0.0.1:<port>`
     pub base: String,
+    seen: Seen,
+}
+
+/// What the server has seen, shared with each connection's task.
+#[derive(Clone, Default)]
+struct Seen {
     heads: Arc<Mutex<Vec<String>>>,
     arrived: Arc<Notify>,
+    /// Requests read but not yet answered, and the most there ever were at once.
+    in_flight: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
 }
 
 impl FaultServer {
@@ -65,40 +75,40 @@ impl FaultServer {
         assert!(!script.is_empty(), "a script needs at least one step");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let heads = Arc::new(Mutex::new(Vec::new()));
-        let arrived = Arc::new(Notify::new());
-        let (h, a) = (heads.clone(), arrived.clone());
+        let seen = Seen::default();
+        let shared = seen.clone();
         tokio::spawn(async move {
             let mut n = 0usize;
             while let Ok((socket, _)) = listener.accept().await {
                 let step = script[n.min(script.len() - 1)].clone();
                 n += 1;
-                let (h, a) = (h.clone(), a.clone());
-                tokio::spawn(async move { serve(socket, step, h, a).await });
+                let seen = shared.clone();
+                tokio::spawn(async move { serve(socket, step, seen).await });
             }
         });
-        Self {
-            base,
-            heads,
-            arrived,
-        }
+        Self { base, seen }
+    }
+
+    /// The most requests the server held unanswered at once.
+    pub fn peak_in_flight(&self) -> usize {
+        self.seen.peak.load(Ordering::SeqCst)
     }
 
     /// How many requests arrived (complete request heads).
     pub fn requests(&self) -> usize {
-        self.heads.lock().expect("lock").len()
+        self.seen.heads.lock().expect("lock").len()
     }
 
     /// Every request head, lower-cased, in arrival order.
     pub fn heads(&self) -> Vec<String> {
-        self.heads.lock().expect("lock").clone()
+        self.seen.heads.lock().expect("lock").clone()
     }
 
     /// Waits until at least `n` requests have arrived; fails after [`crate::HANG_LIMIT`].
     pub async fn wait_for_requests(&self, n: usize) {
         let wait = async {
             loop {
-                let notified = self.arrived.notified();
+                let notified = self.seen.arrived.notified();
                 if self.requests() >= n {
                     return;
                 }
@@ -111,40 +121,57 @@ impl FaultServer {
     }
 }
 
-async fn serve(
-    mut socket: TcpStream,
-    step: Step,
-    heads: Arc<Mutex<Vec<String>>>,
-    arrived: Arc<Notify>,
-) {
+async fn serve(socket: TcpStream, step: Step, seen: Seen) {
+    let mut socket = socket;
     let Some(head) = crate::read_head(&mut socket).await else {
         return;
     };
-    heads.lock().expect("lock").push(head);
-    arrived.notify_waiters();
+    seen.heads.lock().expect("lock").push(head);
+    let now = seen.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    seen.peak.fetch_max(now, Ordering::SeqCst);
+    seen.arrived.notify_waiters();
+    // Out of the count before the first byte of the answer: a client that starts a
+    // request only after an answer arrived is never counted twice.
+    let answered = Answered(seen.in_flight.clone());
     match step {
         Step::Raw(bytes) => {
+            drop(answered);
             let _ = socket.write_all(&bytes).await;
             let _ = socket.shutdown().await;
         }
-        Step::ResetBeforeHeaders => reset(socket),
+        Step::ResetBeforeHeaders => {
+            drop(answered);
+            reset(socket);
+        }
         Step::ResetAfter(bytes) => {
+            drop(answered);
             let _ = socket.write_all(&bytes).await;
             let _ = socket.flush().await;
             reset(socket);
         }
         Step::StallThen(delay, bytes) => {
             tokio::time::sleep(delay).await;
+            drop(answered);
             let _ = socket.write_all(&bytes).await;
             let _ = socket.shutdown().await;
         }
         Step::Split(first, delay, rest) => {
+            drop(answered);
             let _ = socket.write_all(&first).await;
             let _ = socket.flush().await;
             tokio::time::sleep(delay).await;
             let _ = socket.write_all(&rest).await;
             let _ = socket.shutdown().await;
         }
+    }
+}
+
+/// Takes a request out of the in-flight count when dropped, just before its answer.
+struct Answered(Arc<AtomicUsize>);
+
+impl Drop for Answered {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

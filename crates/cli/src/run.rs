@@ -180,8 +180,10 @@ async fn start_mock() -> Result<String, Failure> {
 }
 
 /// Syncs every id, handing each result to `printer` as soon as it finishes: one id
-/// through `sync`, several through `sync_many` (concurrent, paced under the rate limit,
-/// with a progress bar).
+/// through `sync`, several through `sync_each` (concurrent, paced under the rate limit,
+/// with a progress bar). Each report is rendered and dropped when it arrives; ids start
+/// at most [`MAX_AHEAD`] past the earliest unwritten one, so the records waiting for an
+/// earlier id to be written are bounded too.
 async fn sync(
     client: &Client,
     job: &Job,
@@ -193,18 +195,26 @@ async fn sync(
         lock(printer).finished(0, &result);
         return;
     }
-    let sink = printer.clone();
     let mut options = BulkOptions::new()
         .concurrency(job.concurrency)
-        .on_item(move |i, item| lock(&sink).finished(i, &item.outcome));
+        .max_ahead(MAX_AHEAD);
     if let Some(bar) = bar {
         options = options.on_progress(move |p| progress::update(&bar, p));
     }
-    // The results were handed over one by one; the list adds nothing.
-    let _ = client
-        .sync_many(&job.account_id, job.server_ids.iter().cloned(), &options)
+    let sink = printer.clone();
+    client
+        .sync_each(
+            &job.account_id,
+            job.server_ids.iter().cloned(),
+            &options,
+            move |i, item| lock(&sink).finished(i, &item.outcome),
+        )
         .await;
 }
+
+/// How far past the earliest unwritten id a bulk run starts new ids: the most records
+/// that wait in [`Printer`] for an earlier one.
+const MAX_AHEAD: usize = cloudflare_mcp_sync::DEFAULT_MAX_AHEAD;
 
 fn lock(printer: &Mutex<Printer>) -> std::sync::MutexGuard<'_, Printer> {
     printer.lock().unwrap_or_else(PoisonError::into_inner)
@@ -219,8 +229,8 @@ struct Rendered {
 }
 
 /// Writes the records in input order as results arrive: a result that finishes before
-/// an earlier id's waits in `pending` (at most one per id, the memory `sync_many` holds
-/// anyway) until every id before it is written. Input order keeps the documented
+/// an earlier id's waits in `pending` (at most [`MAX_AHEAD`] of them, as rendered text)
+/// until every id before it is written. Input order keeps the documented
 /// contract (a script may pair records with the ids it passed), and an earlier id that
 /// stalls holds the later ones back only until its `--timeout` or an interrupt.
 struct Printer {

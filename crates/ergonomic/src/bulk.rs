@@ -1,7 +1,13 @@
-//! Syncing many servers of one account: bounded concurrency, results in input order,
-//! and pacing under Cloudflare's account-wide rate limit (1,200 requests per 5 minutes)
+//! Syncing many servers of one account: bounded concurrency, bounded memory, and
+//! pacing under Cloudflare's account-wide rate limit (1,200 requests per 5 minutes)
 //! from the `Ratelimit` headers and 429s the calls see, instead of running into a
 //! five-minute block.
+//!
+//! [`Client::sync_each`] hands each id's outcome over as soon as it finishes and keeps
+//! nothing, so a run's memory is bounded by how many ids are in flight and how far
+//! ahead of the earliest unfinished id the run may start new ones
+//! ([`BulkOptions::max_ahead`]), not by how many ids there are. [`Client::sync_many`]
+//! collects the outcomes into one list, for callers that want them all at once.
 
 use std::fmt;
 use std::future::Future;
@@ -12,34 +18,43 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use tokio::sync::Notify;
+
 use crate::client::Client;
 use crate::error::{Error, TransportError, TransportKind};
 use crate::report::SyncReport;
 
 /// The progress callback, shared by the workers.
 type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
-/// The per-item callback, shared by the workers.
-type ItemFn = Arc<dyn Fn(usize, &BulkItem) + Send + Sync>;
+/// The per-item callback of [`Client::sync_each`], shared by the workers.
+type ItemFn = Arc<dyn Fn(usize, BulkItem) + Send + Sync>;
 
-/// Settings of [`Client::sync_many`].
+/// Settings of [`Client::sync_each`] and [`Client::sync_many`].
 #[derive(Clone)]
 #[must_use]
 pub struct BulkOptions {
     concurrency: usize,
     rate_limit_rounds: u32,
+    max_ahead: usize,
     on_progress: Option<ProgressFn>,
-    on_item: Option<ItemFn>,
 }
+
+/// In flight at once, by default.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// How far past the earliest unfinished id a run may start, by default.
+pub const DEFAULT_MAX_AHEAD: usize = 64;
 
 impl Default for BulkOptions {
     /// 8 in flight; an id that is still rate limited after the client's own retries is
-    /// queued again up to 5 times.
+    /// tried again up to 5 times (within its total timeout); new ids start at most 64
+    /// past the earliest unfinished one.
     fn default() -> Self {
         Self {
-            concurrency: 8,
+            concurrency: DEFAULT_CONCURRENCY,
             rate_limit_rounds: 5,
+            max_ahead: DEFAULT_MAX_AHEAD,
             on_progress: None,
-            on_item: None,
         }
     }
 }
@@ -49,8 +64,8 @@ impl fmt::Debug for BulkOptions {
         f.debug_struct("BulkOptions")
             .field("concurrency", &self.concurrency)
             .field("rate_limit_rounds", &self.rate_limit_rounds)
+            .field("max_ahead", &self.max_ahead)
             .field("on_progress", &self.on_progress.is_some())
-            .field("on_item", &self.on_item.is_some())
             .finish()
     }
 }
@@ -67,9 +82,19 @@ impl BulkOptions {
         self
     }
 
-    /// How many more times an id is tried after it ended rate limited.
+    /// How many more times an id is tried after it ended rate limited. Every round
+    /// spends the id's one total timeout, and its attempt count covers them all.
     pub fn rate_limit_rounds(mut self, n: u32) -> Self {
         self.rate_limit_rounds = n;
+        self
+    }
+
+    /// An id is started only when it is fewer than `n` places past the earliest id
+    /// that has not finished (at least 1). A caller that writes outcomes in input order
+    /// then holds at most `n` of them while an early id is slow, whatever the number of
+    /// ids; a value below the concurrency lowers the concurrency while that id is slow.
+    pub fn max_ahead(mut self, n: usize) -> Self {
+        self.max_ahead = n.max(1);
         self
     }
 
@@ -77,16 +102,6 @@ impl BulkOptions {
     /// worker finds the rate limit holding requests back (`waiting` is then set).
     pub fn on_progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
         self.on_progress = Some(Arc::new(f));
-        self
-    }
-
-    /// Called once per id as soon as it finishes, with its index in the input, from the
-    /// worker that finished it (so in completion order), before the progress callback.
-    /// The same outcome is still in [`Client::sync_many`]'s result; this is for callers
-    /// that must act on each result before the run ends, such as a command that writes
-    /// each record at once so that an interrupted run keeps what it did.
-    pub fn on_item(mut self, f: impl Fn(usize, &BulkItem) + Send + Sync + 'static) -> Self {
-        self.on_item = Some(Arc::new(f));
         self
     }
 }
@@ -119,14 +134,69 @@ pub struct BulkItem {
 }
 
 impl Client {
-    /// Syncs many servers of one account, `options.concurrency` at a time, and returns
-    /// one [`BulkItem`] per id in input order: one failure does not lose the others.
+    /// Syncs many servers of one account, `options.concurrency` at a time, and hands
+    /// each id's [`BulkItem`] to `on_item` with its index in the input as soon as it
+    /// finishes (so in completion order), from the worker that finished it. Nothing is
+    /// kept after that: memory is bounded by the ids in flight and
+    /// [`BulkOptions::max_ahead`], not by the number of ids. One failure does not
+    /// lose the others, and a panic while an id is synced fails that id alone.
     ///
     /// Requests are paced from the `Ratelimit` headers the API sends and from any 429,
     /// so a large run slows down before Cloudflare's account-wide limit instead of
     /// running into its five-minute block. Each id gets the client's retry policy and
-    /// total timeout; an id still rate limited after that is queued again (see
-    /// [`BulkOptions::rate_limit_rounds`]).
+    /// one total timeout; an id still rate limited after its retries is tried again
+    /// (see [`BulkOptions::rate_limit_rounds`]) while that timeout allows.
+    ///
+    /// Dropping the returned future stops the run: ids not yet handed over are never
+    /// handed over, so a caller that must account for every id (a command on SIGINT)
+    /// counts what it received.
+    pub async fn sync_each<I, S>(
+        &self,
+        account_id: &str,
+        server_ids: I,
+        options: &BulkOptions,
+        on_item: impl Fn(usize, BulkItem) + Send + Sync + 'static,
+    ) where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let ids: Vec<String> = server_ids.into_iter().map(Into::into).collect();
+        let total = ids.len();
+        let shared = Arc::new(Shared {
+            client: self.clone(),
+            account_id: account_id.to_string(),
+            ids,
+            next: AtomicUsize::new(0),
+            window: Mutex::new(Window {
+                finished: vec![false; total],
+                earliest: 0,
+            }),
+            room: Notify::new(),
+            max_ahead: options.max_ahead,
+            done: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+            rounds: options.rate_limit_rounds,
+            on_progress: options.on_progress.clone(),
+            on_item: Arc::new(on_item),
+            rate_limited_before: self.pacer().rate_limited_count(),
+        });
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..options.concurrency.min(total) {
+            let shared = shared.clone();
+            workers.spawn(async move { shared.work().await });
+        }
+        while workers.join_next().await.is_some() {}
+        // Only if a worker ended outside its catch: never an id left unaccounted for.
+        for i in 0..total {
+            if shared.claim(i) {
+                shared.deliver_panic(i);
+            }
+        }
+    }
+
+    /// [`Client::sync_each`], with the outcomes collected into one list in input
+    /// order. The list holds every report until the run ends; a caller with many ids
+    /// that can act on each outcome as it comes should use `sync_each`.
     pub async fn sync_many<I, S>(
         &self,
         account_id: &str,
@@ -138,28 +208,37 @@ impl Client {
         S: Into<String>,
     {
         let ids: Vec<String> = server_ids.into_iter().map(Into::into).collect();
-        let total = ids.len();
-        let shared = Arc::new(Shared {
-            client: self.clone(),
-            account_id: account_id.to_string(),
-            ids,
-            next: AtomicUsize::new(0),
-            slots: Mutex::new((0..total).map(|_| None).collect()),
-            done: AtomicUsize::new(0),
-            failed: AtomicUsize::new(0),
-            rounds: options.rate_limit_rounds,
-            on_progress: options.on_progress.clone(),
-            on_item: options.on_item.clone(),
-            rate_limited_before: self.pacer().rate_limited_count(),
-        });
-        let mut workers = tokio::task::JoinSet::new();
-        for _ in 0..options.concurrency.min(total) {
-            let shared = shared.clone();
-            workers.spawn(async move { shared.work().await });
-        }
-        while workers.join_next().await.is_some() {}
-        shared.take_slots()
+        let slots: Arc<Mutex<Vec<Option<BulkItem>>>> =
+            Arc::new(Mutex::new((0..ids.len()).map(|_| None).collect()));
+        let sink = slots.clone();
+        self.sync_each(account_id, ids.clone(), options, move |i, item| {
+            if let Some(slot) = sink
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get_mut(i)
+            {
+                *slot = Some(item);
+            }
+        })
+        .await;
+        let mut slots = slots.lock().unwrap_or_else(PoisonError::into_inner);
+        ids.into_iter()
+            .zip(slots.iter_mut())
+            .map(|(server_id, slot)| {
+                slot.take().unwrap_or_else(|| BulkItem {
+                    server_id,
+                    outcome: Err(panic_error()),
+                })
+            })
+            .collect()
     }
+}
+
+/// Which ids have finished, and the earliest that has not: new ids start only within
+/// `max_ahead` of it.
+struct Window {
+    finished: Vec<bool>,
+    earliest: usize,
 }
 
 struct Shared {
@@ -167,12 +246,15 @@ struct Shared {
     account_id: String,
     ids: Vec<String>,
     next: AtomicUsize,
-    slots: Mutex<Vec<Option<Result<SyncReport, Error>>>>,
+    window: Mutex<Window>,
+    /// Woken when the earliest unfinished id moves on.
+    room: Notify,
+    max_ahead: usize,
     done: AtomicUsize,
     failed: AtomicUsize,
     rounds: u32,
     on_progress: Option<ProgressFn>,
-    on_item: Option<ItemFn>,
+    on_item: ItemFn,
     /// The client's 429 count when this run started: progress counts this run's only.
     rate_limited_before: usize,
 }
@@ -182,86 +264,108 @@ impl Shared {
         loop {
             let i = self.next.fetch_add(1, Ordering::Relaxed);
             let Some(id) = self.ids.get(i) else { return };
-            // A panic (in the client or the progress callback) fails this id, not the
-            // worker: otherwise the id, and every id the worker would have taken after
-            // it, would end untried.
-            if CatchUnwind(Box::pin(self.one(i, id))).await.is_err() {
-                self.panicked(i);
+            self.wait_for_room(i).await;
+            // A panic (in the client or a callback) fails this id, not the worker:
+            // otherwise the id, and every id the worker would have taken after it,
+            // would end untried.
+            if CatchUnwind(Box::pin(self.one(i, id))).await.is_err() && self.claim(i) {
+                self.deliver_panic(i);
             }
         }
     }
 
-    /// Syncs id number `i`, re-queued while rate limited, and records its outcome.
-    async fn one(&self, i: usize, id: &str) {
-        self.report_wait();
-        let mut outcome = self.client.sync(&self.account_id, id).await;
-        let mut round = 0;
-        while round < self.rounds && matches!(outcome, Err(Error::RateLimited(_))) {
-            round += 1;
-            self.report_wait();
-            outcome = self.client.sync(&self.account_id, id).await;
+    /// Waits until id `i` is fewer than `max_ahead` places past the earliest
+    /// unfinished id. The earliest unfinished id was taken before `i` by a worker that
+    /// is not waiting (it is within the window), so this always ends.
+    async fn wait_for_room(&self, i: usize) {
+        loop {
+            let notified = self.room.notified();
+            let earliest = self.lock_window().earliest;
+            if i < earliest.saturating_add(self.max_ahead) {
+                return;
+            }
+            notified.await;
         }
+    }
+
+    fn lock_window(&self) -> std::sync::MutexGuard<'_, Window> {
+        self.window.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Marks id `i` finished; false if it already was (its outcome was handed over).
+    fn claim(&self, i: usize) -> bool {
+        let mut window = self.lock_window();
+        let Some(finished) = window.finished.get_mut(i) else {
+            return false;
+        };
+        if *finished {
+            return false;
+        }
+        *finished = true;
+        let moved = i == window.earliest;
+        while window.finished.get(window.earliest) == Some(&true) {
+            window.earliest += 1;
+        }
+        drop(window);
+        if moved {
+            self.room.notify_waiters();
+        }
+        true
+    }
+
+    /// Syncs id number `i`, tried again while rate limited, and records its outcome.
+    /// Every round spends the same budget: the id's total timeout covers them all, and
+    /// its attempt count is every request sent for it.
+    async fn one(&self, i: usize, id: &str) {
+        let mut budget = self.client.budget();
+        self.report_wait();
+        let mut outcome = self.client.sync_within(&self.account_id, id, budget).await;
+        let mut round = 0;
+        while round < self.rounds {
+            let Err(Error::RateLimited(limited)) = &outcome else {
+                break;
+            };
+            // No round could start in time: the id ends rate limited, as it is.
+            let now = tokio::time::Instant::now();
+            let free_at = self.client.pacer().holding_until().unwrap_or(now).max(now);
+            if free_at >= budget.deadline {
+                break;
+            }
+            round += 1;
+            budget.sent = limited.attempts;
+            self.report_wait();
+            outcome = self.client.sync_within(&self.account_id, id, budget).await;
+        }
+        if self.claim(i) {
+            self.deliver(i, id, outcome);
+        }
+    }
+
+    /// Hands id number `i`'s outcome (already claimed) to the caller and reports
+    /// progress.
+    fn deliver(&self, i: usize, id: &str, outcome: Result<SyncReport, Error>) {
         if outcome.is_err() {
             self.failed.fetch_add(1, Ordering::Relaxed);
         }
-        let outcome = self.hand_over(i, id, outcome);
-        if let Some(slot) = self
-            .slots
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get_mut(i)
-        {
-            *slot = Some(outcome);
-        }
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        (self.on_item)(
+            i,
+            BulkItem {
+                server_id: id.to_string(),
+                outcome,
+            },
+        );
         self.report(done, None);
     }
 
-    /// Gives id number `i`'s outcome to the `on_item` callback, if any, and back.
-    fn hand_over(
-        &self,
-        i: usize,
-        id: &str,
-        outcome: Result<SyncReport, Error>,
-    ) -> Result<SyncReport, Error> {
-        match &self.on_item {
-            Some(f) => {
-                let item = BulkItem {
-                    server_id: id.to_string(),
-                    outcome,
-                };
-                f(i, &item);
-                item.outcome
+    /// Id number `i` panicked before its outcome was handed over: it fails. The
+    /// callbacks may be what panicked, so a second panic must not end the worker.
+    fn deliver_panic(&self, i: usize) {
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            if let Some(id) = self.ids.get(i) {
+                self.deliver(i, id, Err(panic_error()));
             }
-            None => outcome,
-        }
-    }
-
-    /// Id number `i` panicked: it fails, unless its outcome was recorded before the
-    /// panic (then the panic was in the progress callback after it, and the outcome
-    /// stands).
-    fn panicked(&self, i: usize) {
-        let recorded = {
-            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-            match slots.get_mut(i) {
-                Some(slot @ None) => {
-                    *slot = Some(Err(panic_error()));
-                    false
-                }
-                _ => true,
-            }
-        };
-        if !recorded {
-            self.failed.fetch_add(1, Ordering::Relaxed);
-            let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-            // The callbacks may be what panicked: a second panic must not end the worker.
-            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                if let Some(id) = self.ids.get(i) {
-                    let _recorded_above = self.hand_over(i, id, Err(panic_error()));
-                }
-                self.report(done, None);
-            }));
-        }
+        }));
     }
 
     /// Tells the progress callback that the rate limit is holding requests, if it is.
@@ -289,20 +393,6 @@ impl Shared {
                 waiting,
             });
         }
-    }
-
-    fn take_slots(&self) -> Vec<BulkItem> {
-        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        self.ids
-            .iter()
-            .zip(slots.iter_mut())
-            .map(|(id, slot)| BulkItem {
-                server_id: id.clone(),
-                // Only if a worker ended outside its catch: not a configuration error,
-                // and not "nothing was sent" either.
-                outcome: slot.take().unwrap_or_else(|| Err(panic_error())),
-            })
-            .collect()
     }
 }
 

@@ -8,7 +8,7 @@ use cloudflare_mcp_sync_generated::operations::mcp_portals_api_sync_server as op
 
 use crate::decode::decode_response;
 use crate::error::Error;
-use crate::executor::{Executor, in_span};
+use crate::executor::{Budget, Executor, in_span};
 use crate::pacer::Pacer;
 use crate::report::SyncReport;
 use crate::request::SyncTarget;
@@ -59,6 +59,17 @@ impl Client {
     /// timeout, and every attempt waits its turn under the client's rate-limit pacer;
     /// the report's metadata and every error say how many attempts were made.
     pub async fn sync(&self, account_id: &str, server_id: &str) -> Result<SyncReport, Error> {
+        self.sync_within(account_id, server_id, self.inner.executor.budget())
+            .await
+    }
+
+    /// [`Client::sync`] within what is left of `budget` (a bulk run's later rounds).
+    pub(crate) async fn sync_within(
+        &self,
+        account_id: &str,
+        server_id: &str,
+        budget: Budget,
+    ) -> Result<SyncReport, Error> {
         let request = self.inner.target.request(account_id, server_id)?;
         let span = tracing::info_span!(
             "cloudflare_mcp_sync",
@@ -68,8 +79,13 @@ impl Client {
             status = tracing::field::Empty,
             ray_id = tracing::field::Empty,
         );
-        let run = std::pin::pin!(self.inner.executor.run(&request, &decode_response));
+        let run = std::pin::pin!(self.inner.executor.run(&request, &decode_response, budget));
         in_span(span, run).await
+    }
+
+    /// A fresh budget for one id: the total timeout from now.
+    pub(crate) fn budget(&self) -> Budget {
+        self.inner.executor.budget()
     }
 
     /// The pacer every call through this client shares.

@@ -33,41 +33,68 @@ pub(crate) struct Executor {
 /// output or error.
 pub(crate) type Decode<'a, T> = &'a (dyn Fn(u16, HeaderMap, &[u8], u32) -> Result<T, Error> + Sync);
 
+/// What one call may still spend: the deadline it must finish by and the requests
+/// already sent for the same id. A bulk run that queues a rate-limited id again passes
+/// the id's budget on, so its total timeout covers every round and its attempt count
+/// is every request sent, not the last round's.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    pub(crate) deadline: Instant,
+    pub(crate) sent: u32,
+}
+
 impl Executor {
+    /// A fresh budget: the client's total timeout from now, nothing sent.
+    pub(crate) fn budget(&self) -> Budget {
+        let now = Instant::now();
+        // Beyond a year the clock's range is the only limit; a year is "no deadline" here.
+        let deadline = now
+            .checked_add(self.total_timeout.min(Duration::from_secs(365 * 24 * 3600)))
+            .unwrap_or(now);
+        Budget { deadline, sent: 0 }
+    }
+
     /// Runs `request` until `decode` gives an output, an error not worth retrying, or
-    /// the retry policy or deadline says stop. Records `attempts`, `status` and
-    /// `ray_id` on the current span (the caller's, which names the operation).
+    /// the retry policy or `budget`'s deadline says stop. Records `attempts`, `status`
+    /// and `ray_id` on the current span (the caller's, which names the operation).
     pub(crate) async fn run<T>(
         &self,
         request: &Request,
         decode: Decode<'_, T>,
+        budget: Budget,
     ) -> Result<T, Error> {
-        let started = Instant::now();
-        // Beyond a year the clock's range is the only limit; a year is "no deadline" here.
-        let deadline = started
-            .checked_add(self.total_timeout.min(Duration::from_secs(365 * 24 * 3600)))
-            .unwrap_or(started);
+        let Budget { deadline, sent } = budget;
         let span = tracing::Span::current();
-        let mut attempt: u32 = 0;
+        // `round` counts this call's requests, which the retry policy limits; `attempt`
+        // counts every request sent for the id, which reports and errors give.
+        let mut round: u32 = 0;
+        // The error of the previous attempt, when this one is a retry: if the retry
+        // cannot start in time, that error is the call's answer.
+        let mut last: Option<Error> = None;
         loop {
-            attempt += 1;
+            round += 1;
+            let attempt = sent.saturating_add(round);
             // Waiting for a turn counts against the call's deadline; a hold (an earlier
             // 429's advice) that outlasts it fails the call now, as a too-long advised
             // wait does, rather than at the deadline.
-            let permit = match tokio::time::timeout_at(deadline, self.pacer.acquire(deadline)).await
-            {
-                Ok(Ok(permit)) => permit,
-                Ok(Err(until)) => {
+            let waited = tokio::time::timeout_at(deadline, self.pacer.acquire(deadline)).await;
+            let permit = match (waited, last.take()) {
+                (Ok(Ok(permit)), _) => permit,
+                // A retry that cannot start in time: the previous attempt's error stands.
+                (_, Some(err)) => return Err(err),
+                (Ok(Err(until)), None) => {
+                    let now = Instant::now();
                     return Err(self.pacing_error(
                         format!(
-                            "the rate limit holds requests for another {}, past the call's total timeout of {}",
-                            human_duration(until.saturating_duration_since(Instant::now())),
+                            "the rate limit holds requests for another {}, but only {} is left of the call's total timeout of {}",
+                            human_duration(until.saturating_duration_since(now)),
+                            human_duration(deadline.saturating_duration_since(now)),
                             human_duration(self.total_timeout)
                         ),
                         attempt - 1,
                     ));
                 }
-                Err(_) => {
+                (Err(_), None) => {
                     return Err(self.pacing_error(
                         format!(
                             "the call's total timeout of {} was reached while pacing",
@@ -130,7 +157,7 @@ impl Executor {
             }
             let remaining = deadline.saturating_duration_since(Instant::now());
             match self.retry.decide(
-                attempt,
+                round,
                 err.is_retryable(),
                 err.retry_after(),
                 remaining,
@@ -145,6 +172,7 @@ impl Executor {
                     );
                     // Dropping the call's future drops this sleep: cancellation is immediate.
                     tokio::time::sleep(wait).await;
+                    last = Some(err);
                 }
                 Decision::GiveUp(reason) => {
                     tracing::debug!(attempt, error = %err, reason = reason.as_str(), "giving up");

@@ -62,7 +62,7 @@ mod text;
 mod tls;
 mod transport;
 
-pub use bulk::{BulkItem, BulkOptions, Progress};
+pub use bulk::{BulkItem, BulkOptions, DEFAULT_CONCURRENCY, DEFAULT_MAX_AHEAD, Progress};
 pub use client::Client;
 pub use config::{
     ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
