@@ -8,7 +8,7 @@ use cloudflare_mcp_sync::{Client, ClientBuilder, Credentials, Error, SyncStatus}
 use workspace_tests::fault::{FaultServer, Step, json, response};
 use workspace_tests::main_job::run_sync_off_runtime;
 use workspace_tests::secrets::{self, assert_no_secret};
-use workspace_tests::tls::{TlsServer, TunnelProxy};
+use workspace_tests::tls::{ServerCert, TlsServer, TunnelProxy};
 use workspace_tests::{ACCOUNT, SERVER, ok_body};
 
 /// The default body cap, which every memory case fills.
@@ -879,4 +879,69 @@ async fn bulk_memory_is_bounded_by_concurrency_not_by_ids() {
         peak < RSS_LIMIT_KIB,
         "peak RSS {peak} KiB is over {RSS_LIMIT_KIB} KiB"
     );
+}
+
+/// A certificate refused for what it is says so in words a person acts on, once.
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_certificates_are_named_in_words() {
+    for (cert, words) in [
+        (
+            ServerCert::CaAsEndEntity,
+            "the server presented a CA certificate as its own",
+        ),
+        (ServerCert::Sha1, "signed with SHA-1, which is refused"),
+    ] {
+        let server = TlsServer::start_with(cert, ready()).await;
+        let run = run_sync_off_runtime(args(&server.base), trusting(&server, &[])).await;
+        assert_eq!(run.code, Some(1), "{}", run.stderr);
+        assert!(run.stderr.contains(words), "{words}: {}", run.stderr);
+        for debug in ["Other(", "OtherError", "Context {", "CaUsedAsEndEntity"] {
+            assert!(!run.stderr.contains(debug), "{debug}: {}", run.stderr);
+        }
+        assert_eq!(server.connections(), 1, "not retried: {}", run.stderr);
+        assert!(server.heads().is_empty());
+    }
+}
+
+/// A proxy that refuses the tunnel (407, 403) is not tried again, and says why.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proxy_that_refuses_the_tunnel_is_not_retried_and_says_why() {
+    for (status, words) in [
+        (
+            "407 Proxy Authentication Required",
+            "proxy requires authorization",
+        ),
+        ("403 Forbidden", "proxy refused to open a tunnel"),
+    ] {
+        let proxy = FaultServer::start(vec![Step::Raw(response(status, &[], b""))]).await;
+        let run = run_sync_off_runtime(
+            args("https://127.0.0.1:9"),
+            token_env(&[("HTTPS_PROXY", &proxy.base)]),
+        )
+        .await;
+        assert_eq!(run.code, Some(1), "{status}: {}", run.stderr);
+        assert!(run.stderr.contains(words), "{status}: {}", run.stderr);
+        assert_eq!(proxy.requests(), 1, "{status}: not retried: {}", run.stderr);
+        assert_no_secret(&run.stderr);
+        assert_no_secret(&proxy.heads().join("\n"));
+    }
+}
+
+/// A host name no resolver can take (a label over 63 bytes) is a configuration error:
+/// exit 2, nothing sent, not three lookups.
+#[test]
+fn a_host_no_resolver_can_take_is_a_configuration_error() {
+    let label = "a".repeat(64);
+    for base in [
+        format!("https://{label}.example.com"),
+        format!("https://{}.com", ["abc"; 70].join(".")),
+    ] {
+        let run = workspace_tests::main_job::run_sync(
+            &[SERVER, "--account-id", ACCOUNT, "--base-url", &base],
+            &[("CLOUDFLARE_API_TOKEN", secrets::TOKEN)],
+        );
+        assert_eq!(run.code, Some(2), "{base}: {}", run.stderr);
+        assert!(run.stderr.contains("host name"), "{base}: {}", run.stderr);
+        assert!(run.stdout.is_empty() || run.record()["error"]["attempts"] == 0);
+    }
 }

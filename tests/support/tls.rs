@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use rustls::pki_types::pem::PemObject;
 use tokio::io::AsyncWriteExt;
 
 use crate::read_head;
@@ -21,23 +22,65 @@ pub struct TlsServer {
     heads: Arc<Mutex<Vec<String>>>,
 }
 
+/// The certificate a [`TlsServer`] presents (self-signed, so the client trusts it by
+/// trusting the certificate itself).
+pub enum ServerCert {
+    /// A fresh end-entity certificate for 127.0.0.1 and localhost.
+    Good,
+    /// A fresh certificate for 127.0.0.1 that says it is a CA.
+    CaAsEndEntity,
+    /// The committed fixture signed with SHA-1 (`tests/fixtures/tls/sha1-*.pem`).
+    Sha1,
+}
+
+impl ServerCert {
+    /// The certificate as PEM and the private key as DER.
+    fn make(&self) -> (String, rustls::pki_types::PrivateKeyDer<'static>) {
+        let names = vec!["127.0.0.1".to_string(), "localhost".to_string()];
+        let made = match self {
+            Self::Good => rcgen::generate_simple_self_signed(names).expect("certificate"),
+            Self::CaAsEndEntity => {
+                let mut params = rcgen::CertificateParams::new(names).expect("params");
+                params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+                let key = rcgen::KeyPair::generate().expect("key");
+                let cert = params.self_signed(&key).expect("certificate");
+                rcgen::CertifiedKey {
+                    cert,
+                    signing_key: key,
+                }
+            }
+            Self::Sha1 => {
+                let dir = crate::workspace_root().join("tests/fixtures/tls");
+                let pem = std::fs::read_to_string(dir.join("sha1-cert.pem")).expect("cert");
+                let key_pem = std::fs::read(dir.join("sha1-key.pem")).expect("key");
+                let key =
+                    rustls::pki_types::pem::PemObject::from_pem_slice(&key_pem).expect("PEM key");
+                return (pem, key);
+            }
+        };
+        let key = rustls::pki_types::PrivateKeyDer::try_from(made.signing_key.serialize_der())
+            .expect("key");
+        (made.cert.pem(), key)
+    }
+}
+
 impl TlsServer {
     /// Starts serving `reply` (a whole HTTP response) over TLS.
     pub async fn start(reply: Vec<u8>) -> Self {
+        Self::start_with(ServerCert::Good, reply).await
+    }
+
+    /// Starts serving `reply` over TLS with the certificate `cert`.
+    pub async fn start_with(cert: ServerCert, reply: Vec<u8>) -> Self {
         crate::install_crypto_provider();
-        let cert = rcgen::generate_simple_self_signed(vec![
-            "127.0.0.1".to_string(),
-            "localhost".to_string(),
-        ])
-        .expect("self-signed certificate");
+        let (pem, key) = cert.make();
         let dir = tempfile::tempdir().expect("temp dir");
         let cert_file = dir.path().join("cert.pem");
-        std::fs::write(&cert_file, cert.cert.pem()).expect("write cert");
-        let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der())
-            .expect("key");
+        std::fs::write(&cert_file, &pem).expect("write cert");
+        let der = rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).expect("PEM");
         let config = rustls::ServerConfig::builder()
             .with_no_client_auth()
-            .with_single_cert(vec![cert.cert.der().clone()], key)
+            .with_single_cert(vec![der], key)
             .expect("server config");
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

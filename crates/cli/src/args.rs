@@ -156,6 +156,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "{text:?} is out of range (more than 0, at most 24 h)"
         ));
     }
+    // Below a millisecond no request can be answered; saying so beats a timeout
+    // reported as "0ms".
+    if seconds < 0.001 {
+        return Err(format!(
+            "{text:?} is shorter than 1ms, too short for any request"
+        ));
+    }
     Ok(Duration::from_secs_f64(seconds))
 }
 
@@ -214,6 +221,11 @@ mod tests {
         for bad in ["", "s", "0", "-1", "1d", "NaN", "inf", "25h", "1e3", "1..2"] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
+        for short in ["0.5ms", "0.0001", "0.9ms"] {
+            let err = parse_duration(short).unwrap_err();
+            assert!(err.contains("shorter than 1ms"), "{short}: {err}");
+        }
+        assert_eq!(parse_duration("1ms"), Ok(Duration::from_millis(1)));
         assert!(parse_duration("24h").is_ok());
     }
 

@@ -339,13 +339,36 @@ fn normalise_base_url(raw: &str, allow_insecure_http: bool) -> Result<String, Co
             )));
         }
     }
-    if url.host().is_none() {
-        return Err(ConfigError::new(format!(
-            "base URL {:?} has no host",
-            shown()
-        )));
+    match url.host() {
+        None => {
+            return Err(ConfigError::new(format!(
+                "base URL {:?} has no host",
+                shown()
+            )));
+        }
+        Some(url::Host::Domain(name)) => {
+            if let Some(why) = unresolvable(name) {
+                return Err(ConfigError::new(format!(
+                    "base URL {:?}: the host name {why}, so no resolver can look it up",
+                    shown()
+                )));
+            }
+        }
+        Some(_) => {}
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// Why DNS cannot carry `name` (RFC 1035: labels of 1 to 63 bytes, 253 in all), if it
+/// cannot: such a name would fail every lookup, so it is a configuration error rather
+/// than a connection failure worth retrying.
+fn unresolvable(name: &str) -> Option<String> {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    if name.len() > 253 {
+        return Some(format!("is {} bytes long (at most 253)", name.len()));
+    }
+    let long = name.split('.').find(|label| label.len() > 63)?;
+    Some(format!("has a label of {} bytes (at most 63)", long.len()))
 }
 
 impl Client {
@@ -383,6 +406,18 @@ mod tests {
             "http://[::1]:8080"
         );
         assert!(normalise_base_url("http://localhost:1", false).is_ok());
+        let label = |n| format!("https://{}.example.com", "a".repeat(n));
+        assert!(normalise_base_url(&label(63), false).is_ok());
+        let err = normalise_base_url(&label(64), false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("a label of 64 bytes (at most 63)"), "{err}");
+        let long = format!("https://{}com", "abcdefghi.".repeat(25));
+        assert!(normalise_base_url(&long, false).is_ok(), "253 bytes");
+        let err = normalise_base_url(&format!("{long}x"), false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("254 bytes long (at most 253)"), "{err}");
         assert!(normalise_base_url("http://api.example.com", false).is_err());
         assert!(normalise_base_url("http://10.0.0.1", false).is_err());
         assert!(normalise_base_url("http://api.example.com", true).is_ok());

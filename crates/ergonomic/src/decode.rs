@@ -140,14 +140,15 @@ pub fn decode_response(
         _ => details.snippet = (!body.is_empty()).then(|| snippet(body)),
     }
     if (300..400).contains(&status) {
-        let location = headers
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("?");
-        details.problem = Some(format!(
-            "redirect to {} not followed",
-            one_line(location, 100)
-        ));
+        let location = headers.get(LOCATION).and_then(|v| v.to_str().ok());
+        details.problem = Some(match (status, location) {
+            (304, _) => {
+                "304 Not Modified, an answer to a conditional request this client never makes"
+                    .to_string()
+            }
+            (_, Some(location)) => format!("redirect to {} not followed", one_line(location, 100)),
+            (_, None) => "a redirect without a Location header, not followed".to_string(),
+        });
     }
     let details = Box::new(details);
     Err(match status {
@@ -393,6 +394,33 @@ mod tests {
         h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         h.insert("cf-ray", HeaderValue::from_static("8f1c2a3b4d5e6f70-SJC"));
         h
+    }
+
+    #[test]
+    fn redirects_say_what_they_were() {
+        let problem = |status: u16, location: Option<&str>| {
+            let mut headers = HeaderMap::new();
+            if let Some(l) = location {
+                headers.insert(LOCATION, HeaderValue::from_str(l).unwrap());
+            }
+            let err = decode_response(status, headers, b"", 1).unwrap_err();
+            err.details()
+                .and_then(|d| d.problem.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            problem(307, Some("https://x.test/a")),
+            "redirect to https://x.test/a not followed"
+        );
+        assert!(
+            problem(304, None).starts_with("304 Not Modified"),
+            "{}",
+            problem(304, None)
+        );
+        assert_eq!(
+            problem(302, None),
+            "a redirect without a Location header, not followed"
+        );
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 /// `1.5s`, `300s`, `250ms`.
 pub(crate) fn human_duration(d: Duration) -> String {
-    if d.as_millis() < 1000 {
+    if d < Duration::from_millis(1) && !d.is_zero() {
+        format!("{}µs", d.as_micros())
+    } else if d.as_millis() < 1000 {
         format!("{}ms", d.as_millis())
     } else if d.subsec_millis() == 0 {
         format!("{}s", d.as_secs())
@@ -100,6 +102,8 @@ mod tests {
     #[test]
     fn durations_read_naturally() {
         assert_eq!(human_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(human_duration(Duration::from_micros(500)), "500µs");
+        assert_eq!(human_duration(Duration::ZERO), "0ms");
         assert_eq!(human_duration(Duration::from_secs(300)), "300s");
         assert_eq!(human_duration(Duration::from_millis(1500)), "1.5s");
     }

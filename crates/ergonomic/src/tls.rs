@@ -103,17 +103,20 @@ fn check_cert_dir(dir: &Path) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Whether a transport error came from TLS itself (a certificate refused, no roots to
-/// check it with, a handshake the server broke): trying again meets the same answer.
-pub(crate) fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+/// The rustls error behind a transport error, if TLS itself failed (a certificate
+/// refused, no roots to check it with, a handshake the server broke): trying again
+/// meets the same answer.
+pub(crate) fn tls_failure<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a rustls::Error> {
     let mut source = Some(e);
     while let Some(err) = source {
         // rustls' error reaches reqwest wrapped in io::Errors (two deep, today), whose
         // `source()` skips the wrapped error itself: look inside each.
         let mut inner = Some(err);
         while let Some(e) = inner {
-            if e.downcast_ref::<rustls::Error>().is_some() {
-                return true;
+            if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+                return Some(tls);
             }
             inner = e
                 .downcast_ref::<std::io::Error>()
@@ -122,7 +125,80 @@ pub(crate) fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
         }
         source = err.source();
     }
-    false
+    None
+}
+
+/// What a TLS failure means, in words a person can act on; rustls' own text where it
+/// already reads well, never its `Debug` form.
+pub(crate) fn describe(e: &rustls::Error) -> String {
+    use rustls::{CertificateError as C, Error as E};
+    let cert = |what: &str| format!("the server's certificate was refused: {what}");
+    match e {
+        E::InvalidCertificate(c) => match c {
+            C::UnknownIssuer => cert(
+                "it is not signed by an authority this machine trusts (a private CA can be trusted with SSL_CERT_FILE)",
+            ),
+            C::Expired | C::ExpiredContext { .. } => cert("it has expired"),
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                cert("it is not valid yet (is this machine's clock right?)")
+            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                cert("it is not valid for the host name in the base URL")
+            }
+            C::Revoked => cert("it has been revoked"),
+            C::BadSignature => cert("its signature does not verify"),
+            C::UnsupportedSignatureAlgorithmContext {
+                signature_algorithm_id,
+                ..
+            } if is_sha1(signature_algorithm_id) => cert("it is signed with SHA-1, which is refused"),
+            C::UnsupportedSignatureAlgorithmContext { .. }
+            | C::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+                cert("it is signed with an algorithm that is refused")
+            }
+            C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+                cert("it is not meant for identifying a server")
+            }
+            C::BadEncoding => cert("it is not a well-formed certificate"),
+            C::Other(other) => cert(&webpki_words(&other.to_string())),
+            _ => cert("it cannot be verified"),
+        },
+        E::NoCertificatesPresented => "the server presented no certificate".to_string(),
+        E::AlertReceived(alert) => format!("the server ended the TLS handshake ({alert:?} alert)"),
+        E::InvalidMessage(_) | E::InappropriateMessage { .. } | E::InappropriateHandshakeMessage { .. } => {
+            "the server's TLS messages are not valid TLS (is it an https server?)".to_string()
+        }
+        E::PeerIncompatible(_) => {
+            "the server offers no TLS version or cipher this client accepts (TLS 1.2 or 1.3 with modern ciphers)".to_string()
+        }
+        _ => format!("the TLS handshake failed: {e}"),
+    }
+}
+
+/// webpki's reasons (carried as text inside rustls' `OtherError`), in words.
+fn webpki_words(name: &str) -> String {
+    match name {
+        "CaUsedAsEndEntity" => "the server presented a CA certificate as its own".to_string(),
+        "EndEntityUsedAsCa" => "a server certificate was used to sign another".to_string(),
+        "UnsupportedCertVersion" => "its X.509 version is not supported".to_string(),
+        "MaximumPathDepthExceeded" | "MaximumPathBuildCallsExceeded" => {
+            "its chain of authorities is too long".to_string()
+        }
+        "UnsupportedCriticalExtension" => {
+            "it has a critical extension this client does not know".to_string()
+        }
+        _ => "it cannot be verified".to_string(),
+    }
+}
+
+/// Whether a DER `AlgorithmIdentifier` names a SHA-1 signature (RSA or ECDSA).
+fn is_sha1(algorithm_id: &[u8]) -> bool {
+    // The OIDs' DER content: 1.2.840.113549.1.1.5 (sha1WithRSAEncryption) and
+    // 1.2.840.10045.4.1 (ecdsa-with-SHA1).
+    const RSA_SHA1: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05];
+    const ECDSA_SHA1: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x01];
+    [RSA_SHA1, ECDSA_SHA1]
+        .iter()
+        .any(|oid| algorithm_id.windows(oid.len()).any(|w| w == *oid))
 }
 
 /// Applies the TLS backend to a reqwest builder.

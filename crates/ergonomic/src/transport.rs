@@ -127,20 +127,46 @@ pub(crate) fn transport_error(e: reqwest::Error) -> Error {
         last = Some(s.to_string());
         source = s.source();
     }
-    if let Some(cause) = last {
+    // What cannot succeed on another try: a certificate refused, a proxy that will not
+    // open a tunnel. Each is said in words, not in the error's own `Debug`-like text.
+    let lasting = match (
+        crate::tls::tls_failure(&e),
+        last.as_deref().and_then(tunnel_refused),
+    ) {
+        (Some(tls), _) => Some(crate::tls::describe(tls)),
+        (None, Some(why)) => Some(why.to_string()),
+        (None, None) => None,
+    };
+    if let Some(cause) = lasting.as_deref().or(last.as_deref()) {
         message.push_str(": ");
-        message.push_str(&one_line(&cause, 200));
+        message.push_str(&one_line(cause, 300));
     }
-    // A body cut short is worth another try, like a refused connection; a certificate
-    // that was refused is not.
-    let tls = crate::tls::is_tls_failure(&e);
     let mut err = TransportError::new(kind, message).with_source(e);
-    if tls {
+    if lasting.is_some() {
         err.retryable = false;
     }
     match kind {
         TransportKind::Connect => Error::Connect(err),
         TransportKind::Timeout => Error::Timeout(err),
         TransportKind::Other => Error::Transport(err),
+    }
+}
+
+/// A proxy's refusal to open a tunnel (its answer to `CONNECT` was not a success), from
+/// the text of hyper-util's tunnel error, which keeps no status but 407's.
+fn tunnel_refused(cause: &str) -> Option<&'static str> {
+    if !cause.contains("tunnel error") {
+        return None;
+    }
+    if cause.contains("proxy authorization required") {
+        Some(
+            "the proxy requires authorization (407 to CONNECT): put its user and password in the proxy URL (http://user:password@host:port)",
+        )
+    } else if cause.contains("unsuccessful") {
+        Some(
+            "the proxy refused to open a tunnel to the API (its answer to CONNECT was not a success; its status is not kept)",
+        )
+    } else {
+        None
     }
 }
