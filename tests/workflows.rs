@@ -1,7 +1,7 @@
 //! The GitHub workflows a hosted copy of this repository runs: actionlint passes on them
 //! (and fails on a broken one, so the check can fail), every action is pinned by commit
 //! SHA, permissions are least privilege, CI runs exactly the README's test command, and
-//! the spec-drift job is wired the way the README describes.
+//! the spec-drift job is wired the way ARCHITECTURE.md describes.
 
 use std::path::Path;
 use std::process::Command;

@@ -4,9 +4,9 @@
 //!
 //! The steps: `update` (extract, diff, regenerate); refresh the insta snapshots the
 //! change moves (accepted into the tree, for review in the pull request; a build failure
-//! is the verdict, never hidden); move the version and `CHANGELOG.md` by the README's
-//! policy; `cargo semver-checks` where it is installed; then the test command on the
-//! updated tree, whose verdict (green, or the first errors) goes into the report.
+//! is the verdict, never hidden); move the version and `CHANGELOG.md` by the policy in
+//! CONTRIBUTING.md; `cargo semver-checks` where it is installed; then the test command
+//! on the updated tree, whose verdict (green, or the first errors) goes into the report.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -155,8 +155,8 @@ impl Job {
         if let Some((old, new)) = &self.version {
             let _ = write!(
                 out,
-                "\n### Version\n\n`{old}` → `{new}` (README, \"Versions and releases\"); \
-                 `CHANGELOG.md` has the entry.\n"
+                "\n### Version\n\n`{old}` → `{new}` (CONTRIBUTING.md, \"Versions and \
+                 releases\"); `CHANGELOG.md` has the entry.\n"
             );
         }
         if !self.snapshots.is_empty() {

@@ -681,8 +681,8 @@ fn remove_unwanted(
     Ok(())
 }
 
-/// The Rust type each new field of the `formats` case must have (README: plain types,
-/// kept as sent, no `chrono` or `uuid`); what does not hold.
+/// The Rust type each new field of the `formats` case must have (ARCHITECTURE.md: plain
+/// types, kept as sent, no `chrono` or `uuid`); what does not hold.
 fn format_types(scratch: &Path, prefix: &str) -> Vec<String> {
     let code =
         std::fs::read_to_string(scratch.join(crate::generate::GENERATED_FILE)).unwrap_or_default();

@@ -1,4 +1,4 @@
-//! The published crates' version, moved by the README's policy when the spec changes:
+//! The published crates' version, moved by CONTRIBUTING.md's policy when the spec changes:
 //! while the version is `0.x`, a `breaking` change is the next minor and anything else
 //! the next patch; from `1.0`, `breaking` is the next major, `additive` and
 //! `needs-attention` the next minor, anything else the next patch. The build metadata
