@@ -148,9 +148,18 @@
 //! [`BulkOptions::on_progress`] receives a [`Progress`] after each id. It is also called
 //! when a worker finds the pacer holding requests; then
 //! [`Progress::waiting`] is `Some(duration)`, so a progress bar can say "waiting 4 s for
-//! the rate limit". [`BulkOptions::on_item`] receives each finished id as soon as it
-//! finishes. An id that is still rate limited after the client's retries is queued again
-//! ([`BulkOptions::rate_limit_rounds`]).
+//! the rate limit". An id that is still rate limited after the client's retries is tried
+//! again ([`BulkOptions::rate_limit_rounds`]) within its one total timeout; its attempt
+//! count covers every request sent for it.
+//!
+//! `sync_many`'s list holds every report until the run ends. [`Client::sync_each`]
+//! hands each id's [`BulkItem`] to a callback as soon as it finishes (in completion
+//! order, with its index in the input) and keeps nothing, and new ids start at most
+//! [`BulkOptions::max_ahead`] past the earliest unfinished one. Its memory is then
+//! bounded by the ids in flight plus what the caller keeps for at most `max_ahead` ids,
+//! whatever the number of ids: the command writes its records in input order this way
+//! (500 ids whose answers carry ~270 KB of headers each peak at 16.6 MiB, against
+//! 152 MiB when every report is held).
 //!
 //! # Proxies
 //!
