@@ -236,6 +236,7 @@
 #![forbid(unsafe_code)]
 
 mod bulk;
+mod bulk_options;
 mod client;
 mod config;
 mod credentials;
@@ -256,7 +257,7 @@ mod text;
 mod tls;
 mod transport;
 
-pub use bulk::{BulkItem, BulkOptions, DEFAULT_CONCURRENCY, DEFAULT_MAX_AHEAD, Progress};
+pub use bulk_options::{BulkItem, BulkOptions, DEFAULT_CONCURRENCY, DEFAULT_MAX_AHEAD, Progress};
 pub use client::Client;
 pub use config::{
     ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
