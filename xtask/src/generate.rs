@@ -38,6 +38,7 @@ pub fn render_fragment(fragment: &Fragment) -> Result<String> {
         .with_derive("schemars::JsonSchema");
     let mut file = generate_quietly(&settings, &api, fragment)?;
     mark_non_exhaustive(&mut file);
+    schema_derives_behind_feature(&mut file);
     let body = prettyplease::unparse(&file);
     let operations = requests::render(&doc, &file)?;
 
@@ -66,6 +67,47 @@ fn mark_non_exhaustive(file: &mut syn::File) {
                 }
                 syn::Item::Enum(e) => e.attrs.push(attr.clone()),
                 _ => {}
+            }
+        }
+    }
+}
+
+/// Moves progenitor's `schemars::JsonSchema` derives behind the generated crate's opt-in
+/// `schemars` feature: a crate that only syncs does not build schemars and its derive
+/// macros (the tests, which snapshot the schemas, turn the feature on).
+fn schema_derives_behind_feature(file: &mut syn::File) {
+    let gated: syn::Attribute =
+        syn::parse_quote!(#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]);
+    let is_schema = |path: &syn::Path| {
+        path.segments.last().is_some_and(|s| s.ident == "JsonSchema")
+    };
+    for item in &mut file.items {
+        let syn::Item::Mod(m) = item else { continue };
+        for inner in m.content.iter_mut().flat_map(|(_, items)| items.iter_mut()) {
+            let attrs = match inner {
+                syn::Item::Struct(s) => &mut s.attrs,
+                syn::Item::Enum(e) => &mut e.attrs,
+                _ => continue,
+            };
+            let mut derived = false;
+            for attr in attrs.iter_mut() {
+                if !attr.path().is_ident("derive") {
+                    continue;
+                }
+                let Ok(paths) = attr.parse_args_with(
+                    syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+                ) else {
+                    continue;
+                };
+                if !paths.iter().any(is_schema) {
+                    continue;
+                }
+                derived = true;
+                let kept: Vec<&syn::Path> = paths.iter().filter(|p| !is_schema(p)).collect();
+                *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
+            }
+            if derived {
+                attrs.push(gated.clone());
             }
         }
     }

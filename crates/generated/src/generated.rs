@@ -9,18 +9,9 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///portal id
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct McpPortalsApiSyncServerId(::std::string::String);
     impl ::std::ops::Deref for McpPortalsApiSyncServerId {
         type Target = ::std::string::String;
@@ -83,54 +74,33 @@ pub mod types {
         }
     }
     ///`McpPortalsApiSyncServerNotFoundResponse`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[non_exhaustive]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct McpPortalsApiSyncServerNotFoundResponse {
         pub errors: ::std::vec::Vec<McpPortalsApiSyncServerNotFoundResponseErrorsItem>,
         pub success: bool,
     }
     ///`McpPortalsApiSyncServerNotFoundResponseErrorsItem`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[non_exhaustive]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct McpPortalsApiSyncServerNotFoundResponseErrorsItem {
         pub code: f64,
         pub message: ::std::string::String,
     }
     ///`McpPortalsApiSyncServerResponse`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[non_exhaustive]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct McpPortalsApiSyncServerResponse {
         pub result: McpPortalsApiSyncServerResponseResult,
         pub success: bool,
     }
     ///`McpPortalsApiSyncServerResponseResult`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[non_exhaustive]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct McpPortalsApiSyncServerResponseResult {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<::std::string::String>,
@@ -142,15 +112,9 @@ pub mod types {
         pub status: ::std::option::Option<McpPortalsApiSyncServerResponseResultStatus>,
     }
     ///`McpPortalsApiSyncServerResponseResultErrorDetails`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[non_exhaustive]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct McpPortalsApiSyncServerResponseResultErrorDetails {
         ///Underlying error message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -169,15 +133,10 @@ pub mod types {
         pub status_code: ::std::option::Option<f64>,
     }
     ///`McpPortalsApiSyncServerResponseResultStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(untagged)]
     #[non_exhaustive]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum McpPortalsApiSyncServerResponseResultStatus {
         McpPortalsApiSyncServerResponseResultStatusKnown(
             McpPortalsApiSyncServerResponseResultStatusKnown,
@@ -209,10 +168,10 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
+        PartialOrd
     )]
     #[non_exhaustive]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum McpPortalsApiSyncServerResponseResultStatusKnown {
         #[serde(rename = "waiting")]
         Waiting,
