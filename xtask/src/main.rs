@@ -42,6 +42,8 @@ commands:
   bench-extract [--size-mb N] [--runs N]
                        time extract on a generated upstream-size document (default 16 MB)
                        beside the time to parse it alone
+  bench-deps           cold release build and package count of a one-call crate on this
+                       library beside one on cloudflare-rs 0.14, interleaved
   ci                   every check CI runs (the README's test command)
   provenance           print where the spec fragment came from and its sha256
   surface              print the API surface summary of openapi/ (what the snapshots hold)
@@ -221,6 +223,10 @@ fn main() -> ExitCode {
                 print!("{report}");
                 0
             }),
+        ("bench-deps", 0) if rest.is_empty() => xtask::bench_deps::run(&root).map(|report| {
+            print!("{report}");
+            0
+        }),
         ("provenance", 0) if rest.is_empty() => print_provenance(&root).map(|()| 0),
         ("surface", 0) if rest.is_empty() => spec::load_fragment(&root)
             .and_then(|(_, f)| surface::summary(&f.doc))

@@ -13,8 +13,6 @@
 //! - a proxy this build cannot speak (`socks5://`…) or one that does not parse is a
 //!   configuration error, not a connection failure retried three times.
 
-use std::net::IpAddr;
-
 use crate::error::ConfigError;
 use crate::text::{one_line, redact_url};
 
@@ -90,55 +88,31 @@ impl ProxyEnv {
 
 /// Whether a `NO_PROXY` list names the host of `url`: `*`; a domain (with or without a
 /// leading dot) matching the host or any subdomain; an IP address; an IP range in CIDR
-/// form. A `:port` on an entry is ignored.
+/// form. The matching is hyper-util's, the same reqwest applies; each entry is first
+/// freed of a `:port` and a trailing dot, which that matcher would take as part of the
+/// name (curl ignores both), and of the brackets around an IPv6 address.
 pub(crate) fn no_proxy_matches(list: &str, url: &url::Url) -> bool {
-    let host = match url.host() {
-        Some(url::Host::Domain(d)) => Host::Name(d.trim_end_matches('.').to_ascii_lowercase()),
-        Some(url::Host::Ipv4(ip)) => Host::Ip(IpAddr::V4(ip)),
-        Some(url::Host::Ipv6(ip)) => Host::Ip(IpAddr::V6(ip)),
-        None => return false,
+    let Some(host) = url.host_str() else {
+        return false;
     };
-    list.split(',')
-        .map(str::trim)
+    let entries: Vec<&str> = list
+        .split(',')
+        .map(|e| strip_brackets(strip_port(e.trim())).trim_end_matches('.'))
         .filter(|e| !e.is_empty())
-        .any(|entry| entry_matches(entry, &host))
+        .collect();
+    // The matcher answers for a proxy it was given; this one is never used, only asked
+    // whether it would be.
+    let matcher = hyper_util::client::proxy::matcher::Matcher::builder()
+        .https("http://proxy.invalid:1".to_string())
+        .no(entries.join(","))
+        .build();
+    let Ok(uri) = format!("https://{}/", host.trim_end_matches('.')).parse::<http::Uri>() else {
+        return false;
+    };
+    matcher.intercept(&uri).is_none()
 }
 
-enum Host {
-    Name(String),
-    Ip(IpAddr),
-}
-
-fn entry_matches(entry: &str, host: &Host) -> bool {
-    if entry == "*" {
-        return true;
-    }
-    if let Some((net, bits)) = entry.split_once('/') {
-        let (Ok(net), Ok(bits)) = (strip_brackets(net).parse::<IpAddr>(), bits.parse::<u8>())
-        else {
-            return false;
-        };
-        return matches!(host, Host::Ip(ip) if in_cidr(*ip, net, bits));
-    }
-    let entry = strip_port(entry);
-    if let Ok(ip) = strip_brackets(entry).parse::<IpAddr>() {
-        return matches!(host, Host::Ip(h) if *h == ip);
-    }
-    let domain = entry
-        .trim_start_matches('.')
-        .trim_end_matches('.')
-        .to_ascii_lowercase();
-    match host {
-        Host::Name(name) => {
-            name == &domain
-                || name
-                    .strip_suffix(&domain)
-                    .is_some_and(|prefix| prefix.ends_with('.'))
-        }
-        Host::Ip(_) => false,
-    }
-}
-
+/// `[::1]` → `::1`: the matcher reads addresses bare.
 fn strip_brackets(s: &str) -> &str {
     s.strip_prefix('[')
         .and_then(|s| s.strip_suffix(']'))
@@ -153,20 +127,6 @@ fn strip_port(entry: &str) -> &str {
     match entry.rsplit_once(':') {
         Some((host, port)) if !host.contains(':') && port.parse::<u16>().is_ok() => host,
         _ => entry,
-    }
-}
-
-fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
-    match (ip, net) {
-        (IpAddr::V4(ip), IpAddr::V4(net)) if bits <= 32 => {
-            let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
-            u32::from(ip) & mask == u32::from(net) & mask
-        }
-        (IpAddr::V6(ip), IpAddr::V6(net)) if bits <= 128 => {
-            let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
-            u128::from(ip) & mask == u128::from(net) & mask
-        }
-        _ => false,
     }
 }
 

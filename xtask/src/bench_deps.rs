@@ -1,0 +1,246 @@
+//! `cargo xtask bench-deps`: what it costs a downstream crate to depend on this library,
+//! measured beside the same one-call crate on cloudflare-rs 0.14 (`rustls-tls`), in one
+//! run: packages in its normal tree and cold `cargo build --release` wall time, the two
+//! builds interleaved round by round so that a busy machine slows both alike.
+//!
+//! The two crates are written under `target/bench-deps/`; their dependencies are
+//! fetched first (crates.io), so the timed builds compile and never download.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+/// Where the two downstream crates are written.
+const DIR: &str = "target/bench-deps";
+
+/// Cold builds per crate.
+const ROUNDS: usize = 3;
+
+/// A one-call downstream crate.
+struct Downstream {
+    name: &'static str,
+    label: &'static str,
+    manifest: String,
+    main: &'static str,
+}
+
+fn ours(root: &Path) -> Downstream {
+    let path = root.join("crates/ergonomic");
+    Downstream {
+        name: "on-cloudflare-mcp-sync",
+        label: "cloudflare-mcp-sync (this workspace)",
+        manifest: format!(
+            "[dependencies]\ncloudflare-mcp-sync = {{ path = {:?} }}\n\
+             tokio = {{ version = \"1\", features = [\"rt\", \"macros\"] }}\n",
+            path.display().to_string()
+        ),
+        main: r#"#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let client = match cloudflare_mcp_sync::Client::from_env() {
+        Ok(client) => client,
+        Err(e) => return eprintln!("{e}"),
+    };
+    match client.sync("023e105f4ecef8ad9ca31a8372d0c353", "my-mcp-server").await {
+        Ok(report) => println!("{}", report.status),
+        Err(e) => eprintln!("{e}"),
+    }
+}
+"#,
+    }
+}
+
+fn cloudflare_rs() -> Downstream {
+    Downstream {
+        name: "on-cloudflare-rs",
+        label: "cloudflare 0.14 (cloudflare-rs, rustls-tls)",
+        manifest: "[dependencies]\n\
+                   cloudflare = { version = \"=0.14.0\", default-features = false, features = [\"rustls-tls\"] }\n\
+                   tokio = { version = \"1\", features = [\"rt\", \"macros\"] }\n"
+            .to_string(),
+        main: r#"use cloudflare::endpoints::account::ListAccounts;
+use cloudflare::framework::Environment;
+use cloudflare::framework::auth::Credentials;
+use cloudflare::framework::client::ClientConfig;
+use cloudflare::framework::client::async_api::Client;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let token = std::env::var("CLOUDFLARE_API_TOKEN").unwrap_or_default();
+    let credentials = Credentials::UserAuthToken { token };
+    let client = match Client::new(credentials, ClientConfig::default(), Environment::Production) {
+        Ok(client) => client,
+        Err(e) => return eprintln!("{e}"),
+    };
+    match client.request(&ListAccounts { params: None }).await {
+        Ok(accounts) => println!("{}", accounts.result.len()),
+        Err(e) => eprintln!("{e}"),
+    }
+}
+"#,
+    }
+}
+
+impl Downstream {
+    /// Writes the crate (its own workspace, so the enclosing one does not claim it).
+    fn write(&self, dir: &Path, lock: Option<&Path>) -> Result<()> {
+        std::fs::create_dir_all(dir.join("src"))?;
+        std::fs::write(
+            dir.join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"{}\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
+                 [workspace]\n\n{}",
+                self.name, self.manifest
+            ),
+        )?;
+        std::fs::write(dir.join("src/main.rs"), self.main)?;
+        // The library's own lock file: the versions its tests ran with.
+        if let Some(lock) = lock {
+            std::fs::copy(lock, dir.join("Cargo.lock"))?;
+        }
+        Ok(())
+    }
+}
+
+/// One crate's results.
+struct Measured {
+    label: &'static str,
+    packages: usize,
+    builds: Vec<Duration>,
+}
+
+impl Measured {
+    fn median(&self) -> Duration {
+        let mut sorted = self.builds.clone();
+        sorted.sort();
+        sorted.get(sorted.len() / 2).copied().unwrap_or_default()
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()))
+}
+
+fn output(command: &mut Command, what: &str) -> Result<String> {
+    let out = command
+        .output()
+        .with_context(|| format!("running {what}"))?;
+    if !out.status.success() {
+        bail!(
+            "{what} failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Packages in the crate's normal dependency tree, itself excluded.
+fn packages(dir: &Path) -> Result<usize> {
+    let tree = output(
+        cargo()
+            .args(["tree", "-e", "normal", "--prefix", "none", "--offline"])
+            .current_dir(dir),
+        "cargo tree",
+    )?;
+    let unique: std::collections::BTreeSet<&str> = tree
+        .lines()
+        .map(|l| l.trim_end_matches(" (*)").trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    Ok(unique.len().saturating_sub(1))
+}
+
+/// One cold release build in `dir`, timed.
+fn cold_build(dir: &Path) -> Result<Duration> {
+    let target = dir.join("target");
+    if target.exists() {
+        std::fs::remove_dir_all(&target)?;
+    }
+    let started = Instant::now();
+    output(
+        cargo()
+            .args(["build", "--release", "--offline", "--quiet"])
+            .env("CARGO_TARGET_DIR", &target)
+            .env_remove("RUSTFLAGS")
+            .current_dir(dir),
+        "cargo build --release",
+    )?;
+    Ok(started.elapsed())
+}
+
+/// Writes both crates, fetches their dependencies, then measures; returns a Markdown
+/// report.
+pub fn run_bench(root: &Path, rounds: usize) -> Result<String> {
+    let base = root.join(DIR);
+    let crates = [ours(root), cloudflare_rs()];
+    let dirs: Vec<PathBuf> = crates.iter().map(|c| base.join(c.name)).collect();
+    for (c, dir) in crates.iter().zip(&dirs) {
+        let lock = (c.name == "on-cloudflare-mcp-sync").then(|| root.join("Cargo.lock"));
+        c.write(dir, lock.as_deref())?;
+        output(cargo().arg("fetch").current_dir(dir), "cargo fetch")?;
+    }
+    let mut measured: Vec<Measured> = crates
+        .iter()
+        .zip(&dirs)
+        .map(|(c, dir)| {
+            Ok(Measured {
+                label: c.label,
+                packages: packages(dir)?,
+                builds: Vec::new(),
+            })
+        })
+        .collect::<Result<_>>()?;
+    for round in 0..rounds {
+        // Alternate which goes first: neither always meets a warmer page cache.
+        let order: Vec<usize> = if round % 2 == 0 {
+            vec![0, 1]
+        } else {
+            vec![1, 0]
+        };
+        for i in order {
+            let took = cold_build(&dirs[i])?;
+            eprintln!(
+                "round {}: {} {:.1} s",
+                round + 1,
+                measured[i].label,
+                took.as_secs_f64()
+            );
+            measured[i].builds.push(took);
+        }
+    }
+    let mut out = String::from(
+        "| downstream crate | packages (normal tree) | cold release builds (s) | median (s) |\n\
+         |---|---:|---|---:|\n",
+    );
+    for m in &measured {
+        let builds: Vec<String> = m
+            .builds
+            .iter()
+            .map(|d| format!("{:.1}", d.as_secs_f64()))
+            .collect();
+        out.push_str(&format!(
+            "| {} | {} | {} | {:.1} |\n",
+            m.label,
+            m.packages,
+            builds.join(", "),
+            m.median().as_secs_f64()
+        ));
+    }
+    let (a, b) = (&measured[0], &measured[1]);
+    if !b.median().is_zero() {
+        out.push_str(&format!(
+            "\nratio of medians: {:.2}× (this library / cloudflare-rs); packages {} vs {}\n",
+            a.median().as_secs_f64() / b.median().as_secs_f64(),
+            a.packages,
+            b.packages
+        ));
+    }
+    Ok(out)
+}
+
+/// `cargo xtask bench-deps`, with the default number of rounds.
+pub fn run(root: &Path) -> Result<String> {
+    run_bench(root, ROUNDS)
+}
