@@ -100,6 +100,10 @@ pub(crate) fn no_proxy_matches(list: &str, url: &url::Url) -> bool {
         .map(|e| strip_brackets(strip_port(e.trim())).trim_end_matches('.'))
         .filter(|e| !e.is_empty())
         .collect();
+    // `*` is every host; the matcher reads it as a domain, so an address escapes it.
+    if entries.contains(&"*") {
+        return true;
+    }
     // The matcher answers for a proxy it was given; this one is never used, only asked
     // whether it would be.
     let matcher = hyper_util::client::proxy::matcher::Matcher::builder()
@@ -204,6 +208,8 @@ mod tests {
     fn no_proxy_forms() {
         let yes = [
             ("*", "https://anything.test"),
+            ("a.test,*", "https://127.0.0.1"),
+            ("*", "https://[::1]:1"),
             ("api.test", "https://api.test"),
             ("api.test", "https://x.api.test"),
             (".api.test", "https://x.api.test"),
