@@ -495,23 +495,20 @@ fn the_committed_fragment_is_a_fixed_point_of_extract() {
 
 #[test]
 fn the_committed_fragment_is_extract_of_the_recorded_source() {
-    // shared/upstream holds the document the first fragment was extracted from
-    // (Cloudflare's operation at commit c92b9b0, `$ref`s resolved). Once the spec-drift
-    // job has moved openapi/ to a newer document, provenance records that one instead
-    // (its URL and sha256), and this older file no longer describes the fragment.
+    // The fixture is the document the first fragment was extracted from (Cloudflare's
+    // operation at commit c92b9b0, `$ref`s resolved; a copy of shared/upstream's, kept
+    // here so that the check runs wherever the repository is). Once the spec-drift job
+    // has moved openapi/ to a newer document, provenance records that one instead (its
+    // URL and sha256), and this older file no longer describes the fragment.
     let root = workspace_root();
     let (prov, _) = xtask::spec::load_fragment(&root).unwrap();
-    let source = root.join("../shared/upstream/cloudflare-openapi-mcp-servers-sync.json");
-    let Ok(bytes) = std::fs::read(&source) else {
-        // Not beside this clone (a GitHub runner): the record must still say where the
-        // fragment came from.
-        assert!(prov.source_sha256.as_deref().is_some_and(|s| s.len() == 64));
-        return;
-    };
+    let source = root.join("tests/fixtures/cloudflare-openapi-mcp-servers-sync.json");
+    let bytes = std::fs::read(&source).unwrap();
+    assert!(prov.source_sha256.as_deref().is_some_and(|s| s.len() == 64));
     if Some(xtask::spec::sha256_hex(&bytes)) != prov.source_sha256 {
         assert!(
             prov.source_url.is_some(),
-            "openapi/ moved on from shared/upstream, so provenance must name the new source"
+            "openapi/ moved on from the fixture, so provenance must name the new source"
         );
         return;
     }
