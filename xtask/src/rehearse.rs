@@ -463,51 +463,193 @@ pub fn run(root: &Path, only: &[String], verdict: VerdictBy) -> Result<Vec<Outco
         }
     }
     let base = resolved(root)?;
-    let scratch = root.join("target/rehearse-drift/workspace");
     let mut outcomes = Vec::new();
     for case in all
         .into_iter()
         .filter(|c| only.is_empty() || only.iter().any(|n| n == c.name))
     {
-        eprintln!(
-            "==> rehearsal: {} (expect {}, {})",
-            case.name,
-            case.class,
-            if case.green { "green" } else { "red" }
-        );
-        let mut doc = base.clone();
-        let op = doc
-            .pointer_mut(&sync_op_pointer(&doc)?)
-            .context("the sync operation")?;
-        let formats = (case.name == "formats")
-            .then(|| formats_prefix(&mut op.clone()).ok())
-            .flatten();
-        if let Err(why) = (case.change)(op) {
-            eprintln!("    skipped: {why}");
-            outcomes.push(Outcome::skipped(case.name, why));
-            continue;
-        }
-        copy_workspace(root, &scratch)?;
-        let body = serde_json::to_vec_pretty(&upstream_style(&doc))?;
-        let upstream = Upstream::start(body)?;
-        let options = drift::Options {
-            source: upstream.url.clone(),
-            commit: None,
-            limits: fetch::Limits::default(),
-            verdict,
-            target_dir: Some(target_dir(root)),
-        };
-        let job = drift::run(&scratch, &options)
-            .with_context(|| format!("rehearsal {}: the job failed", case.name))?;
-        outcomes.push(judge_case(
-            &case,
-            &job,
-            &scratch,
-            verdict,
-            formats.as_deref(),
-        ));
+        announce(&case);
+        outcomes.push(match changed(&base, &[&case])? {
+            Err(why) => skipped_case(case.name, why),
+            Ok((doc, formats)) => {
+                let job = job_on(root, &doc, verdict, &target_dir(root), true)
+                    .with_context(|| format!("rehearsal {}: the job failed", case.name))?;
+                judge_case(&case, &job, &scratch(root), verdict, formats.as_deref())
+            }
+        });
     }
     Ok(outcomes)
+}
+
+/// The name of the case CI builds for every change that must stay green, made together.
+pub const EVERY_GREEN: &str = "every-green-change";
+
+/// What CI replays, with as few builds as prove it: every case's label, version and
+/// changelog without a build; then the test command's verdict once for every green
+/// change made together (if the union passes untouched, so does each part) and once
+/// for each breaking change alone (each must fail for its own reason). The scratch
+/// copy builds in `target_dir`, sharing the workspace's compiled dependencies; see
+/// [`forget_scratch_builds`] for what that asks of the caller.
+pub fn run_ci(root: &Path, target_dir: &Path) -> Result<Vec<Outcome>> {
+    let all = cases();
+    let base = resolved(root)?;
+    let mut outcomes = Vec::new();
+    for case in &all {
+        eprintln!("==> rehearsal (label and version): {}", case.name);
+        outcomes.push(match changed(&base, &[case])? {
+            Err(why) => skipped_case(case.name, why),
+            Ok((doc, formats)) => {
+                let job = job_on(root, &doc, VerdictBy::None, target_dir, false)
+                    .with_context(|| format!("rehearsal {}: the job failed", case.name))?;
+                judge_case(
+                    case,
+                    &job,
+                    &scratch(root),
+                    VerdictBy::None,
+                    formats.as_deref(),
+                )
+            }
+        });
+    }
+    let green: Vec<&Case> = all.iter().filter(|c| c.green).collect();
+    let together = Case {
+        name: EVERY_GREEN,
+        class: green
+            .iter()
+            .map(|c| c.class)
+            .max_by_key(|c| class_rank(c))
+            .unwrap_or("respelled"),
+        green: true,
+        change: |_| Ok(()),
+    };
+    let built: Vec<(&Case, Vec<&Case>)> = std::iter::once((&together, green))
+        .chain(all.iter().filter(|c| !c.green).map(|c| (c, vec![c])))
+        .collect();
+    for (case, changes) in built {
+        announce(case);
+        outcomes.push(match changed(&base, &changes)? {
+            Err(why) => skipped_case(case.name, why),
+            Ok((doc, formats)) => {
+                let job = job_on(root, &doc, VerdictBy::Tests, target_dir, true)
+                    .with_context(|| format!("rehearsal {}: the job failed", case.name))?;
+                judge_case(
+                    case,
+                    &job,
+                    &scratch(root),
+                    VerdictBy::Tests,
+                    formats.as_deref(),
+                )
+            }
+        });
+    }
+    Ok(outcomes)
+}
+
+/// After [`run_ci`] built the scratch copy in the workspace's own target directory:
+/// removes what it built of the workspace's own packages there. Cargo keys a path
+/// package by its place in the workspace, so the copy's builds of them look like the
+/// workspace's own; left in place, the next build here could take a drifted one as
+/// fresh. Dependencies are shared and stay.
+pub fn forget_scratch_builds(root: &Path, target_dir: &Path) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let packages = [
+        "cloudflare-mcp-sync-generated",
+        "cloudflare-mcp-sync",
+        "cf-mcp-sync",
+        "xtask",
+        "workspace-tests",
+    ];
+    let mut command = std::process::Command::new(cargo);
+    command
+        .arg("clean")
+        .args(packages.iter().flat_map(|p| ["-p", p]))
+        .env("CARGO_TARGET_DIR", target_dir)
+        .current_dir(root);
+    let status = command.status()?;
+    if !status.success() {
+        bail!("cargo clean of the workspace's packages after the rehearsal failed ({status})");
+    }
+    Ok(())
+}
+
+/// `respelled` < `cosmetic` < `additive` < `needs-attention` < `breaking`.
+fn class_rank(class: &str) -> usize {
+    [
+        "respelled",
+        "cosmetic",
+        "additive",
+        "needs-attention",
+        "breaking",
+    ]
+    .iter()
+    .position(|c| *c == class)
+    .unwrap_or(usize::MAX)
+}
+
+fn announce(case: &Case) {
+    eprintln!(
+        "==> rehearsal: {} (expect {}, {})",
+        case.name,
+        case.class,
+        if case.green { "green" } else { "red" }
+    );
+}
+
+fn skipped_case(name: &'static str, why: String) -> Outcome {
+    eprintln!("    skipped: {why}");
+    Outcome::skipped(name, why)
+}
+
+/// Where the scratch copy lives.
+fn scratch(root: &Path) -> PathBuf {
+    root.join("target/rehearse-drift/workspace")
+}
+
+/// `base` with each of `changes` made to the sync operation, in order, and the prefix
+/// of the `formats` case's fields when it is among them; `Err` says why a change cannot
+/// be made to this operation.
+fn changed(base: &Value, changes: &[&Case]) -> Result<Result<(Value, Option<String>), String>> {
+    let mut doc = base.clone();
+    let op = doc
+        .pointer_mut(&sync_op_pointer(base)?)
+        .context("the sync operation")?;
+    let mut formats = None;
+    for case in changes {
+        if case.name == "formats" {
+            formats = formats_prefix(&mut op.clone()).ok();
+        }
+        if let Err(why) = (case.change)(op) {
+            return Ok(Err(format!("{}: {why}", case.name)));
+        }
+    }
+    Ok(Ok((doc, formats)))
+}
+
+/// Copies the workspace to the scratch path, serves `doc` upstream-style on 127.0.0.1,
+/// and runs the drift job on the copy (with its builds, or only what needs none).
+fn job_on(
+    root: &Path,
+    doc: &Value,
+    verdict: VerdictBy,
+    target_dir: &Path,
+    build: bool,
+) -> Result<drift::Job> {
+    let scratch = scratch(root);
+    copy_workspace(root, &scratch)?;
+    let body = serde_json::to_vec_pretty(&upstream_style(doc))?;
+    let upstream = Upstream::start(body)?;
+    let options = drift::Options {
+        source: upstream.url.clone(),
+        commit: None,
+        limits: fetch::Limits::default(),
+        verdict,
+        target_dir: Some(target_dir.to_path_buf()),
+    };
+    if build {
+        drift::run(&scratch, &options)
+    } else {
+        drift::run_without_builds(&scratch, &options)
+    }
 }
 
 /// The scratch copy's own target directory. Not the workspace's: cargo hashes path
