@@ -165,11 +165,27 @@ fn ci_runs_exactly_the_readme_test_command_on_push_and_pull_request() {
     let (_, ci) = workflow("ci.yml");
     assert!(ci["on"]["push"].is_mapping());
     assert!(ci["on"].as_mapping().unwrap().contains_key("pull_request"));
-    let runs: Vec<&str> = steps(&ci)
-        .iter()
-        .filter_map(|s| s["run"].as_str())
-        .collect();
+    let test_job: Vec<&Value> = ci["jobs"]["test"]["steps"]
+        .as_sequence()
+        .map(|s| s.iter().collect())
+        .unwrap_or_default();
+    let runs: Vec<&str> = test_job.iter().filter_map(|s| s["run"].as_str()).collect();
     assert_eq!(runs.last().map(|r| r.trim()), Some(command), "{runs:?}");
+    // The other job builds the published crates with the toolchain the manifest declares.
+    let msrv: Vec<&str> = ci["jobs"]["msrv"]["steps"]
+        .as_sequence()
+        .map(|s| s.iter().filter_map(|s| s["run"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        msrv.iter()
+            .any(|r| r.contains("rust-version") && r.contains("rustup toolchain install")),
+        "{msrv:?}"
+    );
+    assert!(
+        msrv.iter()
+            .any(|r| r.contains("cargo +\"$MSRV\" build --locked")),
+        "{msrv:?}"
+    );
     let uses: Vec<&str> = steps(&ci)
         .iter()
         .filter_map(|s| s["uses"].as_str())
