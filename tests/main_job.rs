@@ -311,3 +311,76 @@ async fn an_interrupted_run_writes_what_finished_and_the_rest_as_not_attempted()
         assert_no_secret(&run.stderr);
     }
 }
+
+/// `--retries 0` is one request per id in a bulk run too: a rate-limited id is not
+/// queued again (the bulk rounds follow `--retries`), and its record says 1 attempt.
+#[tokio::test(flavor = "multi_thread")]
+async fn retries_0_sends_one_request_per_id_even_when_rate_limited() {
+    let limited = workspace_tests::fault::response(
+        "429 Too Many Requests",
+        &[("content-type", "application/json"), ("retry-after", "1")],
+        br#"{"success":false,"errors":[{"code":10429,"message":"slow down"}],"messages":[],"result":null}"#,
+    );
+    let server = FaultServer::start(vec![Step::Raw(limited)]).await;
+    let run = run_sync_off_runtime(
+        [
+            "first",
+            "second",
+            "--account-id",
+            ACCOUNT,
+            "--base-url",
+            &server.base,
+            "--retries",
+            "0",
+        ],
+        [TOKEN],
+    )
+    .await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let records = run.records();
+    assert_eq!(records.len(), 2);
+    for record in &records {
+        assert_eq!(record["error"]["kind"], "rate_limited", "{record}");
+        assert_eq!(record["error"]["attempts"], 1, "{record}");
+    }
+    assert_eq!(server.requests(), 2, "{:?}", server.heads());
+}
+
+/// The first request of a run goes alone (the rate limit is learned from its answer),
+/// but a stalled first answer holds the others for a bounded time, not until their own
+/// timeouts: the healthy ids are ready and only the stalled one fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_first_answer_does_not_fail_the_ids_behind_it() {
+    let ready = json("200 OK", &ok_body(r#"{"status":"ready"}"#));
+    let server = FaultServer::start(vec![
+        Step::StallThen(std::time::Duration::from_secs(3600), ready.clone()),
+        Step::Raw(ready),
+    ])
+    .await;
+    let ids = ["stalled", "ok-1", "ok-2", "ok-3", "ok-4"];
+    let mut argv: Vec<&str> = ids.to_vec();
+    argv.extend([
+        "--account-id",
+        ACCOUNT,
+        "--base-url",
+        &server.base,
+        "--timeout",
+        "10s",
+        "--retries",
+        "0",
+    ]);
+    let run = run_sync_off_runtime(argv, [TOKEN]).await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let outcomes: Vec<String> = run
+        .records()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["failed", "ready", "ready", "ready", "ready"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(server.requests(), 5);
+}

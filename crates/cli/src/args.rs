@@ -108,7 +108,9 @@ pub struct SyncArgs {
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub timeout: Duration,
 
-    /// Retries after a failed attempt (connection failures, timeouts, 429, 5xx).
+    /// Retries after a failed attempt (connection failures, timeouts, 429, 5xx). With
+    /// several ids, one still rate limited after them is tried again up to N more
+    /// rounds, within its --timeout; 0 sends one request per id.
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=10))]
     pub retries: u32,
 

@@ -195,9 +195,11 @@ async fn sync(
         lock(printer).finished(0, &result);
         return;
     }
+    // `--retries` bounds the 429 rounds too: `--retries 0` means one request per id.
     let mut options = BulkOptions::new()
         .concurrency(job.concurrency)
-        .max_ahead(MAX_AHEAD);
+        .max_ahead(MAX_AHEAD)
+        .rate_limit_rounds(job.retries);
     if let Some(bar) = bar {
         options = options.on_progress(move |p| progress::update(&bar, p));
     }

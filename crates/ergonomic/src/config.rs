@@ -16,6 +16,7 @@ use crate::pacer::Pacer;
 use crate::proxy::ProxyEnv;
 use crate::request::SyncTarget;
 use crate::retry::RetryPolicy;
+use crate::scrub::Scrubber;
 use crate::text::{one_line, redact_url};
 
 /// Cloudflare's API base URL (the spec's server).
@@ -247,6 +248,7 @@ impl ClientBuilder {
                     total_timeout: self.total_timeout,
                     max_body_bytes: self.max_body_bytes,
                     pacer: Pacer::default(),
+                    scrub: Scrubber::new(credentials.secret_values()),
                 },
                 target,
                 credentials_mode: mode,
@@ -350,6 +352,16 @@ fn normalise_base_url(raw: &str, allow_insecure_http: bool) -> Result<String, Co
             if let Some(why) = unresolvable(name) {
                 return Err(ConfigError::new(format!(
                     "base URL {:?}: the host name {why}, so no resolver can look it up",
+                    shown()
+                )));
+            }
+            // What TLS will check the certificate against: a name it refuses (an empty
+            // label, a label that starts or ends with `-`) fails every attempt alike.
+            if url.scheme() == "https"
+                && rustls::pki_types::ServerName::try_from(name.to_string()).is_err()
+            {
+                return Err(ConfigError::new(format!(
+                    "base URL {:?}: the host name is not a valid DNS name (labels of letters, digits and inner hyphens, none empty)",
                     shown()
                 )));
             }

@@ -102,6 +102,14 @@ impl Credentials {
         }
     }
 
+    /// The secret values themselves, for taking them out of what servers send back.
+    pub(crate) fn secret_values(&self) -> Vec<&str> {
+        match self {
+            Self::ApiToken(token) => vec![token.expose_secret()],
+            Self::GlobalKey { email, key } => vec![email.expose_secret(), key.expose_secret()],
+        }
+    }
+
     /// The auth headers, each marked sensitive so that HTTP-layer logging hides it.
     pub(crate) fn headers(&self) -> Result<HeaderMap, ConfigError> {
         // Room for the auth, user-agent and accept headers plus what hyper adds per

@@ -253,6 +253,7 @@ mod rate_limit;
 mod report;
 mod request;
 mod retry;
+mod scrub;
 mod text;
 mod tls;
 mod transport;
