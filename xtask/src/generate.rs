@@ -79,7 +79,9 @@ fn schema_derives_behind_feature(file: &mut syn::File) {
     let gated: syn::Attribute =
         syn::parse_quote!(#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]);
     let is_schema = |path: &syn::Path| {
-        path.segments.last().is_some_and(|s| s.ident == "JsonSchema")
+        path.segments
+            .last()
+            .is_some_and(|s| s.ident == "JsonSchema")
     };
     for item in &mut file.items {
         let syn::Item::Mod(m) = item else { continue };
