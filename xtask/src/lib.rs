@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod bench;
+pub mod bench_deps;
 pub mod ci;
 pub mod diff;
 pub mod drift;
