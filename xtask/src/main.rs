@@ -8,7 +8,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use xtask::{
-    bench, bench_deps, ci, diff, drift, extract, fetch, generate, rehearse, spec, surface, update,
+    bench, bench_deps, ci, diff, drift, extract, fetch, generate, rehearse, report, spec, surface,
+    update,
 };
 
 const EXIT_ERROR: u8 = 3;
@@ -373,7 +374,7 @@ fn print_provenance(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn render(report: &diff::Report, format: Format) -> String {
+fn render(report: &report::Report, format: Format) -> String {
     match format {
         Format::Text => report.to_text(),
         Format::Json => report.to_json(),
