@@ -241,6 +241,7 @@ mod client;
 mod config;
 mod credentials;
 mod decode;
+mod env;
 mod envelope;
 mod error;
 mod executor;
@@ -253,6 +254,7 @@ mod rate_limit;
 mod report;
 mod request;
 mod retry;
+mod shared;
 mod text;
 mod tls;
 mod transport;
@@ -286,13 +288,6 @@ pub struct ReadmeDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct CrateReadmeDoctests;
-
-/// One variable of the process environment. A value that is not UTF-8 is kept
-/// (lossily) rather than read as "unset": a token that arrived mangled must fail as a
-/// bad token, not fall back to another configuration.
-pub(crate) fn env_var(name: &str) -> Option<String> {
-    std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
-}
 
 /// The HTTP header map used in [`ResponseMeta`] and [`decode_response`].
 pub use reqwest::header::HeaderMap;
