@@ -89,7 +89,7 @@
 //!
 //! # Retries
 //!
-//! The default [`RetryPolicy`] retries twice. It retries:
+//! The default [`RetryPolicy`] retries twice ([`DEFAULT_MAX_RETRIES`]). It retries:
 //!
 //! - connection failures, except a refused certificate (that answer will not change);
 //! - timeouts;
@@ -277,7 +277,7 @@ pub use error::{
 pub use ids::check_ids;
 pub use rate_limit::RateLimit;
 pub use report::{ResponseMeta, SyncReport, SyncResult, SyncStatus, UpstreamFailure};
-pub use retry::RetryPolicy;
+pub use retry::{DEFAULT_MAX_RETRIES, RetryPolicy};
 
 /// The READMEs' Rust examples (the repository's and this crate's own, which crates.io
 /// shows), compiled as doctests so that they cannot rot.
