@@ -63,7 +63,7 @@ impl Credentials {
     /// reverse), is a [`ConfigError`] too: guessing which one the user meant is how
     /// confusing auth failures start.
     pub fn from_env() -> Result<Option<Self>, ConfigError> {
-        Self::from_lookup(crate::env_var)
+        Self::from_lookup(crate::env::var)
     }
 
     /// [`Credentials::from_env`] over any variable lookup (testable without touching
