@@ -384,3 +384,126 @@ async fn a_stalled_first_answer_does_not_fail_the_ids_behind_it() {
     );
     assert_eq!(server.requests(), 5);
 }
+
+/// For pipelines: `--summary` appends a Markdown table (heading with the counts, one row
+/// per id in input order) and, with `GITHUB_ACTIONS=true`, each failure or not-ready
+/// server is an annotation on stderr; the records and the exit code are as without.
+/// A summary path that is not a regular file is a warning, not another exit code.
+#[tokio::test(flavor = "multi_thread")]
+async fn pipelines_get_a_markdown_summary_and_annotations() {
+    let server = FaultServer::start(vec![
+        Step::Raw(json("200 OK", &ok_body(r#"{"status":"ready"}"#))),
+        Step::Raw(json("200 OK", &ok_body(NOT_READY))),
+        Step::Raw(json(
+            "403 Forbidden",
+            r#"{"success":false,"errors":[{"code":10000,"message":"Authentication error | <b>"}],"messages":[],"result":null}"#,
+        )),
+    ])
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.md");
+    std::fs::write(&summary, "before\n").unwrap();
+    let summary_arg = summary.to_str().unwrap().to_string();
+    let base = [
+        "ok-a",
+        "nr-b",
+        "fail-c",
+        "--account-id",
+        ACCOUNT,
+        "--base-url",
+        &server.base,
+        "--concurrency",
+        "1",
+        "--retries",
+        "0",
+    ];
+    let mut argv: Vec<&str> = base.to_vec();
+    argv.extend(["--summary", &summary_arg]);
+    let run = run_sync_off_runtime(argv, [TOKEN, ("GITHUB_ACTIONS", "true")]).await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let outcomes: Vec<String> = run
+        .records()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(outcomes, ["ready", "not_ready", "failed"]);
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        text.starts_with("before\n### cf-mcp-sync: 1 ready, 1 not ready, 1 failed\n"),
+        "{text}"
+    );
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| Server"))
+        .collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    assert!(
+        rows[0].starts_with("| ok-a | ✅ ready | ready |"),
+        "{}",
+        rows[0]
+    );
+    assert!(
+        rows[1].starts_with("| nr-b | ⚠️ not ready | error | MCP server returned an error"),
+        "{}",
+        rows[1]
+    );
+    assert!(
+        rows[2].starts_with("| fail-c | ❌ failed | HTTP 403 |"),
+        "{}",
+        rows[2]
+    );
+    assert!(
+        rows[2].contains("Authentication error \\| &lt;b&gt;"),
+        "server text stays text: {}",
+        rows[2]
+    );
+    assert!(
+        run.stderr.contains(
+            "::warning title=cf-mcp-sync nr-b::nr-b is error: MCP server returned an error"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("::error title=cf-mcp-sync fail-c::fail-c: 403 Forbidden"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("title=cf-mcp-sync ok-a"),
+        "{}",
+        run.stderr
+    );
+    assert_no_secret(&text);
+    assert_no_secret(&run.stderr);
+    // Not on GitHub: no annotations. A directory as the summary: a warning, same exit.
+    let server2 = FaultServer::start(vec![Step::Raw(json(
+        "200 OK",
+        &ok_body(r#"{"status":"ready"}"#),
+    ))])
+    .await;
+    let dir_arg = dir.path().to_str().unwrap().to_string();
+    let run = run_sync_off_runtime(
+        [
+            "ok-a",
+            "--account-id",
+            ACCOUNT,
+            "--base-url",
+            &server2.base,
+            "--summary",
+            &dir_arg,
+        ],
+        [TOKEN],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("warning: cannot write the summary"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    assert!(!run.stderr.contains("::"), "{}", run.stderr);
+    assert_eq!(run.records().len(), 1);
+}

@@ -99,6 +99,13 @@ pub struct SyncArgs {
     #[arg(short, long, value_enum, value_name = "FORMAT")]
     pub output: Option<Output>,
 
+    /// Also append a Markdown summary table to FILE (e.g. "$GITHUB_STEP_SUMMARY").
+    ///
+    /// The records on stdout are unchanged. On GitHub Actions (GITHUB_ACTIONS=true), each
+    /// server that failed or is not ready is also an annotation on stderr.
+    #[arg(long, value_name = "FILE", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub summary: Option<String>,
+
     /// The API base URL (the help text names the default).
     #[arg(
         long,
@@ -119,8 +126,9 @@ pub struct SyncArgs {
     #[arg(long, value_name = "DURATION", default_value = DEFAULT_TIMEOUT, value_parser = parse_duration)]
     pub timeout: Duration,
 
-    /// Retries after a failed attempt (connection failures, timeouts, 429, 5xx). With
-    /// several ids, one still rate limited after them is tried again up to N more
+    /// Retries after a failed attempt (connection failures, timeouts, 429, 5xx).
+    ///
+    /// With several ids, one still rate limited after them is tried again up to N more
     /// rounds, within its --timeout; 0 sends one request per id.
     #[arg(long, value_name = "N", default_value_t = cloudflare_mcp_sync::DEFAULT_MAX_RETRIES, value_parser = clap::value_parser!(u32).range(0..=10))]
     pub retries: u32,
