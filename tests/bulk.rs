@@ -1,11 +1,10 @@
 //! Bulk sync against a server that enforces a small rate limit: every id succeeds, in
 //! input order, with few 429s, and progress is reported.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use cloudflare_mcp_sync::{BulkOptions, Error, Progress};
 use workspace_tests::fault::{self, FaultServer, Step};
@@ -251,49 +250,17 @@ async fn two_runs_and_single_calls_on_one_client_share_the_quota() {
 }
 
 /// A server whose every answer is a 200 with `Ratelimit: "default";r=0;t=<t>`, each
-/// held for `latency`. Counts (in flight now, most in flight at once, requests in all).
-async fn spent_window_server(t: u64, latency: Duration) -> (String, Arc<[AtomicUsize; 3]>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let counts: Arc<[AtomicUsize; 3]> = Arc::default();
-    let c = counts.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let counts = c.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                loop {
-                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-                        match socket.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => {
-                                buf.extend_from_slice(&chunk[..n]);
-                                continue;
-                            }
-                        }
-                    };
-                    buf.drain(..end + 4);
-                    let now = counts[0].fetch_add(1, Ordering::SeqCst) + 1;
-                    counts[1].fetch_max(now, Ordering::SeqCst);
-                    counts[2].fetch_add(1, Ordering::SeqCst);
-                    tokio::time::sleep(latency).await;
-                    let body =
-                        r#"{"success":true,"errors":[],"messages":[],"result":{"status":"ready"}}"#;
-                    let response = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nratelimit: \"default\";r=0;t={t}\r\ncontent-length: {}\r\n\r\n{body}",
-                        body.len()
-                    );
-                    // Out of flight before the client can read the answer.
-                    counts[0].fetch_sub(1, Ordering::SeqCst);
-                    if socket.write_all(response.as_bytes()).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (base, counts)
+/// held for `latency` (the fault server counts requests and the most at once).
+async fn spent_window_server(t: u64, latency: Duration) -> FaultServer {
+    let answer = fault::response(
+        "200 OK",
+        &[
+            ("content-type", "application/json"),
+            ("ratelimit", &format!("\"default\";r=0;t={t}")),
+        ],
+        ok_body(r#"{"status":"ready"}"#).as_bytes(),
+    );
+    FaultServer::start(vec![Step::StallThen(latency, answer)]).await
 }
 
 /// Every answer says the window is spent (`r=0;t=2`): after each reset exactly one
@@ -303,8 +270,8 @@ async fn spent_window_server(t: u64, latency: Duration) -> (String, Arc<[AtomicU
 /// the pacer never lets two go).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_each_reset_one_request_goes_alone() {
-    let (base, counts) = spent_window_server(2, Duration::from_millis(300)).await;
-    let client = builder(&base)
+    let server = spent_window_server(2, Duration::from_millis(300)).await;
+    let client = builder(&server.base)
         .total_timeout(Duration::from_secs(30))
         .build()
         .unwrap();
@@ -318,9 +285,9 @@ async fn after_each_reset_one_request_goes_alone() {
             .all(|r| r.outcome.as_ref().is_ok_and(|r| r.is_ready())),
         "{results:?}"
     );
-    assert_eq!(counts[2].load(Ordering::SeqCst), 3, "one request per id");
+    assert_eq!(server.requests(), 3, "one request per id");
     assert_eq!(
-        counts[1].load(Ordering::SeqCst),
+        server.peak_in_flight(),
         1,
         "two requests went together after a reset"
     );
@@ -331,8 +298,8 @@ async fn after_each_reset_one_request_goes_alone() {
 /// request: not a configuration error, and the other ids are unaffected.
 #[tokio::test]
 async fn a_panic_in_a_worker_fails_that_id_only() {
-    let (base, counts) = spent_window_server(1, Duration::ZERO).await;
-    let client = builder(&base)
+    let server = spent_window_server(1, Duration::ZERO).await;
+    let client = builder(&server.base)
         .total_timeout(Duration::from_secs(30))
         .build()
         .unwrap();
@@ -349,7 +316,7 @@ async fn a_panic_in_a_worker_fails_that_id_only() {
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
     assert!(err.to_string().contains("panicked"), "{err}");
     assert_eq!(err.attempts(), 1, "not \"nothing was sent\"");
-    assert_eq!(counts[2].load(Ordering::SeqCst), 1);
+    assert_eq!(server.requests(), 1);
 }
 
 /// Every answer is 429 `Retry-After: 1`: an id tried again after its retries keeps its
