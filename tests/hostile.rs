@@ -935,6 +935,8 @@ fn a_host_no_resolver_can_take_is_a_configuration_error() {
     for base in [
         format!("https://{label}.example.com"),
         format!("https://{}.com", ["abc"; 70].join(".")),
+        "https://a..b".to_string(),
+        "https://-a-.example".to_string(),
     ] {
         let run = workspace_tests::main_job::run_sync(
             &[SERVER, "--account-id", ACCOUNT, "--base-url", &base],
@@ -942,6 +944,101 @@ fn a_host_no_resolver_can_take_is_a_configuration_error() {
         );
         assert_eq!(run.code, Some(2), "{base}: {}", run.stderr);
         assert!(run.stderr.contains("host name"), "{base}: {}", run.stderr);
+        assert!(!run.stderr.contains("attempts"), "{base}: {}", run.stderr);
         assert!(run.stdout.is_empty() || run.record()["error"]["attempts"] == 0);
+    }
+}
+
+/// A server that echoes the credential (in an error message, a `cf-ray`, a redirect's
+/// `Location`, a text body, the result's error, the messages) does not get it printed:
+/// every response is scrubbed of the client's secrets before anything reads it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_echoing_the_credential_does_not_get_it_printed() {
+    // Each mode's echo holds what that mode sends: the client can only take out what
+    // it has.
+    for (mode, env, echo) in [
+        (
+            "token",
+            token_env(&[]),
+            format!("Bearer {}", secrets::TOKEN),
+        ),
+        (
+            "global key",
+            vec![
+                ("CLOUDFLARE_EMAIL".to_string(), secrets::EMAIL.to_string()),
+                ("CLOUDFLARE_API_KEY".to_string(), secrets::KEY.to_string()),
+            ],
+            format!("{} {}", secrets::EMAIL, secrets::KEY),
+        ),
+    ] {
+        let secret = if mode == "token" {
+            secrets::TOKEN
+        } else {
+            secrets::KEY
+        };
+        let json_headers = |ray: &str| {
+            vec![
+                ("content-type", "application/json".to_string()),
+                ("cf-ray", ray.to_string()),
+            ]
+        };
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("403 with the header in its message and ray", {
+                let h = json_headers(secret);
+                let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                response(
+                    "403 Forbidden",
+                    &h,
+                    format!(r#"{{"success":false,"errors":[{{"code":9109,"message":"bad {echo}"}}],"messages":[],"result":null}}"#).as_bytes(),
+                )
+            }),
+            (
+                "302 with the key in Location",
+                response(
+                    "302 Found",
+                    &[("location", &format!("http://x/?t={secret}"))],
+                    b"",
+                ),
+            ),
+            (
+                "502 text body",
+                response(
+                    "502 Bad Gateway",
+                    &[("content-type", "text/plain")],
+                    echo.as_bytes(),
+                ),
+            ),
+            (
+                "ready-shaped failure with the echo in error and messages",
+                json(
+                    "200 OK",
+                    &format!(
+                        r#"{{"success":true,"errors":[],"messages":[{{"code":1,"message":"{echo}"}}],"result":{{"status":"error","error":"{echo}","error_details":{{"cause":"{echo}"}}}}}}"#
+                    ),
+                ),
+            ),
+        ];
+        for (name, reply) in cases {
+            let server = FaultServer::start(vec![Step::Raw(reply)]).await;
+            for output in ["json", "text"] {
+                let mut argv = args(&server.base);
+                argv.extend([
+                    "--output".to_string(),
+                    output.to_string(),
+                    "--retries".to_string(),
+                    "0".to_string(),
+                ]);
+                let run = run_sync_off_runtime(argv, env.clone()).await;
+                assert_ne!(run.code, Some(0), "{mode}, {name}: {}", run.stdout);
+                assert!(
+                    run.stdout.contains("[redacted]") || run.stderr.contains("[redacted]"),
+                    "{mode}, {name}, {output}: the echo is shown redacted\n{}\n{}",
+                    run.stdout,
+                    run.stderr
+                );
+                assert_no_secret(&run.stdout);
+                assert_no_secret(&run.stderr);
+            }
+        }
     }
 }

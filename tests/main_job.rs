@@ -311,3 +311,199 @@ async fn an_interrupted_run_writes_what_finished_and_the_rest_as_not_attempted()
         assert_no_secret(&run.stderr);
     }
 }
+
+/// `--retries 0` is one request per id in a bulk run too: a rate-limited id is not
+/// queued again (the bulk rounds follow `--retries`), and its record says 1 attempt.
+#[tokio::test(flavor = "multi_thread")]
+async fn retries_0_sends_one_request_per_id_even_when_rate_limited() {
+    let limited = workspace_tests::fault::response(
+        "429 Too Many Requests",
+        &[("content-type", "application/json"), ("retry-after", "1")],
+        br#"{"success":false,"errors":[{"code":10429,"message":"slow down"}],"messages":[],"result":null}"#,
+    );
+    let server = FaultServer::start(vec![Step::Raw(limited)]).await;
+    let run = run_sync_off_runtime(
+        [
+            "first",
+            "second",
+            "--account-id",
+            ACCOUNT,
+            "--base-url",
+            &server.base,
+            "--retries",
+            "0",
+        ],
+        [TOKEN],
+    )
+    .await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let records = run.records();
+    assert_eq!(records.len(), 2);
+    for record in &records {
+        assert_eq!(record["error"]["kind"], "rate_limited", "{record}");
+        assert_eq!(record["error"]["attempts"], 1, "{record}");
+    }
+    assert_eq!(server.requests(), 2, "{:?}", server.heads());
+}
+
+/// The first request of a run goes alone (the rate limit is learned from its answer),
+/// but a stalled first answer holds the others for a bounded time, not until their own
+/// timeouts: the healthy ids are ready and only the stalled one fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_first_answer_does_not_fail_the_ids_behind_it() {
+    let ready = json("200 OK", &ok_body(r#"{"status":"ready"}"#));
+    let server = FaultServer::start(vec![
+        Step::StallThen(std::time::Duration::from_secs(3600), ready.clone()),
+        Step::Raw(ready),
+    ])
+    .await;
+    let ids = ["stalled", "ok-1", "ok-2", "ok-3", "ok-4"];
+    let mut argv: Vec<&str> = ids.to_vec();
+    argv.extend([
+        "--account-id",
+        ACCOUNT,
+        "--base-url",
+        &server.base,
+        "--timeout",
+        "10s",
+        "--retries",
+        "0",
+    ]);
+    let run = run_sync_off_runtime(argv, [TOKEN]).await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let outcomes: Vec<String> = run
+        .records()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["failed", "ready", "ready", "ready", "ready"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(server.requests(), 5);
+}
+
+/// For pipelines: `--summary` appends a Markdown table (heading with the counts, one row
+/// per id in input order) and, with `GITHUB_ACTIONS=true`, each failure or not-ready
+/// server is an annotation on stderr; the records and the exit code are as without.
+/// A summary path that is not a regular file is a warning, not another exit code.
+#[tokio::test(flavor = "multi_thread")]
+async fn pipelines_get_a_markdown_summary_and_annotations() {
+    let server = FaultServer::start(vec![
+        Step::Raw(json("200 OK", &ok_body(r#"{"status":"ready"}"#))),
+        Step::Raw(json("200 OK", &ok_body(NOT_READY))),
+        Step::Raw(json(
+            "403 Forbidden",
+            r#"{"success":false,"errors":[{"code":10000,"message":"Authentication error | <b>"}],"messages":[],"result":null}"#,
+        )),
+    ])
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.md");
+    std::fs::write(&summary, "before\n").unwrap();
+    let summary_arg = summary.to_str().unwrap().to_string();
+    let base = [
+        "ok-a",
+        "nr-b",
+        "fail-c",
+        "--account-id",
+        ACCOUNT,
+        "--base-url",
+        &server.base,
+        "--concurrency",
+        "1",
+        "--retries",
+        "0",
+    ];
+    let mut argv: Vec<&str> = base.to_vec();
+    argv.extend(["--summary", &summary_arg]);
+    let run = run_sync_off_runtime(argv, [TOKEN, ("GITHUB_ACTIONS", "true")]).await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let outcomes: Vec<String> = run
+        .records()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(outcomes, ["ready", "not_ready", "failed"]);
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        text.starts_with("before\n### cf-mcp-sync: 1 ready, 1 not ready, 1 failed\n"),
+        "{text}"
+    );
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| Server"))
+        .collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    assert!(
+        rows[0].starts_with("| ok-a | ✅ ready | ready |"),
+        "{}",
+        rows[0]
+    );
+    assert!(
+        rows[1].starts_with("| nr-b | ⚠️ not ready | error | MCP server returned an error"),
+        "{}",
+        rows[1]
+    );
+    assert!(
+        rows[2].starts_with("| fail-c | ❌ failed | HTTP 403 |"),
+        "{}",
+        rows[2]
+    );
+    assert!(
+        rows[2].contains("Authentication error \\| &lt;b&gt;"),
+        "server text stays text: {}",
+        rows[2]
+    );
+    assert!(
+        run.stderr.contains(
+            "::warning title=cf-mcp-sync nr-b::nr-b is error: MCP server returned an error"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("::error title=cf-mcp-sync fail-c::fail-c: 403 Forbidden"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("title=cf-mcp-sync ok-a"),
+        "{}",
+        run.stderr
+    );
+    assert_no_secret(&text);
+    assert_no_secret(&run.stderr);
+    // Not on GitHub: no annotations. A directory as the summary: a warning, same exit.
+    let server2 = FaultServer::start(vec![Step::Raw(json(
+        "200 OK",
+        &ok_body(r#"{"status":"ready"}"#),
+    ))])
+    .await;
+    let dir_arg = dir.path().to_str().unwrap().to_string();
+    let run = run_sync_off_runtime(
+        [
+            "ok-a",
+            "--account-id",
+            ACCOUNT,
+            "--base-url",
+            &server2.base,
+            "--summary",
+            &dir_arg,
+        ],
+        [TOKEN],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("warning: cannot write the summary"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    assert!(!run.stderr.contains("::"), "{}", run.stderr);
+    assert_eq!(run.records().len(), 1);
+}

@@ -6,7 +6,7 @@ use workspace_tests::{
     committed_spec, scratch_workspace, upstream_document, upstream_document_from, upstream_fixture,
     workspace_root,
 };
-use xtask::diff::{Class, Report};
+use xtask::report::{Class, Report};
 use xtask::{extract, generate, spec};
 
 const OP: &str = "mcp-portals-api-sync-server";

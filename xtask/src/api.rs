@@ -2,7 +2,7 @@
 //! keyword that is not cosmetic, and `diff` classes a change by the keyword's kind. A
 //! keyword either moves the snapshot and gets a class above cosmetic, or neither.
 
-use crate::diff::Class;
+use crate::report::Class;
 
 /// How a schema keyword is judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -80,6 +80,39 @@ const TESTS: Step = Step {
     env: &[],
 };
 
+/// Removes this workspace's crates from the sources cargo extracted for earlier
+/// `cargo package` runs. Packaging verifies each crate against its siblings through a
+/// local registry, and cargo reuses an extracted `<name>-<version>` directory of that
+/// registry if one exists: with the version unchanged, a crate would be verified against
+/// a sibling's old sources (seen: a generated crate from before a feature was added).
+fn forget_packaged_sources() {
+    let home = std::env::var_os("CARGO_HOME")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cargo")));
+    let Some(src) = home.map(|h| h.join("registry/src")) else {
+        return;
+    };
+    let Ok(registries) = std::fs::read_dir(&src) else {
+        return;
+    };
+    for registry in registries.flatten() {
+        // Local registries' directories start with `-`; crates.io's never do.
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        let Ok(crates) = std::fs::read_dir(registry.path()) else {
+            continue;
+        };
+        for krate in crates.flatten() {
+            let name = krate.file_name().to_string_lossy().into_owned();
+            if name.starts_with("cloudflare-mcp-sync") || name.starts_with("cf-mcp-sync") {
+                let _ = std::fs::remove_dir_all(krate.path());
+            }
+        }
+    }
+}
+
 /// TLS is rustls: `cargo tree -i openssl-sys` must find no such package.
 fn no_openssl(cargo: &str, root: &std::path::Path) -> Result<()> {
     eprintln!("==> no OpenSSL: cargo tree --workspace -i openssl-sys (expect no match)");
@@ -129,6 +162,9 @@ pub fn run() -> Result<()> {
     // the test step runs them, once.
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     for step in &STEPS {
+        if step.label == "package" {
+            forget_packaged_sources();
+        }
         let (mut command, shown) = step.command(&cargo, &root);
         let status = command.status()?;
         if !status.success() {

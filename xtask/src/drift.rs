@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
 
-use crate::diff::Class;
+use crate::report::Class;
 use crate::{fetch, markdown, spec, update, version};
 
 /// What judges the updated tree.
@@ -572,10 +572,10 @@ pub fn write_files(job: &Job, files: &Files) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn job(changes: Vec<crate::diff::Change>, verdict: Verdict) -> Job {
+    fn job(changes: Vec<crate::report::Change>, verdict: Verdict) -> Job {
         Job {
             updated: update::Updated {
-                report: crate::diff::Report { changes },
+                report: crate::report::Report { changes },
                 snapshots: String::new(),
                 written: true,
                 source: "http://127.0.0.1/x".into(),
@@ -591,8 +591,8 @@ mod tests {
         }
     }
 
-    fn change(class: Class) -> crate::diff::Change {
-        crate::diff::Change {
+    fn change(class: Class) -> crate::report::Change {
+        crate::report::Change {
             class,
             pointer: "/paths/x".into(),
             message: "m".into(),

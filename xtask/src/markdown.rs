@@ -2,7 +2,7 @@
 //! (descriptions, enum values) lands in a document GitHub renders, so every cell is
 //! either a code span or escaped text: it cannot become markup, a link or a new cell.
 
-use crate::diff::{Class, Report};
+use crate::report::{Class, Report};
 
 impl Report {
     /// The report as Markdown, for a CI job summary or a pull request body: a summary
@@ -108,7 +108,7 @@ pub fn update_markdown(updated: &crate::update::Updated) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diff::Change;
+    use crate::report::Change;
 
     #[test]
     fn code_spans_survive_backticks_and_pipes() {

@@ -8,13 +8,14 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::extract::{self, Plan, Source};
+use crate::report::Report;
 use crate::{diff, fetch, generate, spec, surface};
 
 /// What an update did, for printing.
 #[derive(Debug)]
 pub struct Updated {
     /// The diff of the committed fragment against the new one.
-    pub report: diff::Report,
+    pub report: Report,
     /// Text telling which snapshots move and why.
     pub snapshots: String,
     /// Whether any file was written (false: upstream changed nothing in scope).
@@ -74,7 +75,7 @@ fn apply(
     let commit = plan.provenance.upstream.commit.clone();
     if plan.is_unchanged() {
         return Ok(Updated {
-            report: diff::Report::default(),
+            report: Report::default(),
             snapshots: "no snapshot should change.\n".to_string(),
             written: false,
             source,

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::diff::Class;
+use crate::report::Class;
 
 /// The crates that share one version, by manifest; the first is read for the version.
 pub const MANIFESTS: [(&str, &str); 3] = [

@@ -40,9 +40,92 @@ fn usage_mistakes_exit_64() {
         let out = xtask(args);
         assert_eq!(out.status.code(), Some(64), "{args:?}");
         assert!(
-            String::from_utf8_lossy(&out.stderr).contains("usage: cargo xtask"),
+            String::from_utf8_lossy(&out.stderr).contains("Usage: cargo xtask"),
             "{args:?}"
         );
+    }
+}
+
+#[test]
+fn values_out_of_range_are_usage_mistakes() {
+    for args in [
+        &["update", "https://x/y", "--max-mb", "0"][..],
+        &["update", "https://x/y", "--max-mb", "1025"],
+        &["update", "https://x/y", "--timeout", "0"],
+        &["update", "https://x/y", "--timeout", "3601"],
+        &["update", "https://x/y", "--timeout", "NaN"],
+        &["diff", "a.json", "b.json", "--format", "yaml"],
+        &["spec-drift", "https://x/y", "--verdict", "maybe"],
+        &["bench-extract", "--runs", "many"],
+    ] {
+        let out = xtask(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{args:?}: {stderr}");
+        assert!(stderr.contains("invalid value"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_flag_the_command_does_not_take_is_refused() {
+    // Each of these was once accepted and ignored: the command ran as if it were absent.
+    for args in [
+        &["generate", "--format", "json"][..],
+        &["extract", "upstream.json", "--format", "json"],
+        &["diff", "a.json", "b.json", "--timeout", "5"],
+        &["diff", "a.json", "b.json", "--commit", "abc"],
+        &["spec-drift", "https://x/y", "--operation", "op"],
+        &["spec-drift", "https://x/y", "--format", "json"],
+        &["rehearse-drift", "--report", "r.md"],
+        &["bench-extract", "--commit", "abc"],
+        &["surface", "--operation", "op"],
+        &["ci", "--check"],
+        &["bench-deps", "--runs", "3"],
+    ] {
+        let out = xtask(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{args:?}: {stderr}");
+        assert!(stderr.contains("unexpected argument"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn help_is_an_answer_not_a_mistake() {
+    for args in [&["help"][..], &["--help"], &["-h"], &["update", "--help"]] {
+        let out = xtask(args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(stdout.contains("Usage: cargo xtask"), "{args:?}: {stdout}");
+    }
+    let out = xtask(&["help"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for command in [
+        "generate",
+        "extract",
+        "diff",
+        "update",
+        "spec-drift",
+        "rehearse-drift",
+        "bench-extract",
+        "bench-deps",
+        "ci",
+        "provenance",
+        "surface",
+    ] {
+        assert!(
+            stdout.contains(&format!("  {command} ")),
+            "{command}: {stdout}"
+        );
+    }
+    assert!(stdout.contains("usage mistakes exit 64"), "{stdout}");
+    let update = String::from_utf8_lossy(&xtask(&["update", "--help"]).stdout).into_owned();
+    for option in [
+        "--operation",
+        "--commit",
+        "--format",
+        "--timeout",
+        "--max-mb",
+    ] {
+        assert!(update.contains(option), "{option}: {update}");
     }
 }
 

@@ -5,6 +5,17 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+/// `--timeout`'s default: the library's total timeout, as text because clap parses
+/// defaults (a test checks that it parses to the library's value).
+pub const DEFAULT_TIMEOUT: &str = "60s";
+
+/// `--concurrency`'s default: the library's, in the flag's type and range.
+pub const DEFAULT_CONCURRENCY: u16 = {
+    assert!(cloudflare_mcp_sync::DEFAULT_CONCURRENCY >= 1);
+    assert!(cloudflare_mcp_sync::DEFAULT_CONCURRENCY <= 64);
+    cloudflare_mcp_sync::DEFAULT_CONCURRENCY as u16
+};
+
 /// Variable that supplies `--account-id` (the name Cloudflare's own tools use).
 pub const ENV_ACCOUNT_ID: &str = "CLOUDFLARE_ACCOUNT_ID";
 
@@ -88,6 +99,13 @@ pub struct SyncArgs {
     #[arg(short, long, value_enum, value_name = "FORMAT")]
     pub output: Option<Output>,
 
+    /// Also append a Markdown summary table to FILE (e.g. "$GITHUB_STEP_SUMMARY").
+    ///
+    /// The records on stdout are unchanged. On GitHub Actions (GITHUB_ACTIONS=true), each
+    /// server that failed or is not ready is also an annotation on stderr.
+    #[arg(long, value_name = "FILE", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub summary: Option<String>,
+
     /// The API base URL (the help text names the default).
     #[arg(
         long,
@@ -105,15 +123,18 @@ pub struct SyncArgs {
     pub mock: bool,
 
     /// Time allowed for each server, retries included (e.g. 30, 30s, 500ms, 2m).
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = DEFAULT_TIMEOUT, value_parser = parse_duration)]
     pub timeout: Duration,
 
     /// Retries after a failed attempt (connection failures, timeouts, 429, 5xx).
-    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=10))]
+    ///
+    /// With several ids, one still rate limited after them is tried again up to N more
+    /// rounds, within its --timeout; 0 sends one request per id.
+    #[arg(long, value_name = "N", default_value_t = cloudflare_mcp_sync::DEFAULT_MAX_RETRIES, value_parser = clap::value_parser!(u32).range(0..=10))]
     pub retries: u32,
 
     /// Syncs in flight at once when several ids are given.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 
     /// More logs on stderr (-v info, -vv debug, -vvv trace).
@@ -199,6 +220,26 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_defaults_are_the_librarys() {
+        assert_eq!(
+            parse_duration(DEFAULT_TIMEOUT),
+            Ok(cloudflare_mcp_sync::DEFAULT_TOTAL_TIMEOUT)
+        );
+        assert_eq!(
+            usize::from(DEFAULT_CONCURRENCY),
+            cloudflare_mcp_sync::DEFAULT_CONCURRENCY
+        );
+        let cli = Cli::try_parse_from(["cf-mcp-sync", "server-a"]).map_err(|e| e.to_string());
+        let sync = cli.map(|c| c.sync);
+        assert!(
+            matches!(&sync, Ok(s) if s.timeout == cloudflare_mcp_sync::DEFAULT_TOTAL_TIMEOUT
+                && s.retries == cloudflare_mcp_sync::DEFAULT_MAX_RETRIES
+                && s.concurrency == DEFAULT_CONCURRENCY),
+            "{sync:?}"
+        );
     }
 
     #[test]

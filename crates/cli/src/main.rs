@@ -6,6 +6,7 @@
 mod args;
 mod mock;
 mod output;
+mod pipeline;
 mod progress;
 mod run;
 
@@ -82,6 +83,8 @@ fn main() -> ExitCode {
         retries: sync.retries,
         concurrency: usize::from(sync.concurrency),
         quiet: sync.quiet,
+        summary: sync.summary.map(std::path::PathBuf::from),
+        annotations: std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true"),
     };
     // One thread: the work is waiting on the network, and a cold start stays small.
     let runtime = match tokio::runtime::Builder::new_current_thread()

@@ -14,6 +14,7 @@ use cloudflare_mcp_sync::{
 use crate::args::Output;
 use crate::mock;
 use crate::output::{Outcome, Record, text_line, text_not_attempted};
+use crate::pipeline;
 use crate::progress;
 
 /// The exit codes `--help` documents.
@@ -62,6 +63,10 @@ pub struct Job {
     pub quiet: u8,
     /// Whether a run over several ids may draw a progress bar (one id never does).
     pub progress: bool,
+    /// `--summary`: where the Markdown summary is appended.
+    pub summary: Option<std::path::PathBuf>,
+    /// Whether to print GitHub Actions annotations (`GITHUB_ACTIONS=true`).
+    pub annotations: bool,
 }
 
 /// Runs the job and says how it ended.
@@ -195,9 +200,11 @@ async fn sync(
         lock(printer).finished(0, &result);
         return;
     }
+    // `--retries` bounds the 429 rounds too: `--retries 0` means one request per id.
     let mut options = BulkOptions::new()
         .concurrency(job.concurrency)
-        .max_ahead(MAX_AHEAD);
+        .max_ahead(MAX_AHEAD)
+        .rate_limit_rounds(job.retries);
     if let Some(bar) = bar {
         options = options.on_progress(move |p| progress::update(&bar, p));
     }
@@ -219,6 +226,9 @@ const MAX_AHEAD: usize = cloudflare_mcp_sync::DEFAULT_MAX_AHEAD;
 fn lock(printer: &Mutex<Printer>) -> std::sync::MutexGuard<'_, Printer> {
     printer.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+/// One id's row of the Markdown summary, and its outcome (for the counts).
+type SummaryRow = (String, Outcome);
 
 /// One id's record, rendered when its result arrived.
 struct Rendered {
@@ -244,6 +254,9 @@ struct Printer {
     written: std::io::Result<()>,
     quiet: u8,
     worst: Exit,
+    /// With `--summary`: each id's row and outcome, by input position.
+    summary: Option<(std::path::PathBuf, Vec<Option<SummaryRow>>)>,
+    annotations: bool,
 }
 
 impl Printer {
@@ -264,6 +277,11 @@ impl Printer {
             written: Ok(()),
             quiet: job.quiet,
             worst: Exit::Ready,
+            summary: job
+                .summary
+                .clone()
+                .map(|path| (path, job.server_ids.iter().map(|_| None).collect())),
+            annotations: job.annotations,
         }
     }
 
@@ -281,6 +299,18 @@ impl Printer {
             (Output::Json, Err(e)) => Some(format!("error: {id}: {e}")),
             _ => None,
         };
+        if let Some(slot) = self.summary.as_mut().and_then(|(_, rows)| rows.get_mut(i)) {
+            *slot = Some((pipeline::row(id, result), Outcome::of(result)));
+        }
+        if self.annotations
+            && self.quiet < 2
+            && let Some(line) = pipeline::annotation(id, result)
+        {
+            match &self.bar {
+                Some(bar) => bar.suspend(|| to_stderr(&line)),
+                None => to_stderr(&line),
+            }
+        }
         if let Some(slot) = self.pending.get_mut(i) {
             *slot = Some(Rendered {
                 line,
@@ -345,9 +375,34 @@ impl Printer {
         }
     }
 
+    /// Appends the Markdown summary, in input order, when `--summary` asked for it; an
+    /// id without a result (an interrupted run) is shown as not attempted. A summary
+    /// that cannot be written is said on stderr and changes no exit code: the records
+    /// on stdout are the results.
+    fn write_summary(&mut self, say: &impl Fn(&str)) {
+        let Some((path, rows)) = self.summary.take() else {
+            return;
+        };
+        let (rows, outcomes): (Vec<String>, Vec<Outcome>) = rows
+            .into_iter()
+            .zip(&self.ids)
+            .map(|(row, id)| {
+                row.unwrap_or_else(|| (pipeline::row_not_attempted(id), Outcome::NotAttempted))
+            })
+            .unzip();
+        let text = pipeline::document(&rows, &outcomes, self.mock);
+        if let Err(e) = pipeline::append(&path, &text) {
+            say(&format!(
+                "warning: cannot write the summary to {}: {e}",
+                path.display()
+            ));
+        }
+    }
+
     /// The exit code of the whole run: the signal's when there was one, else the worst
     /// of the servers', or a failure to write the results.
     fn finish(&mut self, signal: Option<Exit>, say: &impl Fn(&str)) -> Exit {
+        self.write_summary(say);
         match std::mem::replace(&mut self.written, Ok(())) {
             // A reader that went away (`| head`) is not a failure of the sync.
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {

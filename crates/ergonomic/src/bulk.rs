@@ -3,11 +3,12 @@
 //! from the `Ratelimit` headers and 429s the calls see, instead of running into a
 //! five-minute block.
 //!
-//! [`Client::sync_each`] hands each id's outcome over as soon as it finishes and keeps
-//! nothing, so a run's memory is bounded by how many ids are in flight and how far
-//! ahead of the earliest unfinished id the run may start new ones
-//! ([`BulkOptions::max_ahead`]), not by how many ids there are. [`Client::sync_many`]
-//! collects the outcomes into one list, for callers that want them all at once.
+//! [`Client::sync_each`](crate::Client::sync_each) hands each id's outcome over as
+//! soon as it finishes and keeps nothing, so a run's memory is bounded by how many ids
+//! are in flight and how far ahead of the earliest unfinished id the run may start new
+//! ones ([`BulkOptions::max_ahead`]), not by how many ids there are.
+//! [`Client::sync_many`](crate::Client::sync_many) collects the outcomes into one
+//! list, for callers that want them all at once.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -20,112 +21,96 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::bulk_options::{BulkItem, BulkOptions, Progress, ProgressFn};
-use crate::client::Client;
 use crate::error::{Error, TransportError, TransportKind};
 use crate::report::SyncReport;
+use crate::shared::Inner;
 
-/// The per-item callback of [`Client::sync_each`], shared by the workers.
+/// The per-item callback of [`Client::sync_each`](crate::Client::sync_each), shared by
+/// the workers.
 type ItemFn = Arc<dyn Fn(usize, BulkItem) + Send + Sync>;
 
-impl Client {
-    /// Syncs many servers of one account, `options.concurrency` at a time, and hands
-    /// each id's [`BulkItem`] to `on_item` with its index in the input as soon as it
-    /// finishes (so in completion order), from the worker that finished it. Nothing is
-    /// kept after that: memory is bounded by the ids in flight and
-    /// [`BulkOptions::max_ahead`], not by the number of ids. One failure does not
-    /// lose the others, and a panic while an id is synced fails that id alone.
-    ///
-    /// Requests are paced from the `Ratelimit` headers the API sends and from any 429,
-    /// so a large run slows down before Cloudflare's account-wide limit instead of
-    /// running into its five-minute block. Each id gets the client's retry policy and
-    /// one total timeout; an id still rate limited after its retries is tried again
-    /// (see [`BulkOptions::rate_limit_rounds`]) while that timeout allows.
-    ///
-    /// Dropping the returned future stops the run: ids not yet handed over are never
-    /// handed over, so a caller that must account for every id (a command on SIGINT)
-    /// counts what it received.
-    pub async fn sync_each<I, S>(
-        &self,
-        account_id: &str,
-        server_ids: I,
-        options: &BulkOptions,
-        on_item: impl Fn(usize, BulkItem) + Send + Sync + 'static,
-    ) where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let ids: Vec<String> = server_ids.into_iter().map(Into::into).collect();
-        let total = ids.len();
-        let shared = Arc::new(Shared {
-            client: self.clone(),
-            account_id: account_id.to_string(),
-            ids,
-            next: AtomicUsize::new(0),
-            window: Mutex::new(Window {
-                finished: vec![false; total],
-                earliest: 0,
-            }),
-            room: Notify::new(),
-            max_ahead: options.max_ahead,
-            done: AtomicUsize::new(0),
-            failed: AtomicUsize::new(0),
-            rounds: options.rate_limit_rounds,
-            on_progress: options.on_progress.clone(),
-            on_item: Arc::new(on_item),
-            rate_limited_before: self.pacer().rate_limited_count(),
-        });
-        let mut workers = tokio::task::JoinSet::new();
-        for _ in 0..options.concurrency.min(total) {
-            let shared = shared.clone();
-            workers.spawn(async move { shared.work().await });
-        }
-        while workers.join_next().await.is_some() {}
-        // Only if a worker ended outside its catch: never an id left unaccounted for.
-        for i in 0..total {
-            if shared.claim(i) {
-                shared.deliver_panic(i);
-            }
+/// The run behind [`Client::sync_each`](crate::Client::sync_each): workers under the
+/// client's pacer, each id delivered once, a panic failing its id alone.
+pub(crate) async fn sync_each<I, S>(
+    inner: &Arc<Inner>,
+    account_id: &str,
+    server_ids: I,
+    options: &BulkOptions,
+    on_item: impl Fn(usize, BulkItem) + Send + Sync + 'static,
+) where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let ids: Vec<String> = server_ids.into_iter().map(Into::into).collect();
+    let total = ids.len();
+    let shared = Arc::new(Shared {
+        inner: inner.clone(),
+        account_id: account_id.to_string(),
+        ids,
+        next: AtomicUsize::new(0),
+        window: Mutex::new(Window {
+            finished: vec![false; total],
+            earliest: 0,
+        }),
+        room: Notify::new(),
+        max_ahead: options.max_ahead,
+        done: AtomicUsize::new(0),
+        failed: AtomicUsize::new(0),
+        rounds: options.rate_limit_rounds,
+        on_progress: options.on_progress.clone(),
+        on_item: Arc::new(on_item),
+        rate_limited_before: inner.pacer().rate_limited_count(),
+    });
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..options.concurrency.min(total) {
+        let shared = shared.clone();
+        workers.spawn(async move { shared.work().await });
+    }
+    while workers.join_next().await.is_some() {}
+    // Only if a worker ended outside its catch: never an id left unaccounted for.
+    for i in 0..total {
+        if shared.claim(i) {
+            shared.deliver_panic(i);
         }
     }
+}
 
-    /// [`Client::sync_each`], with the outcomes collected into one list in input
-    /// order. The list holds every report until the run ends; a caller with many ids
-    /// that can act on each outcome as it comes should use `sync_each`.
-    pub async fn sync_many<I, S>(
-        &self,
-        account_id: &str,
-        server_ids: I,
-        options: &BulkOptions,
-    ) -> Vec<BulkItem>
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let ids: Vec<String> = server_ids.into_iter().map(Into::into).collect();
-        let slots: Arc<Mutex<Vec<Option<BulkItem>>>> =
-            Arc::new(Mutex::new((0..ids.len()).map(|_| None).collect()));
-        let sink = slots.clone();
-        self.sync_each(account_id, ids.clone(), options, move |i, item| {
-            if let Some(slot) = sink
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get_mut(i)
-            {
-                *slot = Some(item);
-            }
-        })
-        .await;
-        let mut slots = slots.lock().unwrap_or_else(PoisonError::into_inner);
-        ids.into_iter()
-            .zip(slots.iter_mut())
-            .map(|(server_id, slot)| {
-                slot.take().unwrap_or_else(|| BulkItem {
-                    server_id,
-                    outcome: Err(panic_error()),
-                })
+/// The run behind [`Client::sync_many`](crate::Client::sync_many): `sync_each` into
+/// one slot per id, in input order.
+pub(crate) async fn sync_many<I, S>(
+    inner: &Arc<Inner>,
+    account_id: &str,
+    server_ids: I,
+    options: &BulkOptions,
+) -> Vec<BulkItem>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let ids: Vec<String> = server_ids.into_iter().map(Into::into).collect();
+    let slots: Arc<Mutex<Vec<Option<BulkItem>>>> =
+        Arc::new(Mutex::new((0..ids.len()).map(|_| None).collect()));
+    let sink = slots.clone();
+    sync_each(inner, account_id, ids.clone(), options, move |i, item| {
+        if let Some(slot) = sink
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(i)
+        {
+            *slot = Some(item);
+        }
+    })
+    .await;
+    let mut slots = slots.lock().unwrap_or_else(PoisonError::into_inner);
+    ids.into_iter()
+        .zip(slots.iter_mut())
+        .map(|(server_id, slot)| {
+            slot.take().unwrap_or_else(|| BulkItem {
+                server_id,
+                outcome: Err(panic_error()),
             })
-            .collect()
-    }
+        })
+        .collect()
 }
 
 /// Which ids have finished, and the earliest that has not: new ids start only within
@@ -136,7 +121,7 @@ struct Window {
 }
 
 struct Shared {
-    client: Client,
+    inner: Arc<Inner>,
     account_id: String,
     ids: Vec<String>,
     next: AtomicUsize,
@@ -211,9 +196,9 @@ impl Shared {
     /// Every round spends the same budget: the id's total timeout covers them all, and
     /// its attempt count is every request sent for it.
     async fn one(&self, i: usize, id: &str) {
-        let mut budget = self.client.budget();
+        let mut budget = self.inner.budget();
         self.report_wait();
-        let mut outcome = self.client.sync_within(&self.account_id, id, budget).await;
+        let mut outcome = self.inner.sync_within(&self.account_id, id, budget).await;
         let mut round = 0;
         while round < self.rounds {
             let Err(Error::RateLimited(limited)) = &outcome else {
@@ -221,14 +206,14 @@ impl Shared {
             };
             // No round could start in time: the id ends rate limited, as it is.
             let now = tokio::time::Instant::now();
-            let free_at = self.client.pacer().holding_until().unwrap_or(now).max(now);
+            let free_at = self.inner.pacer().holding_until().unwrap_or(now).max(now);
             if free_at >= budget.deadline {
                 break;
             }
             round += 1;
             budget.sent = limited.attempts;
             self.report_wait();
-            outcome = self.client.sync_within(&self.account_id, id, budget).await;
+            outcome = self.inner.sync_within(&self.account_id, id, budget).await;
         }
         if self.claim(i) {
             self.deliver(i, id, outcome);
@@ -265,7 +250,7 @@ impl Shared {
     /// Tells the progress callback that the rate limit is holding requests, if it is.
     fn report_wait(&self) {
         let now = tokio::time::Instant::now();
-        if let Some(until) = self.client.pacer().holding_until() {
+        if let Some(until) = self.inner.pacer().holding_until() {
             let done = self.done.load(Ordering::Relaxed);
             self.report(done, Some(until.saturating_duration_since(now)));
         }
@@ -280,7 +265,7 @@ impl Shared {
                 total: self.ids.len(),
                 failed: self.failed.load(Ordering::Relaxed),
                 rate_limited: self
-                    .client
+                    .inner
                     .pacer()
                     .rate_limited_count()
                     .saturating_sub(self.rate_limited_before),

@@ -1,30 +1,22 @@
-//! The client: one shared set of settings, connection pool and rate-limit pacer, and
-//! the calls made through it.
+//! The client: every public method in one place, each a thin call into the module that
+//! does the work (`config` builds, `shared` makes one sync, `bulk` runs many).
 
 use std::fmt;
 use std::sync::Arc;
 
-use cloudflare_mcp_sync_generated::operations::mcp_portals_api_sync_server as op;
-
-use crate::decode::decode_response;
+use crate::bulk;
+use crate::bulk_options::{BulkItem, BulkOptions};
+use crate::config::ClientBuilder;
 use crate::error::Error;
-use crate::executor::{Budget, Executor, in_span};
-use crate::pacer::Pacer;
 use crate::report::SyncReport;
-use crate::request::SyncTarget;
+use crate::shared::Inner;
 
 /// A configured client. Cheap to clone (one `Arc`), safe to share across tasks; every
 /// clone shares one connection pool and one rate-limit pacer, so build one per program
 /// (per account) and pass it around.
 #[derive(Clone)]
 pub struct Client {
-    pub(crate) inner: Arc<Inner>,
-}
-
-pub(crate) struct Inner {
-    pub(crate) executor: Executor,
-    pub(crate) target: SyncTarget,
-    pub(crate) credentials_mode: &'static str,
+    inner: Arc<Inner>,
 }
 
 impl fmt::Debug for Client {
@@ -46,6 +38,16 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
+    /// A [`ClientBuilder`] with the defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A client configured from the environment; see [`ClientBuilder::from_env`].
+    pub fn from_env() -> Result<Self, Error> {
+        ClientBuilder::from_env()?.build()
+    }
+
     /// The base URL requests go to (no trailing slash).
     pub fn base_url(&self) -> &str {
         self.inner.target.base()
@@ -59,37 +61,65 @@ impl Client {
     /// timeout, and every attempt waits its turn under the client's rate-limit pacer;
     /// the report's metadata and every error say how many attempts were made.
     pub async fn sync(&self, account_id: &str, server_id: &str) -> Result<SyncReport, Error> {
-        self.sync_within(account_id, server_id, self.inner.executor.budget())
+        self.inner
+            .sync_within(account_id, server_id, self.inner.budget())
             .await
     }
 
-    /// [`Client::sync`] within what is left of `budget` (a bulk run's later rounds).
-    pub(crate) async fn sync_within(
+    /// Syncs many servers of one account, `options.concurrency` at a time, and hands
+    /// each id's [`BulkItem`] to `on_item` with its index in the input as soon as it
+    /// finishes (so in completion order), from the worker that finished it. Nothing is
+    /// kept after that: memory is bounded by the ids in flight and
+    /// [`BulkOptions::max_ahead`], not by the number of ids. One failure does not
+    /// lose the others, and a panic while an id is synced fails that id alone.
+    ///
+    /// Requests are paced from the `Ratelimit` headers the API sends and from any 429,
+    /// so a large run slows down before Cloudflare's account-wide limit instead of
+    /// running into its five-minute block. Each id gets the client's retry policy and
+    /// one total timeout; an id still rate limited after its retries is tried again
+    /// (see [`BulkOptions::rate_limit_rounds`]) while that timeout allows.
+    ///
+    /// Dropping the returned future stops the run: ids not yet handed over are never
+    /// handed over, so a caller that must account for every id (a command on SIGINT)
+    /// counts what it received.
+    pub async fn sync_each<I, S>(
         &self,
         account_id: &str,
-        server_id: &str,
-        budget: Budget,
-    ) -> Result<SyncReport, Error> {
-        let request = self.inner.target.request(account_id, server_id)?;
-        let span = tracing::info_span!(
-            "cloudflare_mcp_sync",
-            operation = op::OPERATION_ID,
-            server_id,
-            attempts = tracing::field::Empty,
-            status = tracing::field::Empty,
-            ray_id = tracing::field::Empty,
-        );
-        let run = std::pin::pin!(self.inner.executor.run(&request, &decode_response, budget));
-        in_span(span, run).await
+        server_ids: I,
+        options: &BulkOptions,
+        on_item: impl Fn(usize, BulkItem) + Send + Sync + 'static,
+    ) where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        bulk::sync_each(&self.inner, account_id, server_ids, options, on_item).await;
     }
 
-    /// A fresh budget for one id: the total timeout from now.
-    pub(crate) fn budget(&self) -> Budget {
-        self.inner.executor.budget()
+    /// [`Client::sync_each`], with the outcomes collected into one list in input
+    /// order. The list holds every report until the run ends; a caller with many ids
+    /// that can act on each outcome as it comes should use `sync_each`.
+    pub async fn sync_many<I, S>(
+        &self,
+        account_id: &str,
+        server_ids: I,
+        options: &BulkOptions,
+    ) -> Vec<BulkItem>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        bulk::sync_many(&self.inner, account_id, server_ids, options).await
     }
+}
 
-    /// The pacer every call through this client shares.
-    pub(crate) fn pacer(&self) -> &Pacer {
-        &self.inner.executor.pacer
+impl ClientBuilder {
+    /// Checks the configuration and builds the client. Never panics; a malformed base
+    /// URL, missing credentials or unusable header values are a [`Error::Config`].
+    //
+    // Here rather than in `config`, so that `config` need not import the client back.
+    pub fn build(self) -> Result<Client, Error> {
+        Ok(Client {
+            inner: Arc::new(self.into_inner()?),
+        })
     }
 }

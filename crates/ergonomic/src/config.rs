@@ -1,14 +1,12 @@
-//! Configuring a [`Client`]: the builder, its defaults, the environment it may read,
+//! Configuring a [`Client`](crate::Client): the builder, its defaults, the environment it may read,
 //! and the base-URL policy (https, or plain http to loopback only).
 
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, HeaderValue, USER_AGENT};
 
-use crate::client::{Client, Inner};
 use crate::credentials::Credentials;
 use crate::error::{ConfigError, Error};
 use crate::executor::Executor;
@@ -16,6 +14,8 @@ use crate::pacer::Pacer;
 use crate::proxy::ProxyEnv;
 use crate::request::SyncTarget;
 use crate::retry::RetryPolicy;
+use crate::scrub::Scrubber;
+use crate::shared::Inner;
 use crate::text::{one_line, redact_url};
 
 /// Cloudflare's API base URL (the spec's server).
@@ -31,7 +31,7 @@ pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default time for the whole call, all attempts and waits included.
 pub const DEFAULT_TOTAL_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Configures a [`Client`]. Every setting has a documented default; only credentials
+/// Configures a [`Client`](crate::Client). Every setting has a documented default; only credentials
 /// are required.
 ///
 /// ```
@@ -95,7 +95,7 @@ impl ClientBuilder {
     /// empty variables are an error.
     /// Nothing is read from the environment unless this is called.
     pub fn from_env() -> Result<Self, Error> {
-        Self::from_lookup(crate::env_var)
+        Self::from_lookup(crate::env::var)
     }
 
     /// [`ClientBuilder::from_env`] over any variable lookup.
@@ -201,9 +201,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Checks the configuration and builds the client. Never panics; a malformed base
-    /// URL, missing credentials or unusable header values are a [`Error::Config`].
-    pub fn build(mut self) -> Result<Client, Error> {
+    /// Checks the configuration and makes what a client shares; `build` (beside the
+    /// client) wraps it, so that this module need not know the client.
+    pub(crate) fn into_inner(mut self) -> Result<Inner, Error> {
         let credentials = self
             .credentials
             .take()
@@ -237,20 +237,19 @@ impl ClientBuilder {
         }
         let (mode, base) = (credentials.mode(), target.base().to_string());
         let http = self.build_http(&base)?;
-        Ok(Client {
-            inner: Arc::new(Inner {
-                executor: Executor {
-                    http,
-                    headers,
-                    retry: self.retry,
-                    attempt_timeout: self.attempt_timeout,
-                    total_timeout: self.total_timeout,
-                    max_body_bytes: self.max_body_bytes,
-                    pacer: Pacer::default(),
-                },
-                target,
-                credentials_mode: mode,
-            }),
+        Ok(Inner {
+            executor: Executor {
+                http,
+                headers,
+                retry: self.retry,
+                attempt_timeout: self.attempt_timeout,
+                total_timeout: self.total_timeout,
+                max_body_bytes: self.max_body_bytes,
+                pacer: Pacer::default(),
+                scrub: Scrubber::new(credentials.secret_values()),
+            },
+            target,
+            credentials_mode: mode,
         })
     }
 
@@ -274,7 +273,7 @@ impl ClientBuilder {
                 builder = builder.proxy(proxy);
             }
         }
-        crate::tls::check_cert_env(&crate::env_var)?;
+        crate::tls::check_cert_env(&crate::env::var)?;
         Ok(crate::tls::configure(builder)?
             .build()
             .map_err(|e| ConfigError::new(format!("cannot build the HTTP client: {e}")))?)
@@ -353,6 +352,16 @@ fn normalise_base_url(raw: &str, allow_insecure_http: bool) -> Result<String, Co
                     shown()
                 )));
             }
+            // What TLS will check the certificate against: a name it refuses (an empty
+            // label, a label that starts or ends with `-`) fails every attempt alike.
+            if url.scheme() == "https"
+                && rustls::pki_types::ServerName::try_from(name.to_string()).is_err()
+            {
+                return Err(ConfigError::new(format!(
+                    "base URL {:?}: the host name is not a valid DNS name (labels of letters, digits and inner hyphens, none empty)",
+                    shown()
+                )));
+            }
         }
         Some(_) => {}
     }
@@ -369,18 +378,6 @@ fn unresolvable(name: &str) -> Option<String> {
     }
     let long = name.split('.').find(|label| label.len() > 63)?;
     Some(format!("has a label of {} bytes (at most 63)", long.len()))
-}
-
-impl Client {
-    /// A [`ClientBuilder`] with the defaults.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::new()
-    }
-
-    /// A client configured from the environment; see [`ClientBuilder::from_env`].
-    pub fn from_env() -> Result<Self, Error> {
-        ClientBuilder::from_env()?.build()
-    }
 }
 
 #[cfg(test)]

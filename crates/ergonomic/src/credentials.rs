@@ -63,7 +63,7 @@ impl Credentials {
     /// reverse), is a [`ConfigError`] too: guessing which one the user meant is how
     /// confusing auth failures start.
     pub fn from_env() -> Result<Option<Self>, ConfigError> {
-        Self::from_lookup(crate::env_var)
+        Self::from_lookup(crate::env::var)
     }
 
     /// [`Credentials::from_env`] over any variable lookup (testable without touching
@@ -99,6 +99,14 @@ impl Credentials {
         match self {
             Self::ApiToken(_) => "api-token",
             Self::GlobalKey { .. } => "global-key",
+        }
+    }
+
+    /// The secret values themselves, for taking them out of what servers send back.
+    pub(crate) fn secret_values(&self) -> Vec<&str> {
+        match self {
+            Self::ApiToken(token) => vec![token.expose_secret()],
+            Self::GlobalKey { email, key } => vec![email.expose_secret(), key.expose_secret()],
         }
     }
 

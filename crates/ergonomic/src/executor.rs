@@ -13,6 +13,7 @@ use crate::error::{Error, TransportError, TransportKind};
 use crate::pacer::{Pacer, Permit};
 use crate::rate_limit::RateLimit;
 use crate::retry::{self, Decision, RetryPolicy};
+use crate::scrub::Scrubber;
 use crate::text::human_duration;
 use crate::transport::{self, Request};
 
@@ -27,6 +28,8 @@ pub(crate) struct Executor {
     pub(crate) max_body_bytes: usize,
     /// Shared by every call through the client: the rate limit is the account's.
     pub(crate) pacer: Pacer,
+    /// The credentials' values, taken out of every response before it is read.
+    pub(crate) scrub: Scrubber,
 }
 
 /// Turns one response (status, headers, body, attempts so far) into the operation's
@@ -197,8 +200,11 @@ impl Executor {
             &self.headers,
             self.max_body_bytes,
             attempt,
+            &self.scrub,
         )
         .await?;
+        // A server that echoes a credential does not get it into a report or an error.
+        let scrubbed = self.scrub.bytes(response.body.as_slice());
         let limited = response.status == 429;
         let advised = limited
             .then(|| retry::advised_wait(&response.headers, std::time::SystemTime::now()))
@@ -220,7 +226,7 @@ impl Executor {
         decode(
             response.status,
             response.headers,
-            response.body.as_slice(),
+            scrubbed.as_deref().unwrap_or(response.body.as_slice()),
             attempt,
         )
     }

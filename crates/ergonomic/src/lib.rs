@@ -89,7 +89,7 @@
 //!
 //! # Retries
 //!
-//! The default [`RetryPolicy`] retries twice. It retries:
+//! The default [`RetryPolicy`] retries twice ([`DEFAULT_MAX_RETRIES`]). It retries:
 //!
 //! - connection failures, except a refused certificate (that answer will not change);
 //! - timeouts;
@@ -241,6 +241,7 @@ mod client;
 mod config;
 mod credentials;
 mod decode;
+mod env;
 mod envelope;
 mod error;
 mod executor;
@@ -253,6 +254,8 @@ mod rate_limit;
 mod report;
 mod request;
 mod retry;
+mod scrub;
+mod shared;
 mod text;
 mod tls;
 mod transport;
@@ -275,7 +278,7 @@ pub use error::{
 pub use ids::check_ids;
 pub use rate_limit::RateLimit;
 pub use report::{ResponseMeta, SyncReport, SyncResult, SyncStatus, UpstreamFailure};
-pub use retry::RetryPolicy;
+pub use retry::{DEFAULT_MAX_RETRIES, RetryPolicy};
 
 /// The READMEs' Rust examples (the repository's and this crate's own, which crates.io
 /// shows), compiled as doctests so that they cannot rot.
@@ -286,13 +289,6 @@ pub struct ReadmeDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct CrateReadmeDoctests;
-
-/// One variable of the process environment. A value that is not UTF-8 is kept
-/// (lossily) rather than read as "unset": a token that arrived mangled must fail as a
-/// bad token, not fall back to another configuration.
-pub(crate) fn env_var(name: &str) -> Option<String> {
-    std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
-}
 
 /// The HTTP header map used in [`ResponseMeta`] and [`decode_response`].
 pub use reqwest::header::HeaderMap;

@@ -32,6 +32,11 @@ use crate::rate_limit::RateLimit;
 /// A 429 without `Retry-After` waits this long.
 const DEFAULT_WAIT: Duration = Duration::from_secs(1);
 
+/// How long the others wait for a request sent alone (the first of a run, or the first
+/// after a reset) before they go anyway: a slow or stalled answer must not make
+/// healthy servers' syncs time out behind it.
+pub(crate) const ALONE_AT_MOST: Duration = Duration::from_secs(2);
+
 /// `now + wait` for a wait a server named, clamped first. `RateLimit` is public and
 /// its durations can be anything, so the clamp is here, where the `Instant` is made.
 fn after(now: Instant, wait: Duration) -> Instant {
@@ -64,6 +69,9 @@ struct State {
     /// Whether any answer came back yet: until one does, requests go one at a time,
     /// so that a quota smaller than the concurrency is learned before it is overrun.
     seen_answer: bool,
+    /// When the request that went alone started, while the others wait for its answer
+    /// (at most [`ALONE_AT_MOST`]).
+    alone_since: Option<Instant>,
 }
 
 /// From `r` and `t`: the lowest `r` answered in the current window. It belongs to the
@@ -120,7 +128,8 @@ impl Drop for Permit<'_> {
 /// What a caller waits for.
 enum Wait {
     Until(Instant),
-    Answer,
+    /// The answer of the request sent alone, or this time, whichever comes first.
+    AnswerOr(Instant),
 }
 
 impl Pacer {
@@ -144,7 +153,9 @@ impl Pacer {
                 }
                 Err(Wait::Until(when)) if when > deadline => return Err(when),
                 Err(Wait::Until(when)) => tokio::time::sleep_until(when).await,
-                Err(Wait::Answer) => answered.await,
+                Err(Wait::AnswerOr(when)) => {
+                    let _ = tokio::time::timeout_at(when, answered).await;
+                }
             }
         }
     }
@@ -157,17 +168,28 @@ impl Pacer {
             }
             s.blocked_until = None;
         }
-        if let Some(budget) = s.budget {
-            if budget.reset <= now {
-                // The count has reset: one request goes alone to learn the new `r`. The
-                // spent budget stays until its answer comes: clearing it here would
-                // let every waiting request through behind this one.
-                if s.in_flight > 0 {
-                    return Err(Wait::Answer);
+        if let Some(budget) = s.budget
+            && budget.reset <= now
+        {
+            // The count has reset: one request goes alone to learn the new `r`. The
+            // spent budget stays until its answer comes: clearing it here would
+            // let every waiting request through behind this one.
+            if s.in_flight > 0 {
+                // Requests of the old window still out: their answers may come any
+                // time. The one sent alone: at most ALONE_AT_MOST, then nothing is
+                // known of the new window, as after an answer without the header.
+                let until = s.alone_since.unwrap_or(now) + ALONE_AT_MOST;
+                if until > now {
+                    return Err(Wait::AnswerOr(until));
                 }
+                s.budget = None;
+            } else {
                 s.in_flight += 1;
+                s.alone_since = Some(now);
                 return Ok(());
             }
+        }
+        if let Some(budget) = s.budget {
             if budget.min_r > s.in_flight {
                 s.in_flight += 1;
                 return Ok(());
@@ -175,13 +197,20 @@ impl Pacer {
             // Full: an answer may show that a request in flight was already counted;
             // with none in flight, only the reset helps.
             return Err(if s.in_flight > 0 {
-                Wait::Answer
+                // Any answer may free a place; the reset does in any case.
+                Wait::AnswerOr(budget.reset)
             } else {
                 Wait::Until(budget.reset)
             });
         }
         if !s.seen_answer && s.in_flight > 0 {
-            return Err(Wait::Answer);
+            let until = s.alone_since.unwrap_or(now) + ALONE_AT_MOST;
+            if until > now {
+                return Err(Wait::AnswerOr(until));
+            }
+        }
+        if !s.seen_answer && s.in_flight == 0 {
+            s.alone_since = Some(now);
         }
         if let Some(learned) = &mut s.learned {
             let window_end = learned.window_start + learned.window;
@@ -212,6 +241,7 @@ impl Pacer {
         let now = Instant::now();
         let mut s = self.lock();
         s.seen_answer = true;
+        s.alone_since = None;
         let counted = rate_limit.and_then(|rl| rl.remaining.zip(rl.reset));
         if counted.is_none() && s.budget.is_some_and(|b| b.reset <= now) {
             // The answer after a reset carries no count: nothing is known any more.
@@ -396,12 +426,40 @@ mod tests {
         drop(first);
         let probe = p.acquire(far()).await.unwrap();
         assert!(
-            matches!(p.try_start(Instant::now()), Err(Wait::Answer)),
+            matches!(p.try_start(Instant::now()), Err(Wait::AnswerOr(_))),
             "a second request went beside the one sent alone"
         );
         probe.answered(Some(&rl(0, 10)), false, None);
         drop(probe);
         assert!(matches!(p.try_start(Instant::now()), Err(Wait::Until(_))));
+    }
+
+    /// A request sent alone (the first of a run, the first after a reset) holds the
+    /// others only so long: a stalled answer must not time out healthy calls behind it.
+    #[tokio::test]
+    async fn a_request_sent_alone_holds_the_others_for_a_bounded_time() {
+        let later = |now: Instant| now + ALONE_AT_MOST + Duration::from_millis(1);
+        // The first of a run.
+        let p = Pacer::default();
+        let _first = p.acquire(far()).await.unwrap();
+        let now = Instant::now();
+        assert!(matches!(p.try_start(now), Err(Wait::AnswerOr(t)) if t <= now + ALONE_AT_MOST));
+        assert!(
+            p.try_start(later(now)).is_ok(),
+            "still held after ALONE_AT_MOST"
+        );
+        // The first after a reset.
+        let p = Pacer::default();
+        let first = p.acquire(far()).await.unwrap();
+        first.answered(Some(&rl(0, 0)), false, None);
+        drop(first);
+        let _probe = p.acquire(far()).await.unwrap();
+        let now = Instant::now();
+        assert!(matches!(p.try_start(now), Err(Wait::AnswerOr(_))));
+        assert!(
+            p.try_start(later(now)).is_ok(),
+            "still held after ALONE_AT_MOST"
+        );
     }
 
     #[tokio::test]

@@ -47,7 +47,7 @@ impl ProxyEnv {
 
     /// Reads the process environment.
     pub(crate) fn from_process() -> Self {
-        Self::from_lookup(&crate::env_var)
+        Self::from_lookup(&crate::env::var)
     }
 
     /// The proxy for requests to `base`, if any.

@@ -10,7 +10,7 @@ use cloudflare_mcp_sync_generated::types as api;
 
 use crate::envelope::{ApiErrorItem, ItemList};
 use crate::rate_limit::RateLimit;
-use crate::text::one_line;
+use crate::text::{escaped_line, one_line};
 
 /// `result` as the spec describes it, read with the type generated from the spec: every
 /// field Cloudflare documents is here, including ones added after this crate's
@@ -100,7 +100,8 @@ impl From<api::McpPortalsApiSyncServerResponseResultStatus> for SyncStatus {
 impl fmt::Display for SyncStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Unknown(raw) => f.write_str(&one_line(raw, 64)),
+            // Escaped, not blanked: an unknown status must not pass for a known one.
+            Self::Unknown(raw) => f.write_str(&escaped_line(raw, 64)),
             known => f.write_str(known.as_str()),
         }
     }

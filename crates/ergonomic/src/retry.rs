@@ -10,6 +10,10 @@ use reqwest::header::HeaderMap;
 
 use crate::numbers;
 
+/// Retries after a failed attempt under [`RetryPolicy::default`]. A sync repeated has
+/// the effect of one, so riding out a passing failure costs nothing but time.
+pub const DEFAULT_MAX_RETRIES: u32 = 2;
+
 /// How a client retries. A value: build it, hand it to
 /// [`ClientBuilder::retry_policy`](crate::ClientBuilder::retry_policy).
 ///
@@ -31,7 +35,7 @@ impl Default for RetryPolicy {
     /// 2 retries, backoff 0.5 s doubling up to 8 s, server waits honoured up to 60 s.
     fn default() -> Self {
         Self {
-            max_retries: 2,
+            max_retries: DEFAULT_MAX_RETRIES,
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(8),
             max_retry_after: Duration::from_secs(60),

@@ -55,6 +55,24 @@ pub(crate) fn one_line(text: &str, max: usize) -> String {
     out
 }
 
+/// Like [`one_line`], but what is unsafe for a terminal is shown escaped (`\u{0}`)
+/// rather than blanked: for a value whose every character matters, such as a status
+/// the spec does not list (`"ready\u{0}"` must not look like `ready`).
+pub(crate) fn escaped_line(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in text.chars().take(max) {
+        if is_unsafe_for_terminal(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    if text.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 /// A URL as it may be shown: any `user:password@` is replaced by `***@`. Works on text
 /// that does not parse as a URL too, which is exactly when it gets echoed in an error.
 pub(crate) fn redact_url(raw: &str) -> String {
@@ -103,6 +121,10 @@ mod tests {
     fn durations_read_naturally() {
         assert_eq!(human_duration(Duration::from_millis(250)), "250ms");
         assert_eq!(human_duration(Duration::from_micros(500)), "500µs");
+        assert_eq!(
+            escaped_line("ready\u{0}\u{202e}", 64),
+            "ready\\u{0}\\u{202e}"
+        );
         assert_eq!(human_duration(Duration::ZERO), "0ms");
         assert_eq!(human_duration(Duration::from_secs(300)), "300s");
         assert_eq!(human_duration(Duration::from_millis(1500)), "1.5s");

@@ -163,7 +163,10 @@ pub(crate) fn describe(e: &rustls::Error) -> String {
             _ => cert("it cannot be verified"),
         },
         E::NoCertificatesPresented => "the server presented no certificate".to_string(),
-        E::AlertReceived(alert) => format!("the server ended the TLS handshake ({alert:?} alert)"),
+        E::AlertReceived(alert) => alert_words(*alert),
+        E::PeerMisbehaved(_) => {
+            "the server broke the TLS protocol during the handshake".to_string()
+        }
         E::InvalidMessage(_) | E::InappropriateMessage { .. } | E::InappropriateHandshakeMessage { .. } => {
             "the server's TLS messages are not valid TLS (is it an https server?)".to_string()
         }
@@ -172,6 +175,30 @@ pub(crate) fn describe(e: &rustls::Error) -> String {
         }
         _ => format!("the TLS handshake failed: {e}"),
     }
+}
+
+/// An alert the server ended the handshake with, in words; its number otherwise.
+fn alert_words(alert: rustls::AlertDescription) -> String {
+    use rustls::AlertDescription as A;
+    let why = match alert {
+        A::HandshakeFailure | A::InsufficientSecurity => {
+            "it accepts no TLS version, cipher or key this client offers"
+        }
+        A::ProtocolVersion => "it accepts no TLS version this client offers (1.2, 1.3)",
+        A::CertificateRequired | A::BadCertificate => {
+            "it wants a client certificate, which this client does not send"
+        }
+        A::UnrecognisedName => "it does not serve the host name in the base URL",
+        A::AccessDenied => "it denied access",
+        A::InternalError => "it had an internal error",
+        _ => {
+            return format!(
+                "the server ended the TLS handshake with alert {}",
+                u8::from(alert)
+            );
+        }
+    };
+    format!("the server ended the TLS handshake: {why}")
 }
 
 /// webpki's reasons (carried as text inside rustls' `OtherError`), in words.

@@ -36,8 +36,8 @@ impl Body {
     }
 }
 
-/// Sends `request` with `headers` and reads the response, at most `max_body_bytes` of
-/// body (a larger one is [`Error::BodyTooLarge`], by its declared length or once the
+/// Sends `request` with `headers` and reads the response (its headers scrubbed of the
+/// credentials), at most `max_body_bytes` of body (a larger one is [`Error::BodyTooLarge`], by its declared length or once the
 /// reading crosses the cap).
 pub(crate) async fn exchange(
     http: &reqwest::Client,
@@ -45,6 +45,7 @@ pub(crate) async fn exchange(
     headers: &HeaderMap,
     max_body_bytes: usize,
     attempt: u32,
+    scrub: &crate::scrub::Scrubber,
 ) -> Result<Response, Error> {
     // Built directly rather than through RequestBuilder: the header map is cloned
     // once instead of being merged entry by entry.
@@ -52,7 +53,10 @@ pub(crate) async fn exchange(
     *req.headers_mut() = headers.clone();
     let mut response = http.execute(req).await.map_err(transport_error)?;
     let status = response.status().as_u16();
-    let headers = std::mem::take(response.headers_mut());
+    let mut headers = std::mem::take(response.headers_mut());
+    // Before anything reads them (a ray id, a Location): a credential echoed by the
+    // server goes here.
+    scrub.headers(&mut headers);
     tracing::Span::current().record("status", status);
     let too_large = |headers: HeaderMap| {
         let mut d = ResponseDetails::new(status);
@@ -160,7 +164,7 @@ fn tunnel_refused(cause: &str) -> Option<&'static str> {
     }
     if cause.contains("proxy authorization required") {
         Some(
-            "the proxy requires authorization (407 to CONNECT): put its user and password in the proxy URL (http://user:password@host:port)",
+            "the proxy requires authorization (407 to CONNECT): give it a user and password in the proxy URL (http://user:password@host:port), or check the ones there",
         )
     } else if cause.contains("unsuccessful") {
         Some(

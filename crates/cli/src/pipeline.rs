@@ -1,0 +1,197 @@
+//! What a CI pipeline reads beside the JSON Lines records: a Markdown summary
+//! (`--summary FILE`, e.g. `$GITHUB_STEP_SUMMARY`) and, on GitHub Actions, one
+//! annotation per server that failed or is not ready. Both are made from the same
+//! results as the records, and neither changes them or the exit code.
+
+use std::io::Write;
+use std::path::Path;
+
+use cloudflare_mcp_sync::{Error, SyncReport};
+
+use crate::output::Outcome;
+
+/// Longest server text in one table cell or annotation.
+const MAX_TEXT: usize = 300;
+
+/// The summary's row of one server.
+pub fn row(server_id: &str, result: &Result<SyncReport, Error>) -> String {
+    let (result_word, status, cause, ray, attempts) = match result {
+        Ok(report) => {
+            let word = if report.is_ready() {
+                "✅ ready"
+            } else {
+                "⚠️ not ready"
+            };
+            let cause = report
+                .failure()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            (
+                word,
+                report.status.to_string(),
+                cause,
+                report.meta.ray_id.clone().unwrap_or_default(),
+                report.meta.attempts,
+            )
+        }
+        Err(e) => (
+            "❌ failed",
+            e.status().map(|s| format!("HTTP {s}")).unwrap_or_default(),
+            e.to_string(),
+            e.ray_id().unwrap_or_default().to_string(),
+            e.attempts(),
+        ),
+    };
+    format!(
+        "| {} | {result_word} | {} | {} | {} | {attempts} |",
+        cell(server_id),
+        cell(&status),
+        cell(&cause),
+        cell(&ray)
+    )
+}
+
+/// The row of a server not attempted because the run was interrupted.
+pub fn row_not_attempted(server_id: &str) -> String {
+    format!(
+        "| {} | ⏹ not attempted | | interrupted before it was sent | | 0 |",
+        cell(server_id)
+    )
+}
+
+/// The whole summary: a heading with the counts, then the table in input order.
+pub fn document(rows: &[String], outcomes: &[Outcome], mock: bool) -> String {
+    let count = |o: Outcome| outcomes.iter().filter(|x| **x == o).count();
+    let mut out = format!(
+        "### cf-mcp-sync: {} ready, {} not ready, {} failed",
+        count(Outcome::Ready),
+        count(Outcome::NotReady),
+        count(Outcome::Failed)
+    );
+    let skipped = count(Outcome::NotAttempted);
+    if skipped > 0 {
+        out.push_str(&format!(", {skipped} not attempted"));
+    }
+    out.push_str("\n\n");
+    if mock {
+        out.push_str("Synced against the embedded mock, not Cloudflare.\n\n");
+    }
+    out.push_str("| Server | Result | Status | Cause | Ray ID | Attempts |\n");
+    out.push_str("|---|---|---|---|---|---:|\n");
+    for row in rows {
+        out.push_str(row);
+        out.push('\n');
+    }
+    out.push('\n');
+    out
+}
+
+/// Appends `text` to the file at `path`, which must be a regular file or not exist yet:
+/// a FIFO would block the run, a directory or device is a mistake in the variable.
+pub fn append(path: &Path, text: &str) -> std::io::Result<()> {
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            return Err(std::io::Error::other("it is not a regular file"));
+        }
+        _ => {}
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.flush()
+}
+
+/// The GitHub Actions annotation of one server's result: an error for a failure, a
+/// warning for a server that synced but is not ready, nothing when ready.
+pub fn annotation(server_id: &str, result: &Result<SyncReport, Error>) -> Option<String> {
+    let (level, message) = match result {
+        Ok(report) if report.is_ready() => return None,
+        Ok(report) => (
+            "warning",
+            match report.failure() {
+                Some(failure) => format!("{} is {}: {failure}", server_id, report.status),
+                None => format!("{} is {}", server_id, report.status),
+            },
+        ),
+        Err(e) => ("error", format!("{server_id}: {e}")),
+    };
+    Some(format!(
+        "::{level} title={}::{}",
+        property(&format!("cf-mcp-sync {server_id}")),
+        data(&message)
+    ))
+}
+
+/// Text for a Markdown table cell: one line, bounded, with what Markdown or HTML would
+/// read as markup escaped (server text must not format, link or inject).
+fn cell(text: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == MAX_TEXT {
+            out.push('…');
+            break;
+        }
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '~' | '!' | '@' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A workflow command's message: `%`, CR and LF escaped so that it stays one command.
+fn data(text: &str) -> String {
+    let bounded: String = text.chars().take(MAX_TEXT).collect();
+    bounded
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A workflow command's property value: as [`data`], and `:` and `,` too.
+fn property(text: &str) -> String {
+    data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_hold_server_text_as_text() {
+        assert_eq!(
+            cell("a|b <img src=x> `c` *d* [e](f) @team\nnext"),
+            "a\\|b &lt;img src=x&gt; \\`c\\` \\*d\\* \\[e\\](f) \\@team next"
+        );
+        assert_eq!(cell(&"x".repeat(400)).chars().count(), MAX_TEXT + 1);
+    }
+
+    #[test]
+    fn workflow_commands_cannot_be_split_or_forged() {
+        assert_eq!(
+            data("50% done\r\n::error::forged"),
+            "50%25 done%0D%0A::error::forged"
+        );
+        assert_eq!(property("a:b,c"), "a%3Ab%2Cc");
+    }
+
+    #[test]
+    fn a_summary_file_that_is_not_a_regular_file_is_refused_unopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = append(dir.path(), "x").unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        let file = dir.path().join("summary.md");
+        append(&file, "one\n").unwrap();
+        append(&file, "two\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "one\ntwo\n");
+    }
+}

@@ -1,0 +1,52 @@
+//! What every clone of a [`Client`](crate::Client) shares, and one sync made through
+//! it. Apart from the client so that the bulk runs can hold and use it without
+//! importing the client back.
+
+use cloudflare_mcp_sync_generated::operations::mcp_portals_api_sync_server as op;
+
+use crate::decode::decode_response;
+use crate::error::Error;
+use crate::executor::{Budget, Executor, in_span};
+use crate::pacer::Pacer;
+use crate::report::SyncReport;
+use crate::request::SyncTarget;
+
+/// The settings, connection pool and rate-limit pacer behind one client and its clones.
+pub(crate) struct Inner {
+    pub(crate) executor: Executor,
+    pub(crate) target: SyncTarget,
+    pub(crate) credentials_mode: &'static str,
+}
+
+impl Inner {
+    /// Syncs one server within what is left of `budget` (a bulk run's later rounds
+    /// pass the id's budget on).
+    pub(crate) async fn sync_within(
+        &self,
+        account_id: &str,
+        server_id: &str,
+        budget: Budget,
+    ) -> Result<SyncReport, Error> {
+        let request = self.target.request(account_id, server_id)?;
+        let span = tracing::info_span!(
+            "cloudflare_mcp_sync",
+            operation = op::OPERATION_ID,
+            server_id,
+            attempts = tracing::field::Empty,
+            status = tracing::field::Empty,
+            ray_id = tracing::field::Empty,
+        );
+        let run = std::pin::pin!(self.executor.run(&request, &decode_response, budget));
+        in_span(span, run).await
+    }
+
+    /// A fresh budget for one id: the total timeout from now.
+    pub(crate) fn budget(&self) -> Budget {
+        self.executor.budget()
+    }
+
+    /// The pacer every call through the client shares.
+    pub(crate) fn pacer(&self) -> &Pacer {
+        &self.executor.pacer
+    }
+}
