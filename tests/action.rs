@@ -376,6 +376,13 @@ async fn the_release_is_installed_after_its_checksum_and_mock_outcomes_reach_sum
             ("stale-two".into(), "not_ready".into()),
         ]
     );
+    // The command's own table, its heading counting each outcome.
+    assert!(
+        run.summary
+            .contains("### cf-mcp-sync: 1 ready, 2 not ready, 0 failed"),
+        "{}",
+        run.summary
+    );
     assert!(run.row("svc-ready").contains("ready"), "{}", run.summary);
     assert!(
         run.row("waiting-one").contains("waiting"),
