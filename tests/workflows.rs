@@ -1,7 +1,8 @@
 //! The GitHub workflows a hosted copy of this repository runs: actionlint passes on them
 //! (and fails on a broken one, so the check can fail), every action is pinned by commit
 //! SHA, permissions are least privilege, CI runs exactly the README's test command, and
-//! the spec-drift job is wired the way ARCHITECTURE.md describes.
+//! the spec-drift job is wired the way ARCHITECTURE.md describes, and the release
+//! workflow builds, checksums and publishes what action.yml and `cargo binstall` expect.
 
 use std::path::Path;
 use std::process::Command;
@@ -51,14 +52,31 @@ fn actionlint(files: &[&Path]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// The file names in .github/workflows.
+fn workflow_files() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(workspace_root().join(".github/workflows"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 3, "{names:?}");
+    names
+}
+
 #[test]
 fn actionlint_passes_on_the_workflows_and_fails_on_a_broken_one() {
     let root = workspace_root();
-    let ci = root.join(".github/workflows/ci.yml");
-    let drift = root.join(".github/workflows/spec-drift.yml");
-    let (ok, out) = actionlint(&[&ci, &drift]);
+    let paths: Vec<_> = workflow_files()
+        .iter()
+        .map(|n| root.join(".github/workflows").join(n))
+        .collect();
+    let files: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
+    let (ok, out) = actionlint(&files);
     assert!(ok, "{out}");
-    assert!(out.contains("2 file(s), 0 finding(s)"), "{out}");
+    assert!(
+        out.contains(&format!("{} file(s), 0 finding(s)", files.len())),
+        "{out}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken.yml");
@@ -74,8 +92,8 @@ fn actionlint_passes_on_the_workflows_and_fails_on_a_broken_one() {
 
 #[test]
 fn every_action_is_pinned_by_a_full_commit_sha() {
-    for name in ["ci.yml", "spec-drift.yml"] {
-        let (_, yaml) = workflow(name);
+    for name in workflow_files() {
+        let (text, yaml) = workflow(&name);
         for step in steps(&yaml) {
             let Some(uses) = step["uses"].as_str() else {
                 continue;
@@ -86,6 +104,19 @@ fn every_action_is_pinned_by_a_full_commit_sha() {
                 "{name}: {uses} is not pinned by commit SHA"
             );
         }
+        // Each pin says which version it is, as `# vX.Y.Z` on its line.
+        for line in text.lines().filter(|l| l.contains("uses: ")) {
+            assert!(line.contains(" # v"), "{name}: no version comment: {line}");
+        }
+    }
+    // The composite action runs bash only: no action of its own to pin.
+    let action: Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(workspace_root().join("action.yml")).unwrap(),
+    )
+    .unwrap();
+    for step in action["runs"]["steps"].as_sequence().unwrap() {
+        assert!(step["uses"].is_null(), "{step:?}");
+        assert_eq!(step["shell"].as_str(), Some("bash"));
     }
 }
 
@@ -131,6 +162,37 @@ fn permissions_are_least_privilege() {
             ("actions", "write")
         ])
     );
+    // The release workflow grants nothing by default; only the job that creates the
+    // release can write, and nothing else in it can.
+    let (_, release) = workflow("release.yml");
+    assert!(
+        release["permissions"]
+            .as_mapping()
+            .is_some_and(|m| m.is_empty()),
+        "release.yml: permissions: {{}} at the top"
+    );
+    for (job, spec) in release["jobs"].as_mapping().unwrap() {
+        let job = job.as_str().unwrap();
+        let level = if job == "release" { "write" } else { "read" };
+        assert_eq!(
+            permissions(&spec["permissions"]),
+            pairs(&[("contents", level)]),
+            "release.yml job {job}"
+        );
+    }
+    // Every checkout of the release workflow leaves no token behind.
+    for step in steps(&release) {
+        if step["uses"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("actions/checkout@"))
+        {
+            assert_eq!(
+                step["with"]["persist-credentials"].as_bool(),
+                Some(false),
+                "release.yml"
+            );
+        }
+    }
     // Neither CI nor the drift job keeps a token in the checkout.
     for (name, yaml, job) in [("ci.yml", &ci, "test"), ("spec-drift.yml", &drift, "drift")] {
         let checkout = yaml["jobs"][job]["steps"]
@@ -321,4 +383,208 @@ fn the_spec_drift_job_runs_xtask_and_proposes_one_pull_request_per_upstream_comm
         })
         .expect("a step that fails the run");
     assert!(fail["run"].as_str().unwrap().contains("exit 1"));
+}
+
+/// The release targets, in release.yml's matrix and everywhere that names them.
+const TARGETS: [&str; 5] = [
+    "x86_64-unknown-linux-musl",
+    "aarch64-unknown-linux-musl",
+    "x86_64-apple-darwin",
+    "aarch64-apple-darwin",
+    "x86_64-pc-windows-msvc",
+];
+
+/// Every `run:` script of a job, joined.
+fn job_scripts(yaml: &Value, job: &str) -> String {
+    yaml["jobs"][job]["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_release_workflow_builds_every_target_checksums_each_archive_and_publishes_in_dependency_order()
+ {
+    let (_, release) = workflow("release.yml");
+    // A `v*` tag, and nothing else, starts it.
+    let on = release["on"].as_mapping().unwrap();
+    assert_eq!(on.len(), 1, "{on:?}");
+    let tags: Vec<&str> = release["on"]["push"]["tags"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(tags, ["v*"]);
+    assert!(release["on"]["push"]["branches"].is_null());
+
+    // The tag is checked against every manifest before anything is built.
+    let check = job_scripts(&release, "version");
+    for manifest in ["crates/generated", "crates/ergonomic", "crates/cli"] {
+        assert!(check.contains(&format!("{manifest}/Cargo.toml")), "{check}");
+    }
+    assert_eq!(release["jobs"]["build"]["needs"].as_str(), Some("version"));
+
+    // The matrix: exactly the five targets, each on a runner of its OS.
+    let matrix: Vec<(&str, &str)> = release["jobs"]["build"]["strategy"]["matrix"]["include"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|e| (e["target"].as_str().unwrap(), e["os"].as_str().unwrap()))
+        .collect();
+    let targets: Vec<&str> = matrix.iter().map(|(t, _)| *t).collect();
+    assert_eq!(targets, TARGETS);
+    for (target, os) in &matrix {
+        let expected = if target.contains("linux") {
+            "ubuntu"
+        } else if target.contains("apple") {
+            "macos"
+        } else {
+            "windows"
+        };
+        assert!(os.starts_with(expected), "{target} on {os}");
+    }
+    let build = job_scripts(&release, "build");
+    for needed in [
+        "cargo build --release --locked -p cf-mcp-sync --target \"$TARGET\"",
+        "musl-tools",
+        "cargo zigbuild --release --locked -p cf-mcp-sync --target \"$TARGET\"",
+        "cargo-zigbuild==0.24.0 ziglang==0.17.0",
+        // musl builds are checked to be static.
+        "statically linked",
+        // The archive names action.yml and binstall download, each with its checksum.
+        "archive=\"cf-mcp-sync-$TARGET.tar.gz\"",
+        "archive=\"cf-mcp-sync-$TARGET.zip\"",
+        "sha256sum \"$archive\" > \"$archive.sha256\"",
+        "shasum -a 256 \"$archive\" > \"$archive.sha256\"",
+    ] {
+        assert!(build.contains(needed), "{needed} not in the build job");
+    }
+
+    // The release job collects every archive and checksum, writes SHA256SUMS, checks
+    // it, and attaches them all to the release of the tag.
+    assert_eq!(release["jobs"]["release"]["needs"].as_str(), Some("build"));
+    let publish_release = job_scripts(&release, "release");
+    for needed in [
+        "cat ./*.sha256 > SHA256SUMS",
+        "sha256sum --check --strict SHA256SUMS",
+        &format!("-eq {}", TARGETS.len()),
+        "gh release create \"$TAG\" dist/*",
+        "--verify-tag",
+    ] {
+        assert!(
+            publish_release.contains(needed),
+            "{needed} not in the release job"
+        );
+    }
+
+    // crates.io after the release, one crate per step, in dependency order, each
+    // step alone holding the registry token.
+    let publish = &release["jobs"]["publish"];
+    assert_eq!(publish["needs"].as_str(), Some("release"));
+    assert!(publish["env"].is_null(), "no job-wide registry token");
+    let mut order = Vec::new();
+    for step in publish["steps"].as_sequence().unwrap() {
+        let Some(run) = step["run"].as_str() else {
+            continue;
+        };
+        let Some(krate) = run.trim().strip_prefix("bash .github/publish-crate.sh ") else {
+            assert!(step["env"].is_null(), "{run}");
+            continue;
+        };
+        assert_eq!(
+            step["env"]["CARGO_REGISTRY_TOKEN"].as_str(),
+            Some("${{ secrets.CARGO_REGISTRY_TOKEN }}")
+        );
+        order.push(krate.to_string());
+    }
+    assert_eq!(
+        order,
+        [
+            "cloudflare-mcp-sync-generated",
+            "cloudflare-mcp-sync",
+            "cf-mcp-sync"
+        ]
+    );
+    // That order is the manifests' own: each crate depends on the one before it.
+    let root = workspace_root();
+    let ergonomic = std::fs::read_to_string(root.join("crates/ergonomic/Cargo.toml")).unwrap();
+    let cli = std::fs::read_to_string(root.join("crates/cli/Cargo.toml")).unwrap();
+    assert!(ergonomic.contains("\ncloudflare-mcp-sync-generated = { path = "));
+    assert!(cli.contains("\ncloudflare-mcp-sync = { path = "));
+    let script = std::fs::read_to_string(root.join(".github/publish-crate.sh")).unwrap();
+    assert!(
+        script.contains("cargo publish --locked -p \"$crate\""),
+        "{script}"
+    );
+    assert!(script.contains("set -euo pipefail"), "{script}");
+}
+
+#[test]
+fn binstall_and_the_action_download_the_archives_the_release_makes() {
+    let root = workspace_root();
+    let manifest: toml_like::Manifest = toml_like::read(&root.join("crates/cli/Cargo.toml"));
+    let repo = toml_like::read(&root.join("Cargo.toml")).get("repository");
+    assert!(repo.starts_with("https://github.com/"), "{repo}");
+    let url = manifest.get("pkg-url");
+    assert_eq!(
+        url,
+        "{ repo }/releases/download/v{ version }/{ name }-{ target }.tar.gz"
+    );
+    assert_eq!(manifest.get("bin-dir"), "{ bin }{ binary-ext }");
+    assert_eq!(manifest.get("pkg-fmt"), "tgz");
+    let windows = manifest.section("package.metadata.binstall.overrides.x86_64-pc-windows-msvc");
+    assert!(
+        windows.contains(
+            "pkg-url = \"{ repo }/releases/download/v{ version }/{ name }-{ target }.zip\""
+        ) && windows.contains("pkg-fmt = \"zip\""),
+        "{windows}"
+    );
+
+    // action.yml picks one of the release's targets for each runner it has an archive
+    // for, and downloads from this repository.
+    let action = std::fs::read_to_string(root.join("action.yml")).unwrap();
+    for target in TARGETS {
+        assert!(action.contains(&format!("target={target}")), "{target}");
+    }
+    let repo_path = repo.trim_start_matches("https://github.com/");
+    assert!(action.contains(&format!("https://github.com/{repo_path}/releases")));
+}
+
+/// Just enough TOML reading for the manifests' plain `key = "value"` lines.
+mod toml_like {
+    use std::path::Path;
+
+    pub struct Manifest(String);
+
+    pub fn read(path: &Path) -> Manifest {
+        Manifest(std::fs::read_to_string(path).unwrap())
+    }
+
+    impl Manifest {
+        /// The first `key = "value"` line's value.
+        pub fn get(&self, key: &str) -> String {
+            self.0
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{key} = \"")))
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or_else(|| panic!("no {key}"))
+                .to_string()
+        }
+
+        /// The lines of `[name]`, up to the next section.
+        pub fn section(&self, name: &str) -> String {
+            self.0
+                .split(&format!("[{name}]\n"))
+                .nth(1)
+                .unwrap_or_else(|| panic!("no [{name}]"))
+                .split("\n[")
+                .next()
+                .unwrap()
+                .to_string()
+        }
+    }
 }

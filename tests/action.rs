@@ -1,0 +1,646 @@
+//! action.yml run as a runner runs a composite action: each `run:` script with
+//! `bash --noprofile --norc -eo pipefail`, its `env:` with the `${{ … }}` expressions
+//! substituted, the variables a runner sets (`GITHUB_ACTIONS`, `RUNNER_*`, fresh
+//! `GITHUB_OUTPUT` per step, `GITHUB_STEP_SUMMARY`, `GITHUB_PATH`), stopping at the first
+//! failing step. The release is served from 127.0.0.1 (`CF_MCP_SYNC_RELEASE_BASE`): an
+//! archive of the workspace's own `cf-mcp-sync` and its `.sha256`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use serde_yaml_ng::Value;
+use sha2::{Digest, Sha256};
+use workspace_tests::fault::{FaultServer, Step, json, response};
+use workspace_tests::main_job::sync_binary;
+use workspace_tests::secrets::{TOKEN, assert_no_secret};
+use workspace_tests::{ACCOUNT, RAY, workspace_root};
+
+/// The version the served release carries (what a tag of the action would say).
+const VERSION: &str = "0.1.0+api.4.0.0";
+
+fn action() -> Value {
+    let text = std::fs::read_to_string(workspace_root().join("action.yml")).unwrap();
+    serde_yaml_ng::from_str(&text).unwrap()
+}
+
+fn action_steps(action: &Value) -> Vec<Value> {
+    action["runs"]["steps"].as_sequence().unwrap().clone()
+}
+
+/// The runner's names for this machine's OS and architecture, and the release target
+/// the action should pick for them.
+fn runner_platform() -> (&'static str, &'static str, &'static str) {
+    match std::env::consts::ARCH {
+        "aarch64" => ("Linux", "ARM64", "aarch64-unknown-linux-musl"),
+        _ => ("Linux", "X64", "x86_64-unknown-linux-musl"),
+    }
+}
+
+/// `cf-mcp-sync-<target>.tar.gz` holding the built command at its root (as release.yml
+/// packs it), made once per test process.
+fn archive() -> &'static [u8] {
+    static ARCHIVE: OnceLock<Vec<u8>> = OnceLock::new();
+    ARCHIVE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(sync_binary(), dir.path().join("cf-mcp-sync")).unwrap();
+        std::fs::write(dir.path().join("README.md"), "cf-mcp-sync\n").unwrap();
+        let out = dir.path().join("a.tar.gz");
+        let status = Command::new("tar")
+            .arg("-czf")
+            .arg(&out)
+            .arg("-C")
+            .arg(dir.path())
+            .args(["cf-mcp-sync", "README.md"])
+            .status()
+            .expect("tar");
+        assert!(status.success());
+        std::fs::read(out).unwrap()
+    })
+}
+
+fn sha256_line(bytes: &[u8], name: &str) -> String {
+    let hex: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{hex}  {name}\n")
+}
+
+/// A release server answering the install step's two downloads in order: the archive,
+/// then `checksum` as its `.sha256`.
+async fn release_server(checksum: String) -> FaultServer {
+    let ok = |body: &[u8]| response("200 OK", &[], body);
+    FaultServer::start(vec![
+        Step::Raw(ok(archive())),
+        Step::Raw(ok(checksum.as_bytes())),
+    ])
+    .await
+}
+
+fn good_checksum() -> String {
+    let (_, _, target) = runner_platform();
+    sha256_line(archive(), &format!("cf-mcp-sync-{target}.tar.gz"))
+}
+
+/// What a run of the action left: each step's exit code (steps after a failure have
+/// none), what it printed, the summary and the action's outputs.
+#[derive(Debug, Default)]
+struct ActionRun {
+    /// `(step id, exit code)` of every step that ran.
+    steps: Vec<(String, i32)>,
+    stdout: String,
+    stderr: String,
+    summary: String,
+    /// `GITHUB_OUTPUT` files as written (raw), and parsed per step id.
+    outputs_raw: String,
+    outputs: BTreeMap<String, BTreeMap<String, String>>,
+    /// The values registered with `::add-mask::`.
+    masks: Vec<String>,
+    /// Where the install step puts the binary.
+    bin_dir: PathBuf,
+    /// The runner's files (RUNNER_TEMP and the rest), kept while the run is inspected.
+    _files: Option<tempfile::TempDir>,
+}
+
+impl ActionRun {
+    fn exit(&self, step: &str) -> Option<i32> {
+        self.steps
+            .iter()
+            .find(|(id, _)| id == step)
+            .map(|(_, c)| *c)
+    }
+
+    fn output(&self, key: &str) -> Option<&str> {
+        self.outputs.get("sync")?.get(key).map(String::as_str)
+    }
+
+    /// The summary table's row for `id`.
+    fn row(&self, id: &str) -> &str {
+        self.summary
+            .lines()
+            .find(|l| l.starts_with('|') && l.contains(id))
+            .unwrap_or_else(|| panic!("no row for {id} in the summary:\n{}", self.summary))
+    }
+
+    /// Everything the runner shows or keeps: stdout without the `::add-mask::`
+    /// commands it consumes, stderr, the summary and the outputs. No secret in any.
+    fn assert_no_secret(&self) {
+        let shown: String = self
+            .stdout
+            .lines()
+            .filter(|l| !l.starts_with("::add-mask::"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for text in [&shown, &self.stderr, &self.summary, &self.outputs_raw] {
+            assert_no_secret(text);
+        }
+    }
+}
+
+/// Substitutes the expressions the action uses: `inputs.*` (given or default),
+/// `steps.<id>.outputs.*` and `github.action_ref`. Anything else is a test failure.
+fn substitute(
+    text: &str,
+    inputs: &BTreeMap<String, String>,
+    outputs: &BTreeMap<String, BTreeMap<String, String>>,
+    action_ref: &str,
+) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${{") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find("}}").expect("unclosed expression") + start;
+        let expr = rest[start + 3..end].trim();
+        let value = if let Some(name) = expr.strip_prefix("inputs.") {
+            inputs
+                .get(name)
+                .unwrap_or_else(|| panic!("no input {name}"))
+                .clone()
+        } else if let Some(path) = expr.strip_prefix("steps.") {
+            let (id, key) = path
+                .split_once(".outputs.")
+                .expect("steps.<id>.outputs.<key>");
+            outputs
+                .get(id)
+                .and_then(|o| o.get(key))
+                .cloned()
+                .unwrap_or_default()
+        } else if expr == "github.action_ref" {
+            action_ref.to_string()
+        } else {
+            panic!("an expression the test does not know: {expr}")
+        };
+        out.push_str(&value);
+        rest = &rest[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `key=value` and `key<<DELIMITER` … `DELIMITER` entries of a `GITHUB_OUTPUT` file.
+fn parse_outputs(text: &str) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((key, delimiter)) = line.split_once("<<") {
+            let mut value = Vec::new();
+            for l in lines.by_ref() {
+                if l == delimiter {
+                    break;
+                }
+                value.push(l);
+            }
+            map.insert(key.to_string(), value.join("\n"));
+        } else if let Some((key, value)) = line.split_once('=') {
+            map.insert(key.to_string(), value.to_string());
+        }
+    }
+    map
+}
+
+/// Runs action.yml's steps with `given` inputs, as the runner would.
+fn run_action(given: &[(&str, &str)], action_ref: &str, release_base: &str) -> ActionRun {
+    run_action_on(given, action_ref, release_base, runner_platform(), &[])
+}
+
+fn run_action_on(
+    given: &[(&str, &str)],
+    action_ref: &str,
+    release_base: &str,
+    (os, arch, _): (&str, &str, &str),
+    extra_path: &[&Path],
+) -> ActionRun {
+    let action = action();
+    let mut inputs = BTreeMap::new();
+    for (name, spec) in action["inputs"].as_mapping().unwrap() {
+        let default = spec["default"].as_str().unwrap_or_default();
+        inputs.insert(name.as_str().unwrap().to_string(), default.to_string());
+    }
+    for (name, value) in given {
+        assert!(inputs.contains_key(*name), "action.yml has no input {name}");
+        inputs.insert(name.to_string(), value.to_string());
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let temp = dir.path().join("runner-temp");
+    std::fs::create_dir_all(&temp).unwrap();
+    let summary = dir.path().join("step-summary.md");
+    let github_path = dir.path().join("github-path");
+    std::fs::write(&summary, "").unwrap();
+    std::fs::write(&github_path, "").unwrap();
+
+    let mut run = ActionRun {
+        bin_dir: temp.join("cf-mcp-sync/bin"),
+        ..ActionRun::default()
+    };
+    let base_path = std::env::var("PATH").unwrap_or_default();
+    for (n, step) in action_steps(&action).iter().enumerate() {
+        let id = step["id"].as_str().unwrap_or("").to_string();
+        assert_eq!(step["shell"].as_str(), Some("bash"), "step {id}");
+        let script = step["run"].as_str().expect("a run step");
+        let script_file = dir.path().join(format!("step-{n}.sh"));
+        std::fs::write(&script_file, script).unwrap();
+        let output_file = dir.path().join(format!("output-{n}"));
+        std::fs::write(&output_file, "").unwrap();
+
+        // PATH: what earlier steps added to GITHUB_PATH, newest first.
+        let added = std::fs::read_to_string(&github_path).unwrap();
+        let mut path: Vec<String> = added.lines().rev().map(str::to_string).collect();
+        path.extend(extra_path.iter().map(|p| p.display().to_string()));
+        path.push(base_path.clone());
+
+        let mut cmd = Command::new("bash");
+        cmd.args(["--noprofile", "--norc", "-eo", "pipefail"])
+            .arg(&script_file)
+            .env_clear()
+            .env("PATH", path.join(":"))
+            .env("GITHUB_ACTIONS", "true")
+            .env("CI", "true")
+            .env("RUNNER_OS", os)
+            .env("RUNNER_ARCH", arch)
+            .env("RUNNER_TEMP", &temp)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("GITHUB_OUTPUT", &output_file)
+            .env("GITHUB_PATH", &github_path)
+            .env("CF_MCP_SYNC_RELEASE_BASE", release_base)
+            .stdin(Stdio::null());
+        if let Some(home) = std::env::var_os("HOME") {
+            cmd.env("HOME", home);
+        }
+        if let Some(env) = step["env"].as_mapping() {
+            for (k, v) in env {
+                let value = substitute(v.as_str().unwrap(), &inputs, &run.outputs, action_ref);
+                cmd.env(k.as_str().unwrap(), value);
+            }
+        }
+        let out = cmd.output().expect("bash");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        run.masks.extend(
+            stdout
+                .lines()
+                .filter_map(|l| l.strip_prefix("::add-mask::"))
+                .map(str::to_string),
+        );
+        run.stdout.push_str(&stdout);
+        run.stderr.push_str(&String::from_utf8_lossy(&out.stderr));
+        let written = std::fs::read_to_string(&output_file).unwrap();
+        run.outputs_raw.push_str(&written);
+        run.outputs.insert(id.clone(), parse_outputs(&written));
+        let code = out.status.code().unwrap_or(-1);
+        run.steps.push((id, code));
+        if code != 0 {
+            break;
+        }
+    }
+    run.summary = std::fs::read_to_string(&summary).unwrap();
+    run._files = Some(dir);
+    run
+}
+
+/// Runs the action off the async runtime, so that the servers keep answering.
+async fn run_action_async(
+    given: Vec<(&'static str, String)>,
+    action_ref: &'static str,
+    release_base: String,
+) -> ActionRun {
+    tokio::task::spawn_blocking(move || {
+        let given: Vec<(&str, &str)> = given.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        run_action(&given, action_ref, &release_base)
+    })
+    .await
+    .unwrap()
+}
+
+/// The request path of each request the server saw.
+fn paths(server: &FaultServer) -> Vec<String> {
+    server
+        .heads()
+        .iter()
+        .map(|h| h.split_whitespace().nth(1).unwrap_or_default().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_release_is_installed_after_its_checksum_and_mock_outcomes_reach_summary_and_outputs() {
+    let release = release_server(good_checksum()).await;
+    let servers = "svc-ready\n  waiting-one stale-two\n";
+    let run = run_action_async(
+        vec![
+            ("api-token", TOKEN.into()),
+            ("account-id", ACCOUNT.into()),
+            ("servers", servers.into()),
+            ("mock", "true".into()),
+        ],
+        "v0.1.0+api.4.0.0",
+        release.base.clone(),
+    )
+    .await;
+
+    // The action's own tag picked the release; `+` travels percent-encoded.
+    let (_, _, target) = runner_platform();
+    let dir = "/download/v0.1.0%2bapi.4.0.0";
+    assert_eq!(
+        paths(&release),
+        [
+            format!("{dir}/cf-mcp-sync-{target}.tar.gz"),
+            format!("{dir}/cf-mcp-sync-{target}.tar.gz.sha256"),
+        ],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.exit("install"), Some(0), "{run:#?}");
+    assert!(run.bin_dir.join("cf-mcp-sync").is_file());
+    assert!(run.stdout.contains("verified"), "{}", run.stdout);
+
+    // Not ready is not a failure by default: the step passes, `ready` says false.
+    assert_eq!(run.exit("sync"), Some(0), "{run:#?}");
+    assert_eq!(run.output("ready"), Some("false"));
+    let results = run.output("results").unwrap();
+    let outcomes: Vec<(String, String)> = results
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["server_id"].as_str().unwrap().to_string(),
+                v["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("svc-ready".into(), "ready".into()),
+            ("waiting-one".into(), "not_ready".into()),
+            ("stale-two".into(), "not_ready".into()),
+        ]
+    );
+    // The command's own table, its heading counting each outcome.
+    assert!(
+        run.summary
+            .contains("### cf-mcp-sync: 1 ready, 2 not ready, 0 failed"),
+        "{}",
+        run.summary
+    );
+    assert!(run.row("svc-ready").contains("ready"), "{}", run.summary);
+    assert!(
+        run.row("waiting-one").contains("waiting"),
+        "{}",
+        run.summary
+    );
+    assert!(run.row("stale-two").contains("stale"), "{}", run.summary);
+    assert!(
+        run.stdout.contains("::warning") || run.stderr.contains("::warning"),
+        "not ready is a warning annotation: {run:#?}"
+    );
+    assert_eq!(
+        run.masks,
+        [TOKEN],
+        "the token is masked, before anything else"
+    );
+    run.assert_no_secret();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_on_not_ready_fails_the_step_and_all_ready_sets_ready_true() {
+    let release = release_server(good_checksum()).await;
+    let run = run_action_async(
+        vec![
+            ("api-token", TOKEN.into()),
+            ("account-id", ACCOUNT.into()),
+            ("servers", "svc-a error-b".into()),
+            ("mock", "true".into()),
+            ("fail-on", "not-ready".into()),
+        ],
+        "v0.1.0+api.4.0.0",
+        release.base.clone(),
+    )
+    .await;
+    assert_eq!(run.exit("sync"), Some(3), "{run:#?}");
+    assert_eq!(run.output("ready"), Some("false"));
+    assert!(run.row("error-b").contains("error"), "{}", run.summary);
+    assert!(run.stdout.contains("::error") || run.stderr.contains("::error"));
+    run.assert_no_secret();
+
+    // A pinned `version` input wins over the action's ref (a commit here).
+    let release = release_server(good_checksum()).await;
+    let run = run_action_async(
+        vec![
+            ("api-token", TOKEN.into()),
+            ("account-id", ACCOUNT.into()),
+            ("servers", "svc-a svc-b".into()),
+            ("mock", "true".into()),
+            ("fail-on", "not-ready".into()),
+            ("version", format!("v{VERSION}")),
+        ],
+        "0123456789abcdef0123456789abcdef01234567",
+        release.base.clone(),
+    )
+    .await;
+    assert!(paths(&release)[0].starts_with("/download/v0.1.0%2bapi.4.0.0/"));
+    assert_eq!(run.exit("sync"), Some(0), "{run:#?}");
+    assert_eq!(run.output("ready"), Some("true"));
+    assert_eq!(run.output("results").unwrap().lines().count(), 2);
+    assert!(run.row("svc-b").contains("ready"), "{}", run.summary);
+    run.assert_no_secret();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_sync_fails_the_step_with_its_ray_id_in_the_summary() {
+    // An action pinned by commit installs the latest release.
+    let release = release_server(good_checksum()).await;
+    let api = FaultServer::start(vec![Step::Raw(json(
+        "404 Not Found",
+        r#"{"success":false,"errors":[{"code":7003,"message":"No route"}],"messages":[],"result":null}"#,
+    ))])
+    .await;
+    let run = run_action_async(
+        vec![
+            ("api-token", TOKEN.into()),
+            ("account-id", ACCOUNT.into()),
+            ("servers", "missing-server".into()),
+            ("base-url", api.base.clone()),
+        ],
+        "0123456789abcdef0123456789abcdef01234567",
+        release.base.clone(),
+    )
+    .await;
+    let (_, _, target) = runner_platform();
+    assert_eq!(
+        paths(&release)[0],
+        format!("/latest/download/cf-mcp-sync-{target}.tar.gz")
+    );
+    assert_eq!(run.exit("sync"), Some(1), "{run:#?}");
+    assert_eq!(api.requests(), 1);
+    // The token went to the server, and nowhere else.
+    assert!(
+        api.heads()[0].contains(&format!("authorization: bearer {}", TOKEN.to_lowercase())),
+        "{:?}",
+        api.heads()
+    );
+    assert_eq!(run.output("ready"), Some("false"));
+    let record: serde_json::Value = serde_json::from_str(run.output("results").unwrap()).unwrap();
+    assert_eq!(record["outcome"], "failed");
+    let row = run.row("missing-server");
+    assert!(row.contains("failed") && row.contains(RAY), "{row}");
+    assert!(row.contains("| 1 |"), "one attempt: {row}");
+    let annotations = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        annotations
+            .lines()
+            .any(|l| l.starts_with("::error") && l.contains("missing-server")),
+        "{annotations}"
+    );
+    run.assert_no_secret();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checksum_mismatch_is_refused_and_nothing_runs() {
+    let (_, _, target) = runner_platform();
+    let wrong = sha256_line(b"another archive", &format!("cf-mcp-sync-{target}.tar.gz"));
+    for checksum in [wrong, "not a checksum\n".to_string()] {
+        let release = release_server(checksum).await;
+        let run = run_action_async(
+            vec![
+                ("api-token", TOKEN.into()),
+                ("account-id", ACCOUNT.into()),
+                ("servers", "svc-a".into()),
+                ("mock", "true".into()),
+            ],
+            "v0.1.0+api.4.0.0",
+            release.base.clone(),
+        )
+        .await;
+        assert_eq!(release.requests(), 2);
+        assert_eq!(run.exit("install"), Some(1), "{run:#?}");
+        assert_eq!(run.exit("sync"), None, "the sync never ran");
+        assert!(
+            run.stdout
+                .lines()
+                .any(|l| l.starts_with("::error") && l.contains("checksum mismatch")),
+            "{}",
+            run.stdout
+        );
+        assert!(
+            !run.bin_dir.join("cf-mcp-sync").exists(),
+            "nothing was installed"
+        );
+        assert!(
+            run.summary.is_empty() && run.outputs_raw.is_empty(),
+            "{run:#?}"
+        );
+        run.assert_no_secret();
+    }
+}
+
+/// Where no archive exists for the runner, `cargo install --locked` builds the pinned
+/// version (a stand-in `cargo` records the call and installs the built command).
+#[test]
+fn a_platform_without_an_archive_falls_back_to_cargo_install() {
+    let tools = tempfile::tempdir().unwrap();
+    let log = tools.path().join("cargo-args");
+    let fake = format!(
+        "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\" > '{}'\nroot=\"${{@: -1}}\"\nmkdir -p \"$root/bin\"\ncp '{}' \"$root/bin/cf-mcp-sync\"\n",
+        log.display(),
+        sync_binary().display()
+    );
+    let cargo = tools.path().join("cargo");
+    std::fs::write(&cargo, fake).unwrap();
+    let status = Command::new("chmod")
+        .arg("+x")
+        .arg(&cargo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let run = run_action_on(
+        &[
+            ("api-token", TOKEN),
+            ("account-id", ACCOUNT),
+            ("servers", "svc-a"),
+            ("mock", "true"),
+            ("version", VERSION),
+        ],
+        "",
+        &workspace_tests::closed_port_base(),
+        ("FreeBSD", "X64", ""),
+        &[tools.path()],
+    );
+    let args = std::fs::read_to_string(&log).unwrap();
+    let args: Vec<&str> = args.lines().collect();
+    assert_eq!(
+        args[..5],
+        [
+            "install",
+            "cf-mcp-sync",
+            "--locked",
+            "--version",
+            "=0.1.0+api.4.0.0"
+        ]
+    );
+    assert_eq!(run.exit("sync"), Some(0), "{run:#?}");
+    assert_eq!(run.output("ready"), Some("true"));
+    run.assert_no_secret();
+}
+
+/// The injection rule: no `${{ … }}` inside a script, inputs reach the scripts through
+/// `env:` only, and the credentials only the step that needs them.
+#[test]
+fn inputs_reach_the_scripts_only_through_env() {
+    let action = action();
+    assert_eq!(action["runs"]["using"].as_str(), Some("composite"));
+    let inputs: Vec<&str> = action["inputs"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    for needed in [
+        "api-token",
+        "email",
+        "api-key",
+        "account-id",
+        "servers",
+        "version",
+        "fail-on",
+        "base-url",
+    ] {
+        assert!(inputs.contains(&needed), "input {needed}");
+    }
+    assert_eq!(
+        action["inputs"]["fail-on"]["default"].as_str(),
+        Some("failure")
+    );
+    for step in action_steps(&action) {
+        let id = step["id"].as_str().unwrap();
+        let run = step["run"].as_str().unwrap();
+        assert!(
+            !run.contains("${{"),
+            "step {id} interpolates into its script"
+        );
+        assert!(!run.contains("set -x"), "step {id} would echo the secrets");
+        let env = serde_yaml_ng::to_string(&step["env"]).unwrap();
+        for secret in ["inputs.api-token", "inputs.api-key", "inputs.email"] {
+            assert_eq!(env.contains(secret), id == "sync", "{secret} in step {id}");
+        }
+    }
+    for output in ["ready", "results"] {
+        assert_eq!(
+            action["outputs"][output]["value"].as_str(),
+            Some(format!("${{{{ steps.sync.outputs.{output} }}}}").as_str())
+        );
+    }
+    // The repository the action downloads from is the workspace's.
+    let manifest = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
+    let repo = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("repository = \""))
+        .and_then(|r| r.strip_suffix('"'))
+        .unwrap();
+    let install = action_steps(&action)[0]["run"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(install.contains(&format!("{repo}/releases")), "{repo}");
+}
