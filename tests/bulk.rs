@@ -5,7 +5,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-
 use cloudflare_mcp_sync::{BulkOptions, Error, Progress};
 use workspace_tests::fault::{self, FaultServer, Step};
 use workspace_tests::ratelimited::{Limiter, RateLimitedServer};
