@@ -95,6 +95,9 @@ mod tests {
         ] {
             assert_eq!(server_seconds(v), Some(MAX_SERVER_WAIT), "{v}");
         }
+        // A day, not less: an hour-long block is waited out, not clamped.
+        assert_eq!(MAX_SERVER_WAIT, Duration::from_secs(86_400));
+        assert_eq!(server_seconds("3700"), Some(Duration::from_secs(3700)));
         assert_eq!(server_seconds(" 30 "), Some(Duration::from_secs(30)));
         assert_eq!(server_seconds("0.25"), Some(Duration::from_millis(250)));
         for v in ["-1", "-inf", "NaN", "", "soon", "1s"] {
