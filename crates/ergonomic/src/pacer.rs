@@ -434,6 +434,33 @@ mod tests {
         assert!(matches!(p.try_start(Instant::now()), Err(Wait::Until(_))));
     }
 
+    /// A 429's advised wait holds every start until it is over, and not a moment
+    /// longer; a call whose deadline comes first is told at once when the hold ends.
+    #[tokio::test]
+    async fn an_advised_wait_holds_until_it_ends_and_is_waited_within_the_deadline() {
+        let p = Pacer::default();
+        let first = p.acquire(far()).await.unwrap();
+        first.answered(None, true, Some(Duration::from_millis(50)));
+        drop(first);
+        let until = p.holding_until().unwrap();
+        assert!(
+            matches!(p.try_start(until - Duration::from_millis(1)), Err(Wait::Until(t)) if t == until)
+        );
+        assert!(p.try_start(until).is_ok(), "the hold is over at its end");
+        let p = Pacer::default();
+        let first = p.acquire(far()).await.unwrap();
+        first.answered(None, true, Some(Duration::from_millis(50)));
+        drop(first);
+        let until = p.holding_until().unwrap();
+        // A deadline before the hold's end: the end comes back at once.
+        assert_eq!(
+            p.acquire(until - Duration::from_millis(10)).await.err(),
+            Some(until)
+        );
+        // A deadline exactly at the end: waited, then the turn.
+        assert!(p.acquire(until).await.is_ok());
+    }
+
     /// A request sent alone (the first of a run, the first after a reset) holds the
     /// others only so long: a stalled answer must not time out healthy calls behind it.
     #[tokio::test]
