@@ -117,10 +117,30 @@ pub(crate) fn write_bounded<T: fmt::Display>(
 mod tests {
     use super::*;
 
+    /// `a; b; … and N more`, separators only between items.
+    struct Items(Vec<&'static str>, usize, usize);
+
+    impl fmt::Display for Items {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write_bounded(f, &self.0, self.1, self.2, "; ")
+        }
+    }
+
+    #[test]
+    fn bounded_lists_separate_items_and_count_the_rest() {
+        assert_eq!(Items(vec!["a", "b", "c"], 0, 5).to_string(), "a; b; c");
+        let cut = Items(vec!["a", "b", "c"], 2, 2).to_string();
+        assert!(cut.starts_with("a; b; "), "{cut}");
+        assert!(cut.contains('3'), "{cut}");
+    }
+
     #[test]
     fn durations_read_naturally() {
         assert_eq!(human_duration(Duration::from_millis(250)), "250ms");
         assert_eq!(human_duration(Duration::from_micros(500)), "500µs");
+        // The edges: a whole millisecond and a whole second use the larger unit.
+        assert_eq!(human_duration(Duration::from_millis(1)), "1ms");
+        assert_eq!(human_duration(Duration::from_secs(1)), "1s");
         assert_eq!(
             escaped_line("ready\u{0}\u{202e}", 64),
             "ready\\u{0}\\u{202e}"
