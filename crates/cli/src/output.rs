@@ -151,6 +151,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_id_not_attempted_says_so_in_its_column() {
+        assert_eq!(
+            text_not_attempted("ab", 4),
+            "ab    not attempted (interrupted)"
+        );
+    }
+
+    #[test]
     fn outcomes_order_by_how_bad_they_are() {
         assert!(Outcome::Ready < Outcome::NotReady);
         assert!(Outcome::NotReady < Outcome::Failed);

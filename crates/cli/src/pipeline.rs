@@ -166,6 +166,96 @@ fn property(text: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A result as the library decodes it from a response.
+    fn decoded(status: u16, body: &str) -> Result<SyncReport, Error> {
+        let mut headers = hyper::header::HeaderMap::new();
+        headers.insert(
+            "content-type",
+            hyper::header::HeaderValue::from_static("application/json"),
+        );
+        headers.insert(
+            "cf-ray",
+            hyper::header::HeaderValue::from_static("8f0a-AMS"),
+        );
+        cloudflare_mcp_sync::decode_response(status, headers, body.as_bytes(), 2)
+    }
+
+    fn ready() -> Result<SyncReport, Error> {
+        decoded(
+            200,
+            r#"{"success":true,"errors":[],"messages":[],"result":{"status":"ready"}}"#,
+        )
+    }
+
+    fn not_ready() -> Result<SyncReport, Error> {
+        decoded(
+            200,
+            r#"{"success":true,"errors":[],"messages":[],"result":{"status":"error","error":"MCP down"}}"#,
+        )
+    }
+
+    fn failed() -> Result<SyncReport, Error> {
+        decoded(
+            403,
+            r#"{"success":false,"errors":[{"code":10000,"message":"Authentication error"}],"messages":[],"result":null}"#,
+        )
+    }
+
+    #[test]
+    fn rows_say_result_status_cause_ray_and_attempts() {
+        assert_eq!(
+            row("a", &ready()),
+            "| a | ✅ ready | ready |  | 8f0a-AMS | 2 |"
+        );
+        let nr = row("b", &not_ready());
+        assert!(
+            nr.starts_with("| b | ⚠️ not ready | error | MCP down"),
+            "{nr}"
+        );
+        assert!(nr.ends_with("| 8f0a-AMS | 2 |"), "{nr}");
+        let f = row("c", &failed());
+        assert!(f.starts_with("| c | ❌ failed | HTTP 403 | "), "{f}");
+        assert!(f.contains("Authentication error"), "{f}");
+        assert_eq!(
+            row_not_attempted("d"),
+            "| d | ⏹ not attempted | | interrupted before it was sent | | 0 |"
+        );
+    }
+
+    #[test]
+    fn the_document_counts_each_outcome_and_notes_the_mock() {
+        let rows = vec!["| r |".to_string(), "| s |".to_string()];
+        let doc = document(&rows, &[Outcome::Ready, Outcome::NotAttempted], true);
+        assert!(
+            doc.starts_with("### cf-mcp-sync: 1 ready, 0 not ready, 0 failed, 1 not attempted\n\n"),
+            "{doc}"
+        );
+        assert!(doc.contains("embedded mock"), "{doc}");
+        assert!(
+            doc.ends_with("|---|---|---|---|---|---:|\n| r |\n| s |\n\n"),
+            "{doc}"
+        );
+        let doc = document(&[], &[Outcome::Failed, Outcome::NotReady], false);
+        assert!(
+            doc.starts_with("### cf-mcp-sync: 0 ready, 1 not ready, 1 failed\n\n| Server"),
+            "{doc}"
+        );
+    }
+
+    #[test]
+    fn annotations_for_failures_and_not_ready_only() {
+        assert_eq!(annotation("a", &ready()), None);
+        assert_eq!(
+            annotation("b", &not_ready()).as_deref(),
+            Some("::warning title=cf-mcp-sync b::b is error: MCP down")
+        );
+        let e = annotation("c", &failed()).unwrap_or_default();
+        assert!(
+            e.starts_with("::error title=cf-mcp-sync c::c: 403 Forbidden"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn cells_hold_server_text_as_text() {
         assert_eq!(
