@@ -644,3 +644,134 @@ fn inputs_reach_the_scripts_only_through_env() {
         .to_string();
     assert!(install.contains(&format!("{repo}/releases")), "{repo}");
 }
+
+/// An archive whose `cf-mcp-sync` is a link (to a program already on the runner) has a
+/// valid checksum and still installs nothing: only a regular file is installed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archive_whose_program_is_a_link_is_refused() {
+    let (_, _, target) = runner_platform();
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/bin/true", dir.path().join("cf-mcp-sync")).unwrap();
+    let out = dir.path().join("a.tar.gz");
+    let status = Command::new("tar")
+        .arg("-czf")
+        .arg(&out)
+        .arg("-C")
+        .arg(dir.path())
+        .arg("cf-mcp-sync")
+        .status()
+        .expect("tar");
+    assert!(status.success());
+    let linked = std::fs::read(out).unwrap();
+    let checksum = sha256_line(&linked, &format!("cf-mcp-sync-{target}.tar.gz"));
+    let ok = |body: &[u8]| response("200 OK", &[], body);
+    let release = FaultServer::start(vec![
+        Step::Raw(ok(&linked)),
+        Step::Raw(ok(checksum.as_bytes())),
+    ])
+    .await;
+    let run = run_action_async(
+        vec![
+            ("account-id", ACCOUNT.into()),
+            ("servers", "svc-a".into()),
+            ("mock", "true".into()),
+        ],
+        "v0.1.0+api.4.0.0",
+        release.base.clone(),
+    )
+    .await;
+    assert_eq!(run.exit("install"), Some(1), "{run:#?}");
+    assert_eq!(run.exit("sync"), None, "the sync never ran");
+    assert!(
+        run.stdout.contains("holds no regular file cf-mcp-sync"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.bin_dir.join("cf-mcp-sync").exists(),
+        "nothing installed"
+    );
+}
+
+/// Server ids come after `--`: one that looks like an option (`--mock`, `--base-url=…`,
+/// `--version`) is refused as an invalid id, nothing is sent, and `ready` is false.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_id_that_looks_like_an_option_is_only_an_id() {
+    for servers in [
+        "--mock prod-db",
+        "--base-url=http://127.0.0.1:9/stolen prod-db",
+        "--version",
+    ] {
+        let release = release_server(good_checksum()).await;
+        let api = FaultServer::start(vec![Step::Raw(json("200 OK", "{}"))]).await;
+        let run = run_action_async(
+            vec![
+                ("api-token", TOKEN.into()),
+                ("account-id", ACCOUNT.into()),
+                ("servers", servers.into()),
+                ("base-url", api.base.clone()),
+            ],
+            "v0.1.0+api.4.0.0",
+            release.base.clone(),
+        )
+        .await;
+        assert_eq!(run.exit("sync"), Some(2), "{servers}: {run:#?}");
+        assert_eq!(api.requests(), 0, "{servers}: nothing sent");
+        assert_eq!(run.output("ready"), Some("false"), "{servers}");
+        assert!(
+            run.stderr.contains("invalid server id"),
+            "{servers}: {}",
+            run.stderr
+        );
+        run.assert_no_secret();
+    }
+}
+
+/// Server text cannot become a workflow command: the old `##[cmd]` form, which a runner
+/// reads anywhere in a line, is broken up on stderr, and the records are shown with
+/// workflow commands stopped (under a token the server cannot know).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_text_cannot_become_a_workflow_command() {
+    let release = release_server(good_checksum()).await;
+    let api = FaultServer::start(vec![Step::Raw(json(
+        "400 Bad Request",
+        r###"{"success":false,"errors":[{"code":1,"message":"##[set-env name=X]y ##[add-mask]z"}],"messages":[],"result":null}"###,
+    ))])
+    .await;
+    let run = run_action_async(
+        vec![
+            ("api-token", TOKEN.into()),
+            ("account-id", ACCOUNT.into()),
+            ("servers", "prod-db".into()),
+            ("base-url", api.base.clone()),
+        ],
+        "v0.1.0+api.4.0.0",
+        release.base.clone(),
+    )
+    .await;
+    assert_eq!(run.exit("sync"), Some(1), "{run:#?}");
+    assert!(!run.stderr.contains("##["), "{}", run.stderr);
+    // On stdout, server text appears only between ::stop-commands::<token> and ::<token>::.
+    let mut stopped: Option<String> = None;
+    for line in run.stdout.lines() {
+        if let Some(token) = line.strip_prefix("::stop-commands::") {
+            stopped = Some(token.to_string());
+        } else if stopped
+            .as_deref()
+            .is_some_and(|t| line == format!("::{t}::"))
+        {
+            stopped = None;
+        } else if stopped.is_none() {
+            assert!(!line.contains("##["), "outside the stopped block: {line}");
+        }
+    }
+    let record: serde_json::Value = serde_json::from_str(run.output("results").unwrap()).unwrap();
+    assert!(
+        record["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("##[set-env"),
+        "the text itself is kept in the record: {record}"
+    );
+    run.assert_no_secret();
+}

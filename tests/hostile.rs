@@ -1042,3 +1042,35 @@ async fn a_server_echoing_the_credential_does_not_get_it_printed() {
         }
     }
 }
+
+/// A server that spells the echoed token differently (a JSON `\u` escape the decoder
+/// undoes, so the library's scrub of the raw bytes misses it) still does not get it
+/// printed: the command takes its credentials, in any ASCII case, out of every line it
+/// prints, records, error lines, annotations and the summary alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_credential_echoed_in_another_spelling_is_not_printed_either() {
+    let first = secrets::TOKEN.chars().next().unwrap_or('x');
+    let escaped = format!(
+        "\\u{:04x}{}",
+        u32::from(first),
+        &secrets::TOKEN[first.len_utf8()..]
+    );
+    let body = format!(
+        r#"{{"success":false,"errors":[{{"code":9109,"message":"bad {escaped} and {}"}}],"messages":[],"result":null}}"#,
+        secrets::TOKEN.to_lowercase()
+    );
+    let server = FaultServer::start(vec![Step::Raw(json("403 Forbidden", &body))]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.md");
+    let mut argv = args(&server.base);
+    argv.extend([
+        "--summary".to_string(),
+        summary.to_str().unwrap_or_default().to_string(),
+    ]);
+    let run = run_sync_off_runtime(argv, token_env(&[("GITHUB_ACTIONS", "true")])).await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(run.stdout.contains("[redacted]"), "{}", run.stdout);
+    assert_no_secret(&run.stdout);
+    assert_no_secret(&run.stderr);
+    assert_no_secret(&std::fs::read_to_string(&summary).unwrap_or_default());
+}

@@ -254,6 +254,8 @@ struct Printer {
     written: std::io::Result<()>,
     quiet: u8,
     worst: Exit,
+    /// The run's credentials, taken out of every line before it is printed.
+    redactor: pipeline::Redactor,
     /// With `--summary`: each id's row and outcome, by input position.
     summary: Option<(std::path::PathBuf, Vec<Option<SummaryRow>>)>,
     annotations: bool,
@@ -282,29 +284,45 @@ impl Printer {
                 .clone()
                 .map(|path| (path, job.server_ids.iter().map(|_| None).collect())),
             annotations: job.annotations,
+            redactor: pipeline::Redactor::new(
+                [ENV_API_TOKEN, ENV_EMAIL, ENV_API_KEY]
+                    .into_iter()
+                    .filter_map(|name| std::env::var(name).ok()),
+            ),
         }
     }
 
     /// The result of id `i`: rendered now, written as soon as every id before it is.
     fn finished(&mut self, i: usize, result: &Result<SyncReport, Error>) {
         let Some(id) = self.ids.get(i) else { return };
+        // Everything printed holds server text: no credential in it, and nothing a CI
+        // runner would read as a workflow command.
+        let safe = |text: String, json: bool| pipeline::defuse(&self.redactor.clean(&text), json);
         let line = match self.output {
-            Output::Text => Ok(text_line(id, self.width, result)),
+            Output::Text => Ok(safe(text_line(id, self.width, result), false)),
             Output::Json => serde_json::to_string(&Record::new(id, self.mock, result))
+                .map(|l| safe(l, true))
                 .map_err(std::io::Error::other),
         };
         // In JSON the failure is inside the record; say it on stderr too, for the log
         // of whoever runs this (in text it is already on the line).
         let error_line = match (self.output, result) {
-            (Output::Json, Err(e)) => Some(format!("error: {id}: {e}")),
+            (Output::Json, Err(e)) => Some(safe(format!("error: {id}: {e}"), false)),
             _ => None,
         };
-        if let Some(slot) = self.summary.as_mut().and_then(|(_, rows)| rows.get_mut(i)) {
-            *slot = Some((pipeline::row(id, result), Outcome::of(result)));
+        let row = self
+            .summary
+            .is_some()
+            .then(|| self.redactor.clean(&pipeline::row(id, result)));
+        if let (Some(row), Some(slot)) = (
+            row,
+            self.summary.as_mut().and_then(|(_, rows)| rows.get_mut(i)),
+        ) {
+            *slot = Some((row, Outcome::of(result)));
         }
         if self.annotations
             && self.quiet < 2
-            && let Some(line) = pipeline::annotation(id, result)
+            && let Some(line) = pipeline::annotation(id, result).map(|a| safe(a, false))
         {
             match &self.bar {
                 Some(bar) => bar.suspend(|| to_stderr(&line)),
