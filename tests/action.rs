@@ -17,8 +17,29 @@ use workspace_tests::main_job::sync_binary;
 use workspace_tests::secrets::{TOKEN, assert_no_secret};
 use workspace_tests::{ACCOUNT, RAY, workspace_root};
 
-/// The version the served release carries (what a tag of the action would say).
-const VERSION: &str = "0.1.0+api.4.0.0";
+/// The version the served release carries (what a tag of the action would say): the
+/// built command's own, read from it, so that the tests hold on a drift pull request's
+/// tree, where the version has moved.
+fn version() -> &'static str {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION.get_or_init(|| {
+        let out = Command::new(sync_binary())
+            .arg("--version")
+            .output()
+            .expect("cf-mcp-sync --version");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .strip_prefix("cf-mcp-sync ")
+            .expect("`cf-mcp-sync <version>`")
+            .to_string()
+    })
+}
+
+/// `v<version>`, the action's tag.
+fn tag() -> &'static str {
+    static TAG: OnceLock<String> = OnceLock::new();
+    TAG.get_or_init(|| format!("v{}", version()))
+}
 
 fn action() -> Value {
     let text = std::fs::read_to_string(workspace_root().join("action.yml")).unwrap();
@@ -333,14 +354,15 @@ async fn the_release_is_installed_after_its_checksum_and_mock_outcomes_reach_sum
             ("servers", servers.into()),
             ("mock", "true".into()),
         ],
-        "v0.1.0+api.4.0.0",
+        tag(),
         release.base.clone(),
     )
     .await;
 
     // The action's own tag picked the release; `+` travels percent-encoded.
     let (_, _, target) = runner_platform();
-    let dir = "/download/v0.1.0%2bapi.4.0.0";
+    let dir = format!("/download/v{}", version().replace('+', "%2b"));
+    let dir = dir.as_str();
     assert_eq!(
         paths(&release),
         [
@@ -413,7 +435,7 @@ async fn fail_on_not_ready_fails_the_step_and_all_ready_sets_ready_true() {
             ("mock", "true".into()),
             ("fail-on", "not-ready".into()),
         ],
-        "v0.1.0+api.4.0.0",
+        tag(),
         release.base.clone(),
     )
     .await;
@@ -432,13 +454,15 @@ async fn fail_on_not_ready_fails_the_step_and_all_ready_sets_ready_true() {
             ("servers", "svc-a svc-b".into()),
             ("mock", "true".into()),
             ("fail-on", "not-ready".into()),
-            ("version", format!("v{VERSION}")),
+            ("version", tag().to_string()),
         ],
         "0123456789abcdef0123456789abcdef01234567",
         release.base.clone(),
     )
     .await;
-    assert!(paths(&release)[0].starts_with("/download/v0.1.0%2bapi.4.0.0/"));
+    assert!(
+        paths(&release)[0].starts_with(&format!("/download/v{}/", version().replace('+', "%2b")))
+    );
     assert_eq!(run.exit("sync"), Some(0), "{run:#?}");
     assert_eq!(run.output("ready"), Some("true"));
     assert_eq!(run.output("results").unwrap().lines().count(), 2);
@@ -508,7 +532,7 @@ async fn a_checksum_mismatch_is_refused_and_nothing_runs() {
                 ("servers", "svc-a".into()),
                 ("mock", "true".into()),
             ],
-            "v0.1.0+api.4.0.0",
+            tag(),
             release.base.clone(),
         )
         .await;
@@ -560,7 +584,7 @@ fn a_platform_without_an_archive_falls_back_to_cargo_install() {
             ("account-id", ACCOUNT),
             ("servers", "svc-a"),
             ("mock", "true"),
-            ("version", VERSION),
+            ("version", version()),
         ],
         "",
         &workspace_tests::closed_port_base(),
@@ -576,7 +600,7 @@ fn a_platform_without_an_archive_falls_back_to_cargo_install() {
             "cf-mcp-sync",
             "--locked",
             "--version",
-            "=0.1.0+api.4.0.0"
+            &format!("={}", version())
         ]
     );
     assert_eq!(run.exit("sync"), Some(0), "{run:#?}");
@@ -676,7 +700,7 @@ async fn an_archive_whose_program_is_a_link_is_refused() {
             ("servers", "svc-a".into()),
             ("mock", "true".into()),
         ],
-        "v0.1.0+api.4.0.0",
+        tag(),
         release.base.clone(),
     )
     .await;
@@ -711,7 +735,7 @@ async fn a_server_id_that_looks_like_an_option_is_only_an_id() {
                 ("servers", servers.into()),
                 ("base-url", api.base.clone()),
             ],
-            "v0.1.0+api.4.0.0",
+            tag(),
             release.base.clone(),
         )
         .await;
@@ -745,7 +769,7 @@ async fn server_text_cannot_become_a_workflow_command() {
             ("servers", "prod-db".into()),
             ("base-url", api.base.clone()),
         ],
-        "v0.1.0+api.4.0.0",
+        tag(),
         release.base.clone(),
     )
     .await;
