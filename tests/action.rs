@@ -67,18 +67,23 @@ fn archive() -> &'static [u8] {
         let dir = tempfile::tempdir().unwrap();
         std::fs::copy(sync_binary(), dir.path().join("cf-mcp-sync")).unwrap();
         std::fs::write(dir.path().join("README.md"), "cf-mcp-sync\n").unwrap();
-        let out = dir.path().join("a.tar.gz");
-        let status = Command::new("tar")
-            .arg("-czf")
-            .arg(&out)
-            .arg("-C")
-            .arg(dir.path())
-            .args(["cf-mcp-sync", "README.md"])
-            .status()
-            .expect("tar");
-        assert!(status.success());
-        std::fs::read(out).unwrap()
+        tar_gz(dir.path(), &["cf-mcp-sync", "README.md"])
     })
+}
+
+/// A `.tar.gz` of `members` of `dir`, as `tar` packs them (links stay links).
+fn tar_gz(dir: &Path, members: &[&str]) -> Vec<u8> {
+    let out = tempfile::NamedTempFile::new().unwrap();
+    let status = Command::new("tar")
+        .arg("-czf")
+        .arg(out.path())
+        .arg("-C")
+        .arg(dir)
+        .args(members)
+        .status()
+        .expect("tar");
+    assert!(status.success());
+    std::fs::read(out.path()).unwrap()
 }
 
 fn sha256_line(bytes: &[u8], name: &str) -> String {
@@ -676,17 +681,7 @@ async fn an_archive_whose_program_is_a_link_is_refused() {
     let (_, _, target) = runner_platform();
     let dir = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink("/bin/true", dir.path().join("cf-mcp-sync")).unwrap();
-    let out = dir.path().join("a.tar.gz");
-    let status = Command::new("tar")
-        .arg("-czf")
-        .arg(&out)
-        .arg("-C")
-        .arg(dir.path())
-        .arg("cf-mcp-sync")
-        .status()
-        .expect("tar");
-    assert!(status.success());
-    let linked = std::fs::read(out).unwrap();
+    let linked = tar_gz(dir.path(), &["cf-mcp-sync"]);
     let checksum = sha256_line(&linked, &format!("cf-mcp-sync-{target}.tar.gz"));
     let ok = |body: &[u8]| response("200 OK", &[], body);
     let release = FaultServer::start(vec![
