@@ -2,6 +2,7 @@
 //! failure, every check a change must pass; each step prints the command that reproduces it.
 
 use std::process::Command;
+use std::time::Instant;
 
 use anyhow::{Result, bail};
 
@@ -166,7 +167,9 @@ pub fn run() -> Result<()> {
             forget_packaged_sources();
         }
         let (mut command, shown) = step.command(&cargo, &root);
+        let started = Instant::now();
         let status = command.status()?;
+        took(step.label, started);
         if !status.success() {
             bail!(
                 "step '{}' failed ({status}); rerun it with: {shown}",
@@ -176,7 +179,9 @@ pub fn run() -> Result<()> {
     }
     no_openssl(&cargo, &root)?;
     let (mut command, shown) = TESTS.command(&cargo, &root);
+    let started = Instant::now();
     let (status, tally) = run_counting(&mut command)?;
+    took(TESTS.label, started);
     if !status.success() {
         bail!("step 'tests' failed ({status}); rerun it with: {shown}");
     }
@@ -184,7 +189,9 @@ pub fn run() -> Result<()> {
         bail!("step 'tests' ran no test");
     }
     // Last: it needs the workspace's tests to have built the dependencies it shares.
+    let started = Instant::now();
     rehearsal(&root)?;
+    took("spec-drift rehearsal", started);
     // One plain closing line for whoever reads the log's end.
     println!(
         "tests: {} passed, {} failed, {} ignored",
@@ -210,6 +217,11 @@ impl Step {
             .current_dir(root);
         (command, shown)
     }
+}
+
+/// Says how long a step took, so that a slow CI log shows where its minutes went.
+fn took(label: &str, started: Instant) {
+    eprintln!("<== {label}: {:.0}s", started.elapsed().as_secs_f64());
 }
 
 /// Totals over every `test result:` line cargo test prints.
