@@ -282,7 +282,7 @@ fn compare_schema(
         let kind = api::kind(&key);
         match (kind, key.as_str()) {
             (Kind::Structure, "properties") => compare_properties(report, at, o, n, side),
-            (Kind::Structure, "required") => compare_required(report, at, o, n, side),
+            (Kind::Structure, "required") => compare_required(report, at, o, n),
             (Kind::Structure, "items") => compare_schema(report, &here, a, b, side),
             (Kind::Structure, "oneOf" | "anyOf" | "allOf") => {
                 let (la, lb) = (a.and_then(Value::as_array), b.and_then(Value::as_array));
@@ -379,7 +379,8 @@ fn compare_properties(report: &mut Report, at: &str, o: &Value, n: &Value, side:
     }
 }
 
-fn compare_required(report: &mut Report, at: &str, o: &Value, n: &Value, side: Side) {
+/// Requiredness of existing properties; the class is the same on both sides.
+fn compare_required(report: &mut Report, at: &str, o: &Value, n: &Value) {
     let list = |s: &Value| -> Vec<String> {
         s.get("required")
             .and_then(Value::as_array)
@@ -394,30 +395,24 @@ fn compare_required(report: &mut Report, at: &str, o: &Value, n: &Value, side: S
         if !has(o, name) {
             continue; // a new property; reported with the properties
         }
-        let class = if side == Side::Request {
-            Class::Breaking
-        } else {
-            Class::Additive
-        };
+        // On either side the generated field's type changes (`Option<T>` becomes `T`),
+        // so code that reads or builds it stops compiling.
         report.add(
-            class,
+            Class::Breaking,
             &format!("{at}/required"),
-            format!("{name} became required"),
+            format!("{name} became required (its generated field is no longer an Option)"),
         );
     }
     for name in ol.iter().filter(|x| !nl.contains(x)) {
         if !has(n, name) {
             continue; // removed; reported with the properties
         }
-        let class = if side == Side::Request {
-            Class::Additive
-        } else {
-            Class::NeedsAttention
-        };
+        // The generated field becomes an `Option` (a required parameter moves out of
+        // `Required`): a Rust type change, whatever the wire says.
         report.add(
-            class,
+            Class::Breaking,
             &format!("{at}/required"),
-            format!("{name} is no longer required (may be absent)"),
+            format!("{name} is no longer required (its generated field becomes an Option)"),
         );
     }
 }
@@ -426,13 +421,9 @@ fn compare_enum(report: &mut Report, at: &str, a: Option<&Value>, b: Option<&Val
     let values = |v: Option<&Value>| v.and_then(Value::as_array).cloned().unwrap_or_default();
     let (av, bv) = (values(a), values(b));
     if a.is_none() || b.is_none() {
-        // An enum appearing constrains; one disappearing widens.
-        let class = match (side, a.is_none()) {
-            (Side::Request, true) => Class::Breaking,
-            (Side::Response, false) => Class::NeedsAttention,
-            _ => Class::Additive,
-        };
-        report.add_values(class, at, describe_change("enum", a, b), a, b);
+        // A string becomes a generated enum, or an enum a string: the Rust type changes on
+        // either side, so code that names it stops compiling.
+        report.add_values(Class::Breaking, at, describe_change("enum", a, b), a, b);
         return;
     }
     for v in bv.iter().filter(|v| !av.contains(v)) {
@@ -443,13 +434,15 @@ fn compare_enum(report: &mut Report, at: &str, a: Option<&Value>, b: Option<&Val
         };
         report.add_values(class, at, format!("new enum value {v}"), None, Some(v));
     }
+    // A removed value is a removed variant of the generated enum, on either side.
     for v in av.iter().filter(|v| !bv.contains(v)) {
-        let class = if side == Side::Request {
-            Class::Breaking
-        } else {
-            Class::NeedsAttention
-        };
-        report.add_values(class, at, format!("enum value {v} removed"), Some(v), None);
+        report.add_values(
+            Class::Breaking,
+            at,
+            format!("enum value {v} removed"),
+            Some(v),
+            None,
+        );
     }
 }
 
@@ -802,13 +795,11 @@ mod tests {
             assert_eq!(report.changes.len(), 1, "{report:?}");
             report.changes[0].class
         };
+        // Either way, on either side, the generated field's type changes.
         assert_eq!(class(Side::Request, &optional, &required), Class::Breaking);
-        assert_eq!(class(Side::Response, &optional, &required), Class::Additive);
-        assert_eq!(class(Side::Request, &required, &optional), Class::Additive);
-        assert_eq!(
-            class(Side::Response, &required, &optional),
-            Class::NeedsAttention
-        );
+        assert_eq!(class(Side::Response, &optional, &required), Class::Breaking);
+        assert_eq!(class(Side::Request, &required, &optional), Class::Breaking);
+        assert_eq!(class(Side::Response, &required, &optional), Class::Breaking);
     }
 
     #[test]
@@ -819,7 +810,7 @@ mod tests {
             found(&response),
             [
                 (Class::NeedsAttention, "/s/enum", "new enum value \"c\""),
-                (Class::NeedsAttention, "/s/enum", "enum value \"b\" removed"),
+                (Class::Breaking, "/s/enum", "enum value \"b\" removed"),
             ]
         );
         let request = schema(Side::Request, old, new);
@@ -830,27 +821,19 @@ mod tests {
                 (Class::Breaking, "/s/enum", "enum value \"b\" removed"),
             ]
         );
-        // An enum appearing constrains what may be sent; one vanishing widens what comes back.
+        // An enum appearing or vanishing turns a String into a generated enum or back.
         let (free, listed) = (
             json!({"type": "string"}),
             json!({"type": "string", "enum": ["a"]}),
         );
-        assert_eq!(
-            schema(Side::Request, free.clone(), listed.clone()).changes[0].class,
-            Class::Breaking
-        );
-        assert_eq!(
-            schema(Side::Response, free.clone(), listed.clone()).changes[0].class,
-            Class::Additive
-        );
-        assert_eq!(
-            schema(Side::Response, listed.clone(), free.clone()).changes[0].class,
-            Class::NeedsAttention
-        );
-        assert_eq!(
-            schema(Side::Request, listed, free).changes[0].class,
-            Class::Additive
-        );
+        for side in [Side::Request, Side::Response] {
+            for (old, new) in [(&free, &listed), (&listed, &free)] {
+                assert_eq!(
+                    schema(side, old.clone(), new.clone()).changes[0].class,
+                    Class::Breaking
+                );
+            }
+        }
     }
 
     #[test]

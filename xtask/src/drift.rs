@@ -134,6 +134,11 @@ impl Job {
             if let Some((_, new)) = &self.version {
                 let _ = writeln!(out, "version={new}");
             }
+            // The branch is named for the in-scope text, not the upstream commit:
+            // upstream moves every week for other products, and the same drift must
+            // stay one pull request (with any fix a maintainer pushed to it).
+            let fragment: String = self.updated.fragment_sha256.chars().take(12).collect();
+            let _ = writeln!(out, "fragment={fragment}");
             let _ = writeln!(
                 out,
                 "title=Cloudflare spec drift ({class}) at api-schemas {short}"
@@ -550,6 +555,32 @@ pub struct Files {
     pub outputs: Option<PathBuf>,
 }
 
+/// Writes a report that says the job stopped and why, for the job summary, and the one
+/// output `changed=false`, so that no pull request is proposed from a half-done tree.
+/// Best effort: the error that stopped the job is what the run reports.
+pub fn write_failure(error: &anyhow::Error, files: &Files) {
+    if let Some(path) = &files.report {
+        let body = format!(
+            "## Cloudflare spec drift: the job stopped\n\n\
+             `cargo xtask spec-drift` could not finish, so no pull request is proposed. \
+             A maintainer should look: the cause is below, and \
+             `cargo xtask update <URL>` reproduces it.\n\n```text\n{}\n```\n",
+            fence_safe(&format!("{error:#}"))
+        );
+        let _ = std::fs::write(path, body);
+    }
+    if let Some(path) = &files.outputs {
+        use std::io::Write as _;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = f.write_all(b"changed=false\n");
+        }
+    }
+}
+
 /// Writes the report and appends the outputs.
 pub fn write_files(job: &Job, files: &Files) -> Result<()> {
     if let Some(path) = &files.report {
@@ -580,6 +611,7 @@ mod tests {
                 written: true,
                 source: "http://127.0.0.1/x".into(),
                 commit: "0123456789abcdef".into(),
+                fragment_sha256: "fedcba9876543210aa".into(),
             },
             snapshots: vec!["tests/snapshots/a.snap".into()],
             version: Some(("0.1.0".into(), "0.1.1".into())),
@@ -607,6 +639,7 @@ mod tests {
         assert_eq!(
             j.outputs(),
             "changed=true\nclass=additive\nverdict=green\nversion=0.1.1\n\
+             fragment=fedcba987654\n\
              title=Cloudflare spec drift (additive) at api-schemas 0123456\n"
         );
         let respelled = job(Vec::new(), Verdict::Green);
@@ -614,6 +647,31 @@ mod tests {
         let mut unchanged = job(Vec::new(), Verdict::NotRun);
         unchanged.updated.written = false;
         assert_eq!(unchanged.outputs(), "changed=false\n");
+    }
+
+    #[test]
+    fn a_job_that_stops_leaves_a_report_saying_why_and_proposes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = Files {
+            report: Some(dir.path().join("report.md")),
+            outputs: Some(dir.path().join("outputs")),
+        };
+        let error = anyhow::anyhow!("progenitor cannot generate ```code```")
+            .context("openapi/x.json cannot be generated from");
+        write_failure(&error, &files);
+        let report = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+        assert!(report.contains("the job stopped"), "{report}");
+        assert!(
+            report.contains("openapi/x.json cannot be generated from: progenitor cannot generate"),
+            "the whole cause: {report}"
+        );
+        assert_eq!(
+            report.matches("```").count(),
+            2,
+            "one fence, not closed early"
+        );
+        let outputs = std::fs::read_to_string(dir.path().join("outputs")).unwrap();
+        assert_eq!(outputs, "changed=false\n");
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub fn render_fragment(fragment: &Fragment) -> Result<String> {
     check_generatable(&doc, "")
         .with_context(|| format!("{} cannot be generated from", fragment.rel_path))?;
     normalise::normalise(&mut doc)?;
+    check_variant_names(&doc, "")
+        .with_context(|| format!("{} cannot be generated from", fragment.rel_path))?;
     let api: openapiv3::OpenAPI = serde_json::from_value(doc.clone())
         .context("the normalised spec is not valid OpenAPI 3.0")?;
 
@@ -134,6 +136,40 @@ fn check_generatable(value: &Value, pointer: &str) -> Result<()> {
         Value::Array(items) => {
             for (i, child) in items.iter().enumerate() {
                 check_generatable(child, &format!("{pointer}/{i}"))?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Refuses, naming the place, a closed enum (a parameter's; response enums are opened
+/// by `normalise` and keep the first of such values) with two values that would be one
+/// Rust variant, which progenitor cannot generate (it panics).
+fn check_variant_names(value: &Value, pointer: &str) -> Result<()> {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(values)) = map.get("enum") {
+                let mut seen: Vec<(String, &str)> = Vec::new();
+                for (i, v) in values.iter().enumerate() {
+                    let Some(s) = v.as_str() else { continue };
+                    let key = normalise::variant_key(s);
+                    if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+                        bail!(
+                            "{pointer}/enum/{i}: the values {first:?} and {s:?} would both be \
+                             the Rust variant `{key}`; the generator cannot tell them apart"
+                        );
+                    }
+                    seen.push((key, s));
+                }
+            }
+            for (key, child) in map {
+                check_variant_names(child, &format!("{pointer}/{}", spec::escape(key)))?;
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                check_variant_names(child, &format!("{pointer}/{i}"))?;
             }
         }
         _ => {}
@@ -254,4 +290,86 @@ pub fn check(root: &Path) -> Result<()> {
         "{GENERATED_FILE} is out of date with openapi/ and xtask/.\n\n{diff}\n\
          Run `{GENERATE_COMMAND}`, review the diff and the snapshot changes, and commit."
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed fragment, changed by `edit`.
+    fn fragment_with(edit: impl FnOnce(&mut Value)) -> Fragment {
+        let (_, mut fragment) = spec::load_fragment(&spec::workspace_root()).unwrap();
+        edit(&mut fragment.doc);
+        fragment
+    }
+
+    /// Every `enum` array in the document that lists `value`.
+    fn enums_listing<'a>(doc: &'a mut Value, value: &str, found: &mut Vec<&'a mut Value>) {
+        match doc {
+            Value::Object(map) => {
+                for (key, child) in map.iter_mut() {
+                    let listed = key == "enum"
+                        && child
+                            .as_array()
+                            .is_some_and(|a| a.iter().any(|v| v == value));
+                    if listed {
+                        found.push(child);
+                    } else {
+                        enums_listing(child, value, found);
+                    }
+                }
+            }
+            Value::Array(items) => items
+                .iter_mut()
+                .for_each(|c| enums_listing(c, value, found)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn a_response_value_differing_only_in_case_is_kept_as_unknown() {
+        // Upstream adding "Ready" beside "ready" is a new status value, not a failed job.
+        let fragment = fragment_with(|doc| {
+            let mut found = Vec::new();
+            enums_listing(doc, "ready", &mut found);
+            assert!(!found.is_empty(), "no status enum in the fragment");
+            for list in found {
+                list.as_array_mut().unwrap().push(Value::from("Ready"));
+            }
+        });
+        let code = render_fragment(&fragment).unwrap();
+        assert!(code.contains("#[serde(rename = \"ready\")]"), "{code}");
+        assert!(
+            !code.contains("\"Ready\""),
+            "the second spelling is neither a variant nor a known value: {code}"
+        );
+        assert!(code.contains("Unknown(::std::string::String)"), "{code}");
+    }
+
+    #[test]
+    fn a_parameter_enum_with_two_spellings_of_one_variant_is_a_clear_error() {
+        let fragment = fragment_with(|doc| {
+            let op = doc
+                .pointer_mut("/paths")
+                .and_then(Value::as_object_mut)
+                .and_then(|p| p.values_mut().next())
+                .and_then(|item| item.get_mut("post"))
+                .unwrap();
+            let params = op
+                .as_object_mut()
+                .unwrap()
+                .entry("parameters")
+                .or_insert_with(|| Value::Array(Vec::new()));
+            params.as_array_mut().unwrap().push(serde_json::json!({
+                "name": "mode", "in": "query", "required": false,
+                "schema": {"type": "string", "enum": ["fast", "FAST"]}
+            }));
+        });
+        let err = format!("{:#}", render_fragment(&fragment).unwrap_err());
+        assert!(
+            err.contains("the values \"fast\" and \"FAST\" would both be the Rust variant `Fast`"),
+            "{err}"
+        );
+        assert!(err.contains("/enum/1"), "names the place: {err}");
+    }
 }

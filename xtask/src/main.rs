@@ -289,6 +289,7 @@ fn run(root: &Path, command: Command) -> anyhow::Result<u8> {
             report,
             outputs,
         } => {
+            let files = drift::Files { report, outputs };
             let job = drift::run(
                 root,
                 &drift::Options {
@@ -298,8 +299,11 @@ fn run(root: &Path, command: Command) -> anyhow::Result<u8> {
                     verdict: verdict.into(),
                     target_dir: None,
                 },
-            )?;
-            drift::write_files(&job, &drift::Files { report, outputs })?;
+            );
+            // A job that could not finish still leaves a report saying why, for the
+            // job summary; the error then fails the run.
+            let job = job.inspect_err(|e| drift::write_failure(e, &files))?;
+            drift::write_files(&job, &files)?;
             print!("{}", job.to_markdown());
             Ok(0)
         }

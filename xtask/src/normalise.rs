@@ -323,6 +323,28 @@ pub fn open_response_enums(doc: &mut Value) {
     }
 }
 
+/// The Rust variant name progenitor derives from an enum value (close enough to tell
+/// two values apart: `"ready"`, `"Ready"` and `"READY"` all give `Ready`).
+pub fn variant_key(value: &str) -> String {
+    value.to_upper_camel_case()
+}
+
+/// The values of a response enum without those whose variant name an earlier value
+/// already takes: progenitor cannot name both, and a dropped value (upstream adding
+/// `"Ready"` beside `"ready"`) still arrives, as `Unknown("Ready")`.
+fn distinct_variants(values: Value) -> Value {
+    let Value::Array(values) = values else {
+        return values;
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    Value::Array(
+        values
+            .into_iter()
+            .filter(|v| v.as_str().is_none_or(|s| seen.insert(variant_key(s))))
+            .collect(),
+    )
+}
+
 fn open_enums_in(schema: &mut Value, type_name: &str) {
     let Value::Object(map) = schema else { return };
     let is_string_enum = map.get("type").and_then(Value::as_str) == Some("string")
@@ -335,7 +357,7 @@ fn open_enums_in(schema: &mut Value, type_name: &str) {
         );
         known.insert("type".into(), Value::String("string".into()));
         if let Some(values) = map.remove("enum") {
-            known.insert("enum".into(), values);
+            known.insert("enum".into(), distinct_variants(values));
         }
         map.remove("type");
         let unknown = json!({ "title": UNKNOWN_VARIANT, "type": "string" });

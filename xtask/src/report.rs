@@ -12,8 +12,10 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Class {
-    /// Breaks users: removed or retyped response field, new required parameter, removed
-    /// operation, moved path or method, tightened parameter constraint, removed auth.
+    /// Breaks users: removed or retyped response field, new required parameter, a change
+    /// of requiredness or of an enum's values or presence (a generated Rust type
+    /// changes), removed operation, moved path or method, tightened parameter
+    /// constraint, removed auth.
     Breaking,
     /// Tolerated, but the client should learn it: new response enum value, new status.
     NeedsAttention,

@@ -24,6 +24,9 @@ pub struct Updated {
     pub source: String,
     /// The upstream commit recorded.
     pub commit: String,
+    /// sha256 of the fragment now in `openapi/`: the same in-scope API text gives the
+    /// same value, whatever else moved upstream.
+    pub fragment_sha256: String,
 }
 
 /// Runs the update below `root` from a local file.
@@ -73,6 +76,7 @@ fn apply(
 ) -> Result<Updated> {
     let plan = Plan::new(root, document, operations, from)?;
     let commit = plan.provenance.upstream.commit.clone();
+    let fragment_sha256 = plan.provenance.fragment_sha256.clone();
     if plan.is_unchanged() {
         return Ok(Updated {
             report: Report::default(),
@@ -80,6 +84,7 @@ fn apply(
             written: false,
             source,
             commit: plan.previous_provenance.upstream.commit,
+            fragment_sha256: plan.previous.sha256,
         });
     }
     let before_code = generate::render_fragment(&plan.previous).ok();
@@ -99,6 +104,7 @@ fn apply(
         written: true,
         source,
         commit,
+        fragment_sha256,
     })
 }
 
