@@ -156,10 +156,18 @@ impl Job {
         out.push_str("\n### What the maintainer does\n\n");
         out.push_str(&self.advice());
         if let Some((old, new)) = &self.version {
+            let moved = if old == new {
+                format!(
+                    "`{old}` stays: it is already past the last release by at least this \
+                     change, or nothing is released yet"
+                )
+            } else {
+                format!("`{old}` → `{new}`")
+            };
             let _ = write!(
                 out,
-                "\n### Version\n\n`{old}` → `{new}` (CONTRIBUTING.md, \"Versions and \
-                 releases\"); `CHANGELOG.md` has the entry.\n"
+                "\n### Version\n\n{moved} (CONTRIBUTING.md, \"Versions and releases\": \
+                 moved from the last release); `CHANGELOG.md` has the entry.\n"
             );
         }
         if !self.snapshots.is_empty() {
@@ -336,8 +344,15 @@ fn bump(root: &Path, job: &Job) -> Result<(String, String)> {
         .pointer("/info/version")
         .and_then(serde_json::Value::as_str)
         .unwrap_or_default();
-    let new = version::next(&old, job.updated.report.worst(), info)?;
-    let mut files = version::bump_files(root, &old, &new)?;
+    let log_path = root.join("CHANGELOG.md");
+    let log = std::fs::read_to_string(&log_path).context("reading CHANGELOG.md")?;
+    let released = version::last_released(&log);
+    let new = version::next(&old, released.as_deref(), job.updated.report.worst(), info)?;
+    let mut files = if new == old {
+        Vec::new()
+    } else {
+        version::bump_files(root, &old, &new)?
+    };
     let short: String = job.updated.commit.chars().take(7).collect();
     let mut entry = format!(
         "### Spec drift: api-schemas `{short}` ({})\n",
@@ -356,8 +371,6 @@ fn bump(root: &Path, job: &Job) -> Result<(String, String)> {
             markdown::markdown_text(&c.message)
         );
     }
-    let log_path = root.join("CHANGELOG.md");
-    let log = std::fs::read_to_string(&log_path).context("reading CHANGELOG.md")?;
     files.push((log_path, version::changelog(&log, &old, &new, &entry)?));
     spec::write_all_or_nothing(&files)?;
     Ok((old, new))

@@ -399,6 +399,7 @@ fn job_on(
 ) -> Result<drift::Job> {
     let scratch = scratch(root);
     copy_workspace(root, &scratch)?;
+    mark_released(&scratch)?;
     let body = serde_json::to_vec_pretty(&upstream_style(doc))?;
     let upstream = Upstream::start(body)?;
     let options = drift::Options {
@@ -413,6 +414,23 @@ fn job_on(
     } else {
         drift::run_without_builds(&scratch, &options)
     }
+}
+
+/// Records the copy's current version as released in its `CHANGELOG.md` (when no
+/// release is recorded yet), so that each case moves the version as it will once the
+/// crates are published; before the first release the version does not move at all
+/// (`version::next`'s unit tests hold both).
+fn mark_released(scratch: &Path) -> Result<()> {
+    let path = scratch.join("CHANGELOG.md");
+    let mut log = std::fs::read_to_string(&path)?;
+    if crate::version::last_released(&log).is_none() {
+        let current = crate::version::current(scratch)?;
+        log.push_str(&format!(
+            "\n## [{current}] - as if released, for the rehearsal\n"
+        ));
+        std::fs::write(&path, log)?;
+    }
+    Ok(())
 }
 
 /// The scratch copy's own target directory. Not the workspace's: cargo hashes path

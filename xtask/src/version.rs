@@ -48,14 +48,42 @@ pub fn api_metadata(info_version: &str) -> String {
         .join(".")
 }
 
-/// The version after a change of `class` (`None`: the spec was only respelled).
-pub fn next(current: &str, class: Option<Class>, info_version: &str) -> Result<String> {
-    let (major, minor, patch) = core(current)?;
-    let (major, minor, patch) = match (major, class) {
+/// `major.minor.patch` one change of `class` after `from` (`None`: only respelled).
+fn bumped((major, minor, patch): (u64, u64, u64), class: Option<Class>) -> (u64, u64, u64) {
+    match (major, class) {
         (0, Some(Class::Breaking)) => (0, minor + 1, 0),
         (_, Some(Class::Breaking)) => (major + 1, 0, 0),
         (1.., Some(Class::Additive | Class::NeedsAttention)) => (major, minor + 1, 0),
         _ => (major, minor, patch + 1),
+    }
+}
+
+/// The last released version: the first `## [x]` heading after `## [Unreleased]`.
+pub fn last_released(changelog: &str) -> Option<String> {
+    changelog
+        .lines()
+        .filter_map(|l| l.strip_prefix("## ["))
+        .filter_map(|rest| rest.split_once(']').map(|(v, _)| v))
+        .find(|v| !v.eq_ignore_ascii_case("unreleased"))
+        .map(str::to_string)
+}
+
+/// The version after a change of `class` (`None`: the spec was only respelled).
+///
+/// The policy moves the version from the last *release*, not from the manifests: two
+/// drifts between releases are one bump (the larger: never below `current`), and
+/// before the first release the version stays what it is, as that release is still
+/// ahead. Only the `+api.…` metadata follows upstream every time.
+pub fn next(
+    current: &str,
+    released: Option<&str>,
+    class: Option<Class>,
+    info_version: &str,
+) -> Result<String> {
+    let now = core(current)?;
+    let (major, minor, patch) = match released {
+        None => now,
+        Some(released) => now.max(bumped(core(released)?, class)),
     };
     let api = api_metadata(info_version);
     Ok(if api.is_empty() {
@@ -171,12 +199,54 @@ mod tests {
             ("1.2.3+api.4.0.0", Some(Class::Cosmetic), "1.2.4+api.4.0.0"),
             ("1.2.3", None, "1.2.4+api.4.0.0"),
         ];
+        // Moved from the release, when the manifests still say the released version.
         for (from, class, to) in cases {
-            assert_eq!(next(from, class, "4.0.0").unwrap(), to, "{from} {class:?}");
+            assert_eq!(
+                next(from, Some(from), class, "4.0.0").unwrap(),
+                to,
+                "{from} {class:?}"
+            );
         }
-        assert_eq!(next("0.1.0", None, "").unwrap(), "0.1.1");
-        assert!(next("0.1.0-rc.1", None, "4").is_err());
-        assert!(next("0.1", None, "4").is_err());
+        assert_eq!(next("0.1.0", Some("0.1.0"), None, "").unwrap(), "0.1.1");
+        assert!(next("0.1.0-rc.1", Some("0.1.0"), None, "4").is_err());
+        assert!(next("0.1.0", Some("0.1"), None, "4").is_err());
+        assert!(next("0.1", None, None, "4").is_err());
+    }
+
+    #[test]
+    fn drifts_between_releases_are_one_bump_and_none_before_the_first() {
+        let breaking = Some(Class::Breaking);
+        let additive = Some(Class::Additive);
+        // Nothing released yet: the first release is still ahead; only `+api` follows.
+        assert_eq!(
+            next("0.1.0+api.4.0.0", None, breaking, "4.1.0").unwrap(),
+            "0.1.0+api.4.1.0"
+        );
+        // Released 0.1.0, then an additive drift (0.1.1), then a breaking one: 0.2.0.
+        assert_eq!(
+            next("0.1.1+api.4", Some("0.1.0+api.4"), breaking, "4").unwrap(),
+            "0.2.0+api.4"
+        );
+        // Two breaking drifts before the next release: still 0.2.0, not 0.3.0.
+        assert_eq!(
+            next("0.2.0+api.4", Some("0.1.0+api.4"), breaking, "4").unwrap(),
+            "0.2.0+api.4"
+        );
+        // An additive drift after a breaking one keeps the larger bump.
+        assert_eq!(
+            next("0.2.0+api.4", Some("0.1.0+api.4"), additive, "4").unwrap(),
+            "0.2.0+api.4"
+        );
+    }
+
+    #[test]
+    fn the_last_release_is_read_from_the_changelog() {
+        let log = "# Changelog\n\n## [Unreleased]\n\n- x\n\n## [0.1.1+api.4] - 2027-01-02\n\n## [0.1.0+api.4]\n";
+        assert_eq!(last_released(log).as_deref(), Some("0.1.1+api.4"));
+        assert_eq!(
+            last_released("# Changelog\n\n## [Unreleased]\n\n- x\n"),
+            None
+        );
     }
 
     #[test]
