@@ -240,11 +240,27 @@ pub(crate) fn compare_responses(report: &mut Report, at: &str, old: &Value, new:
             }
         }
     }
+    // The generator types one success body (the lowest 2xx status's); another success
+    // status with a different body is read by its status only, and the report says so.
+    let lowest_success = nr.keys().filter(|c| c.starts_with('2')).min();
     for code in nr.keys().filter(|c| !or.contains_key(*c)) {
+        let untyped = code.starts_with('2')
+            && lowest_success.is_some_and(|low| low != code)
+            && nr[code].get("content").is_some()
+            && lowest_success.and_then(|low| nr[low].get("content")) != nr[code].get("content");
+        let message = if untyped {
+            format!(
+                "new response status {code}; its body differs from the {} body and is not \
+                 typed: its fields reach neither SyncReport::result nor the command's record",
+                lowest_success.map_or("", String::as_str)
+            )
+        } else {
+            format!("new response status {code}")
+        };
         report.add(
             Class::NeedsAttention,
             &format!("{at}/responses/{}", escape(code)),
-            format!("new response status {code}"),
+            message,
         );
     }
 }
@@ -725,6 +741,30 @@ mod tests {
                     "/op/responses/429",
                     "new response status 429"
                 ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_new_success_status_with_another_body_says_it_is_not_typed() {
+        let body = |p: &str| json!({"application/json": {"schema": {"properties": {p: {}}}}});
+        let old = json!({"responses": {"200": {"content": body("status")}}});
+        let new = json!({"responses": {
+            "200": {"content": body("status")},
+            "201": {"content": body("status")},
+            "202": {"content": body("job_id")},
+            "204": {"description": "no body"},
+        }});
+        let mut report = Report::default();
+        compare_responses(&mut report, "/op", &old, &new);
+        let messages: Vec<&str> = report.changes.iter().map(|c| c.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "new response status 201",
+                "new response status 202; its body differs from the 200 body and is not \
+                 typed: its fields reach neither SyncReport::result nor the command's record",
+                "new response status 204",
             ]
         );
     }

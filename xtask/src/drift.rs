@@ -358,7 +358,22 @@ fn bump(root: &Path, job: &Job) -> Result<(String, String)> {
         "### Spec drift: api-schemas `{short}` ({})\n",
         job.class_word()
     );
-    if job.updated.report.changes.is_empty() {
+    // `info.version` is outside the operation (diff does not see it), but it names the
+    // API version in the crates' version, so the entry says when it moved.
+    let api = |v: &str| {
+        v.split_once('+')
+            .map(|(_, m)| m.to_string())
+            .unwrap_or_default()
+    };
+    let api_moved = api(&old) != api(&new);
+    if api_moved {
+        let _ = writeln!(
+            entry,
+            "- Cloudflare's API version (`info.version`) is now `{}`.",
+            markdown::markdown_text(info)
+        );
+    }
+    if job.updated.report.changes.is_empty() && !api_moved {
         entry.push_str("- The operation is written differently upstream; its API is unchanged.\n");
     }
     for c in &job.updated.report.changes {
