@@ -313,3 +313,165 @@ mod cert_env_tests {
         check("SSL_CERT_DIR", "").unwrap();
     }
 }
+
+#[cfg(test)]
+mod failure_words_tests {
+    use super::*;
+    use rustls::{AlertDescription as A, CertificateError as C, Error as E};
+
+    const CERT: &str = "the server's certificate was refused: ";
+
+    fn other(text: &str) -> C {
+        C::Other(rustls::OtherError(std::sync::Arc::new(
+            std::io::Error::other(text.to_string()),
+        )))
+    }
+
+    /// DER of `AlgorithmIdentifier` with an OID: only the OID's bytes matter here.
+    const RSA_SHA1: &[u8] = &[
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05, 0x05, 0x00,
+    ];
+    const ECDSA_SHA1: &[u8] = &[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x01];
+    const RSA_SHA256: &[u8] = &[
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00,
+    ];
+
+    fn signed_with(id: &[u8]) -> C {
+        C::UnsupportedSignatureAlgorithmContext {
+            signature_algorithm_id: id.to_vec(),
+            supported_algorithms: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn each_tls_failure_has_its_own_words() {
+        let cases: Vec<(E, String)> =
+            vec![
+            (
+                E::InvalidCertificate(C::UnknownIssuer),
+                format!("{CERT}it is not signed by an authority this machine trusts"),
+            ),
+            (E::InvalidCertificate(C::Expired), format!("{CERT}it has expired")),
+            (
+                E::InvalidCertificate(C::NotValidYet),
+                format!("{CERT}it is not valid yet"),
+            ),
+            (
+                E::InvalidCertificate(C::NotValidForName),
+                format!("{CERT}it is not valid for the host name"),
+            ),
+            (E::InvalidCertificate(C::Revoked), format!("{CERT}it has been revoked")),
+            (
+                E::InvalidCertificate(C::BadSignature),
+                format!("{CERT}its signature does not verify"),
+            ),
+            (
+                E::InvalidCertificate(signed_with(RSA_SHA1)),
+                format!("{CERT}it is signed with SHA-1, which is refused"),
+            ),
+            (
+                E::InvalidCertificate(signed_with(ECDSA_SHA1)),
+                format!("{CERT}it is signed with SHA-1, which is refused"),
+            ),
+            (
+                E::InvalidCertificate(signed_with(RSA_SHA256)),
+                format!("{CERT}it is signed with an algorithm that is refused"),
+            ),
+            (
+                E::InvalidCertificate(C::InvalidPurpose),
+                format!("{CERT}it is not meant for identifying a server"),
+            ),
+            (
+                E::InvalidCertificate(C::BadEncoding),
+                format!("{CERT}it is not a well-formed certificate"),
+            ),
+            (
+                E::InvalidCertificate(other("CaUsedAsEndEntity")),
+                format!("{CERT}the server presented a CA certificate as its own"),
+            ),
+            (
+                E::InvalidCertificate(other("EndEntityUsedAsCa")),
+                format!("{CERT}a server certificate was used to sign another"),
+            ),
+            (
+                E::InvalidCertificate(other("UnsupportedCertVersion")),
+                format!("{CERT}its X.509 version is not supported"),
+            ),
+            (
+                E::InvalidCertificate(other("MaximumPathDepthExceeded")),
+                format!("{CERT}its chain of authorities is too long"),
+            ),
+            (
+                E::InvalidCertificate(other("UnsupportedCriticalExtension")),
+                format!("{CERT}it has a critical extension"),
+            ),
+            (
+                E::InvalidCertificate(other("SomethingNew")),
+                format!("{CERT}it cannot be verified"),
+            ),
+            (
+                E::NoCertificatesPresented,
+                "the server presented no certificate".to_string(),
+            ),
+            (
+                E::PeerMisbehaved(rustls::PeerMisbehaved::IllegalMiddleboxChangeCipherSpec),
+                "the server broke the TLS protocol".to_string(),
+            ),
+            (
+                E::InvalidMessage(rustls::InvalidMessage::InvalidContentType),
+                "the server's TLS messages are not valid TLS".to_string(),
+            ),
+            (
+                E::PeerIncompatible(rustls::PeerIncompatible::NoCipherSuitesInCommon),
+                "the server offers no TLS version or cipher this client accepts".to_string(),
+            ),
+            (
+                E::AlertReceived(A::HandshakeFailure),
+                "the server ended the TLS handshake: it accepts no TLS version, cipher or key"
+                    .to_string(),
+            ),
+            (
+                E::AlertReceived(A::ProtocolVersion),
+                "the server ended the TLS handshake: it accepts no TLS version this client offers"
+                    .to_string(),
+            ),
+            (
+                E::AlertReceived(A::CertificateRequired),
+                "the server ended the TLS handshake: it wants a client certificate".to_string(),
+            ),
+            (
+                E::AlertReceived(A::UnrecognisedName),
+                "the server ended the TLS handshake: it does not serve the host name".to_string(),
+            ),
+            (
+                E::AlertReceived(A::AccessDenied),
+                "the server ended the TLS handshake: it denied access".to_string(),
+            ),
+            (
+                E::AlertReceived(A::InternalError),
+                "the server ended the TLS handshake: it had an internal error".to_string(),
+            ),
+            (
+                E::AlertReceived(A::Unknown(200)),
+                "the server ended the TLS handshake with alert 200".to_string(),
+            ),
+        ];
+        for (error, words) in cases {
+            let said = describe(&error);
+            assert!(said.starts_with(&words), "{error:?}: {said}");
+            assert!(!said.contains("Context {"), "no Debug text: {said}");
+        }
+    }
+
+    #[test]
+    fn a_tls_failure_is_found_inside_nested_io_errors() {
+        let inner = std::io::Error::other(E::NoCertificatesPresented);
+        let outer = std::io::Error::other(inner);
+        assert!(matches!(
+            tls_failure(&outer),
+            Some(E::NoCertificatesPresented)
+        ));
+        let plain = std::io::Error::other("connection reset");
+        assert!(tls_failure(&plain).is_none());
+    }
+}
