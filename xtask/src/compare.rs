@@ -243,11 +243,13 @@ pub(crate) fn compare_responses(report: &mut Report, at: &str, old: &Value, new:
     // The generator types one success body (the lowest 2xx status's); another success
     // status with a different body is read by its status only, and the report says so.
     let lowest_success = nr.keys().filter(|c| c.starts_with('2')).min();
+    let success_body = lowest_success.and_then(|low| nr[low].get("content"));
     for code in nr.keys().filter(|c| !or.contains_key(*c)) {
+        let body = nr[code].get("content");
         let untyped = code.starts_with('2')
-            && lowest_success.is_some_and(|low| low != code)
-            && nr[code].get("content").is_some()
-            && lowest_success.and_then(|low| nr[low].get("content")) != nr[code].get("content");
+            && Some(code) != lowest_success
+            && body.is_some()
+            && body != success_body;
         let message = if untyped {
             format!(
                 "new response status {code}; its body differs from the {} body and is not \

@@ -360,12 +360,7 @@ fn bump(root: &Path, job: &Job) -> Result<(String, String)> {
     );
     // `info.version` is outside the operation (diff does not see it), but it names the
     // API version in the crates' version, so the entry says when it moved.
-    let api = |v: &str| {
-        v.split_once('+')
-            .map(|(_, m)| m.to_string())
-            .unwrap_or_default()
-    };
-    let api_moved = api(&old) != api(&new);
+    let api_moved = version::build_metadata(&old) != version::build_metadata(&new);
     if api_moved {
         let _ = writeln!(
             entry,
@@ -598,15 +593,20 @@ pub fn write_failure(error: &anyhow::Error, files: &Files) {
         let _ = std::fs::write(path, body);
     }
     if let Some(path) = &files.outputs {
-        use std::io::Write as _;
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-        {
-            let _ = f.write_all(b"changed=false\n");
-        }
+        let _ = append_outputs(path, "changed=false\n");
     }
+}
+
+/// Appends `key=value` lines, as `$GITHUB_OUTPUT` wants.
+fn append_outputs(path: &Path, lines: &str) -> Result<()> {
+    use std::io::Write as _;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?
+        .write_all(lines.as_bytes())?;
+    Ok(())
 }
 
 /// Writes the report and appends the outputs.
@@ -616,13 +616,7 @@ pub fn write_files(job: &Job, files: &Files) -> Result<()> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(path) = &files.outputs {
-        use std::io::Write as _;
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .with_context(|| format!("opening {}", path.display()))?;
-        f.write_all(job.outputs().as_bytes())?;
+        append_outputs(path, &job.outputs())?;
     }
     Ok(())
 }

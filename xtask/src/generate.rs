@@ -120,56 +120,56 @@ fn schema_derives_behind_feature(file: &mut syn::File) {
 /// Refuses, with the JSON pointer, what progenitor's type generator would panic on
 /// rather than report: an `enum` that lists a value twice.
 fn check_generatable(value: &Value, pointer: &str) -> Result<()> {
-    match value {
-        Value::Object(map) => {
-            if let Some(Value::Array(values)) = map.get("enum") {
-                for (i, v) in values.iter().enumerate() {
-                    if values.get(..i).is_some_and(|before| before.contains(v)) {
-                        bail!("{pointer}/enum/{i}: the value {v} is listed twice in this enum");
-                    }
-                }
-            }
-            for (key, child) in map {
-                check_generatable(child, &format!("{pointer}/{}", spec::escape(key)))?;
+    each_enum(value, pointer, &mut |values, at| {
+        for (i, v) in values.iter().enumerate() {
+            if values.get(..i).is_some_and(|before| before.contains(v)) {
+                bail!("{at}/enum/{i}: the value {v} is listed twice in this enum");
             }
         }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                check_generatable(child, &format!("{pointer}/{i}"))?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Refuses, naming the place, a closed enum (a parameter's; response enums are opened
 /// by `normalise` and keep the first of such values) with two values that would be one
 /// Rust variant, which progenitor cannot generate (it panics).
 fn check_variant_names(value: &Value, pointer: &str) -> Result<()> {
+    each_enum(value, pointer, &mut |values, at| {
+        let mut seen: Vec<(String, &str)> = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            let Some(s) = v.as_str() else { continue };
+            let key = normalise::variant_key(s);
+            if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+                bail!(
+                    "{at}/enum/{i}: the values {first:?} and {s:?} would both be \
+                     the Rust variant `{key}`; the generator cannot tell them apart"
+                );
+            }
+            seen.push((key, s));
+        }
+        Ok(())
+    })
+}
+
+/// Calls `check` with every `enum` list in the document and the JSON pointer of the
+/// schema holding it; the first error stops the walk.
+fn each_enum(
+    value: &Value,
+    pointer: &str,
+    check: &mut impl FnMut(&[Value], &str) -> Result<()>,
+) -> Result<()> {
     match value {
         Value::Object(map) => {
             if let Some(Value::Array(values)) = map.get("enum") {
-                let mut seen: Vec<(String, &str)> = Vec::new();
-                for (i, v) in values.iter().enumerate() {
-                    let Some(s) = v.as_str() else { continue };
-                    let key = normalise::variant_key(s);
-                    if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
-                        bail!(
-                            "{pointer}/enum/{i}: the values {first:?} and {s:?} would both be \
-                             the Rust variant `{key}`; the generator cannot tell them apart"
-                        );
-                    }
-                    seen.push((key, s));
-                }
+                check(values, pointer)?;
             }
             for (key, child) in map {
-                check_variant_names(child, &format!("{pointer}/{}", spec::escape(key)))?;
+                each_enum(child, &format!("{pointer}/{}", spec::escape(key)), check)?;
             }
         }
         Value::Array(items) => {
             for (i, child) in items.iter().enumerate() {
-                check_variant_names(child, &format!("{pointer}/{i}"))?;
+                each_enum(child, &format!("{pointer}/{i}"), check)?;
             }
         }
         _ => {}

@@ -154,6 +154,11 @@ fn strip_build(version: &str) -> &str {
     version.split('+').next().unwrap_or(version)
 }
 
+/// The build metadata of a version (`api.4.0.0` in `0.1.0+api.4.0.0`), or "".
+pub fn build_metadata(version: &str) -> &str {
+    version.split_once('+').map_or("", |(_, meta)| meta)
+}
+
 /// `CHANGELOG.md` with an entry for this spec change under `## [Unreleased]`, and its
 /// "To be released as" line naming the new version.
 pub fn changelog(text: &str, old: &str, new: &str, entry: &str) -> Result<String> {
