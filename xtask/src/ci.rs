@@ -1,12 +1,14 @@
 //! `cargo xtask ci`: the one test command. It runs, in order and stopping at the first
 //! failure, every check a change must pass; each step prints the command that reproduces it.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Result, bail};
 
-use crate::{rehearse, spec};
+use crate::{packaged, rehearse, spec};
 
 /// One external step: a label, the cargo arguments, extra environment.
 struct Step {
@@ -28,6 +30,9 @@ const STEPS: [Step; 5] = [
             "--workspace",
             "--all-targets",
             "--locked",
+            // Diagnostics rendered as usual; the artifacts' JSON names the dep-info
+            // files the package step reads.
+            "--message-format=json-render-diagnostics",
             "--",
             "-D",
             "warnings",
@@ -39,9 +44,10 @@ const STEPS: [Step; 5] = [
         args: &["doc", "--workspace", "--no-deps", "--locked"],
         env: &[("RUSTDOCFLAGS", "-D warnings")],
     },
-    // The published crates as crates.io would receive them, each built from its
-    // package alone (a missing version on a path dependency, or a file outside the
-    // package, fails here). Uncommitted changes are packaged as they are.
+    // The published crates as crates.io would receive them: the manifests here (a
+    // version on every path dependency); that each package holds every file its build
+    // read, from the lint step's dep-info (`packaged.rs`). Uncommitted changes are
+    // packaged as they are.
     Step {
         label: "package",
         args: &[
@@ -51,6 +57,7 @@ const STEPS: [Step; 5] = [
             "xtask",
             "--exclude",
             "workspace-tests",
+            "--no-verify",
             "--locked",
             "--allow-dirty",
         ],
@@ -81,41 +88,70 @@ const TESTS: Step = Step {
     env: &[],
 };
 
-/// Removes this workspace's crates from the sources cargo extracted for earlier
-/// `cargo package` runs. Packaging verifies each crate against its siblings through a
-/// local registry, and cargo reuses an extracted `<name>-<version>` directory of that
-/// registry if one exists: with the version unchanged, a crate would be verified against
-/// a sibling's old sources (seen: a generated crate from before a feature was added).
-fn forget_packaged_sources() {
-    let home = std::env::var_os("CARGO_HOME")
-        .filter(|v| !v.is_empty())
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cargo")));
-    let Some(src) = home.map(|h| h.join("registry/src")) else {
-        return;
-    };
-    let Ok(registries) = std::fs::read_dir(&src) else {
-        return;
-    };
-    for registry in registries.flatten() {
-        // Local registries' directories start with `-`; crates.io's never do.
-        if !registry.file_name().to_string_lossy().starts_with('-') {
-            continue;
-        }
-        let Ok(crates) = std::fs::read_dir(registry.path()) else {
-            continue;
-        };
-        for krate in crates.flatten() {
-            let name = krate.file_name().to_string_lossy().into_owned();
-            if name.starts_with("cloudflare-mcp-sync") || name.starts_with("cf-mcp-sync") {
-                let _ = std::fs::remove_dir_all(krate.path());
+/// The dep-info files of every target of each published package, gathered from the
+/// lint step's JSON.
+type DepInfos = BTreeMap<&'static str, BTreeSet<PathBuf>>;
+
+/// Runs the lint step with its JSON on a pipe: diagnostics reach stderr rendered as
+/// usual; each published package's dep-info files are kept for the package step.
+fn run_linting(command: &mut Command, root: &Path) -> Result<(std::process::ExitStatus, DepInfos)> {
+    use std::io::{BufRead, BufReader};
+    let mut child = command.stdout(std::process::Stdio::piped()).spawn()?;
+    let mut found = DepInfos::new();
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines() {
+            if let Some((name, file)) = packaged::artifact_dep_info(&line?, root) {
+                found.entry(name).or_default().insert(file);
             }
         }
     }
+    Ok((child.wait()?, found))
+}
+
+/// After `cargo package --no-verify`: each published package must hold every file its
+/// targets' compiles read.
+fn check_packages(cargo: &str, root: &Path, dep_infos: &DepInfos) -> Result<()> {
+    let read = packaged::read_sources(dep_infos)?;
+    let target = target_dir(root);
+    let mut problems = Vec::new();
+    for (name, dir) in packaged::PUBLISHED {
+        let Some(read) = read.get(name) else {
+            bail!("step 'package' failed: the lint step compiled nothing of {name}");
+        };
+        let out = Command::new(cargo)
+            .args(["package", "--list", "--locked", "--allow-dirty", "-p", name])
+            .current_dir(root)
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "step 'package' failed: cargo package --list -p {name}:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let listed = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        problems.extend(packaged::misses(root, &target, dir, &listed, read));
+    }
+    if !problems.is_empty() {
+        bail!(
+            "step 'package' failed: a published crate would not build from its package:\n{}",
+            problems.join("\n")
+        );
+    }
+    Ok(())
+}
+
+/// Where cargo builds: `CARGO_TARGET_DIR` when set, else `target/` here.
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| root.join("target"), PathBuf::from)
 }
 
 /// TLS is rustls: `cargo tree -i openssl-sys` must find no such package.
-fn no_openssl(cargo: &str, root: &std::path::Path) -> Result<()> {
+fn no_openssl(cargo: &str, root: &Path) -> Result<()> {
     eprintln!("==> no OpenSSL: cargo tree --workspace -i openssl-sys (expect no match)");
     let out = Command::new(cargo)
         .args(["tree", "--workspace", "--locked", "-i", "openssl-sys"])
@@ -136,13 +172,11 @@ fn no_openssl(cargo: &str, root: &std::path::Path) -> Result<()> {
 /// one must leave a green tree, every breaking one a red tree. The scratch copy builds
 /// in the workspace's target directory (its dependencies are compiled already), and
 /// what it built of the workspace's own packages is removed afterwards.
-fn rehearsal(root: &std::path::Path) -> Result<()> {
+fn rehearsal(root: &Path) -> Result<()> {
     eprintln!(
         "==> spec-drift rehearsal: labels of every case, then the test command on every green change together and on each breaking change (cargo xtask rehearse-drift runs each case in full)"
     );
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|v| !v.is_empty())
-        .map_or_else(|| root.join("target"), std::path::PathBuf::from);
+    let target = target_dir(root);
     let outcomes = rehearse::run_ci(root, &target);
     let forgotten = rehearse::forget_scratch_builds(root, &target);
     let (table, ok) = rehearse::summary(&outcomes?);
@@ -162,20 +196,27 @@ pub fn run() -> Result<()> {
     // `generate --check` and actionlint are tests (tests/codegen.rs, tests/workflows.rs):
     // the test step runs them, once.
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut dep_infos = DepInfos::new();
     for step in &STEPS {
-        if step.label == "package" {
-            forget_packaged_sources();
-        }
         let (mut command, shown) = step.command(&cargo, &root);
         let started = Instant::now();
-        let status = command.status()?;
-        took(step.label, started);
+        let status = if step.label == "lint" {
+            let (status, found) = run_linting(&mut command, &root)?;
+            dep_infos = found;
+            status
+        } else {
+            command.status()?
+        };
         if !status.success() {
             bail!(
                 "step '{}' failed ({status}); rerun it with: {shown}",
                 step.label
             );
         }
+        if step.label == "package" {
+            check_packages(&cargo, &root, &dep_infos)?;
+        }
+        took(step.label, started);
     }
     no_openssl(&cargo, &root)?;
     let (mut command, shown) = TESTS.command(&cargo, &root);
@@ -202,7 +243,7 @@ pub fn run() -> Result<()> {
 
 impl Step {
     /// The command, announced on stderr, and how to rerun it by hand.
-    fn command(&self, cargo: &str, root: &std::path::Path) -> (Command, String) {
+    fn command(&self, cargo: &str, root: &Path) -> (Command, String) {
         let env: String = self
             .env
             .iter()

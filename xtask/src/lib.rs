@@ -13,6 +13,7 @@ pub mod fetch;
 pub mod generate;
 pub mod markdown;
 pub mod normalise;
+pub mod packaged;
 pub mod prism;
 pub mod refs;
 pub mod rehearse;
