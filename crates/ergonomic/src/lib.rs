@@ -110,8 +110,11 @@
 //! Cloudflare counts requests per user and account (1,200 per 5 minutes). After a breach
 //! it blocks requests for minutes. So the pacer belongs to the [`Client`], not to a call.
 //! Every request through one client and its clones waits its turn under the same pacer:
-//! single [`Client::sync`] calls and concurrent [`Client::sync_many`] runs alike. Two
-//! separate clients pace independently and can overrun the limit between them.
+//! single [`Client::sync`] calls and concurrent [`Client::sync_many`] runs alike. Turns
+//! go in the order requests asked for them: when a window has room for one request, the
+//! one that has waited longest takes it, so a server being retried cannot take every
+//! window while another waits out its deadline unsent. Two separate clients pace
+//! independently and can overrun the limit between them.
 //!
 //! | the answer says | the pacer |
 //! | --- | --- |

@@ -14,11 +14,16 @@
 //!   [`MAX_SERVER_WAIT`](crate::numbers::MAX_SERVER_WAIT) before it meets an
 //!   `Instant`: no number from a server can overflow the clock.
 //! - no rate-limit header: nothing is known, so nothing is held back, until a 429.
+//! - requests take their turns in the order they asked: only the one that has waited
+//!   longest may start, so when a window has room for one request, it goes to the id
+//!   that has waited for it, not to whichever task the clock wakes first (a retrying id
+//!   could otherwise take every window while another id's deadline ran out unsent).
 //! - a 429 with `Retry-After`: nobody starts before the advised wait is over. Without
 //!   headers, the pacer also learns the limit from it (the requests that succeeded since
 //!   the last wait, per the time until the advised retry) and from then on starts no
 //!   more than that per such window.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -50,6 +55,8 @@ pub(crate) struct Pacer {
     state: Mutex<State>,
     /// Wakes requests waiting for an answer (the one request sent alone).
     answered: Notify,
+    /// Wakes requests waiting in line when the first one leaves it.
+    turn: Notify,
     rate_limited: AtomicUsize,
 }
 
@@ -72,6 +79,9 @@ struct State {
     /// When the request that went alone started, while the others wait for its answer
     /// (at most [`ALONE_AT_MOST`]).
     alone_since: Option<Instant>,
+    /// The requests waiting for their turn, by ticket, in the order they asked.
+    line: VecDeque<u64>,
+    next_ticket: u64,
 }
 
 /// From `r` and `t`: the lowest `r` answered in the current window. It belongs to the
@@ -125,6 +135,25 @@ impl Drop for Permit<'_> {
     }
 }
 
+/// A request's place in the line; leaving it (started, given up or dropped) lets the
+/// next one try.
+struct Place<'a> {
+    pacer: &'a Pacer,
+    ticket: u64,
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        let mut s = self.pacer.lock();
+        let was_first = s.line.front() == Some(&self.ticket);
+        s.line.retain(|t| *t != self.ticket);
+        drop(s);
+        if was_first {
+            self.pacer.turn.notify_waiters();
+        }
+    }
+}
+
 /// What a caller waits for.
 enum Wait {
     Until(Instant),
@@ -141,11 +170,26 @@ impl Pacer {
     /// `deadline` (an earlier 429's advice, a spent window) is not waited out: its end
     /// comes back as the error, at once.
     pub(crate) async fn acquire(&self, deadline: Instant) -> Result<Permit<'_>, Instant> {
+        let place = self.join_line();
         loop {
-            // Registered before the state is read: an answer between the two still wakes us.
+            // Registered before the state is read: an answer, or the first in line
+            // leaving, between the two still wakes us.
             let answered = self.answered.notified();
+            let turn = self.turn.notified();
+            if self.lock().line.front() != Some(&place.ticket) {
+                // What holds the first holds everyone: only the first need look, but a
+                // hold that outlasts this request's deadline is its answer now.
+                if let Some(until) = self.holding_until()
+                    && until > deadline
+                {
+                    return Err(until);
+                }
+                turn.await;
+                continue;
+            }
             match self.try_start(Instant::now()) {
                 Ok(()) => {
+                    drop(place);
                     return Ok(Permit {
                         pacer: self,
                         started: Instant::now(),
@@ -157,6 +201,18 @@ impl Pacer {
                     let _ = tokio::time::timeout_at(when, answered).await;
                 }
             }
+        }
+    }
+
+    /// Takes a ticket at the end of the line.
+    fn join_line(&self) -> Place<'_> {
+        let mut s = self.lock();
+        let ticket = s.next_ticket;
+        s.next_ticket = s.next_ticket.wrapping_add(1);
+        s.line.push_back(ticket);
+        Place {
+            pacer: self,
+            ticket,
         }
     }
 
@@ -459,6 +515,90 @@ mod tests {
         );
         // A deadline exactly at the end: waited, then the turn.
         assert!(p.acquire(until).await.is_ok());
+    }
+
+    /// A place that frees while a request waits for it goes to that request, not to
+    /// one that asks at the moment it frees (seen: under load, an id retrying at each
+    /// window's end took every place while the other id's deadline ran out unsent).
+    #[tokio::test(start_paused = true)]
+    async fn a_free_place_goes_to_the_request_that_waited_for_it() {
+        let p = Pacer::default();
+        let first = p.acquire(far()).await.unwrap();
+        first.answered(None, true, Some(Duration::from_secs(1)));
+        drop(first);
+        let until = p.holding_until().unwrap();
+        // The waiter asks during the hold and is polled once: it is in line.
+        let mut waiter = Box::pin(p.acquire(far()));
+        assert!(
+            tokio::time::timeout(Duration::ZERO, &mut waiter)
+                .await
+                .is_err()
+        );
+        tokio::time::advance(until - Instant::now()).await;
+        assert!(p.holding_until().is_none(), "the hold is over");
+        // A newcomer at the hold's end, before the waiter runs again: it waits its turn.
+        assert!(
+            tokio::time::timeout(Duration::ZERO, p.acquire(far()))
+                .await
+                .is_err(),
+            "a newcomer took the place of a request waiting for it"
+        );
+        assert!(waiter.await.is_ok(), "the waiter's turn");
+    }
+
+    /// A request that stops waiting (its deadline's timeout dropped it) leaves the line:
+    /// the next one is not held behind it.
+    #[tokio::test(start_paused = true)]
+    async fn a_request_that_stops_waiting_leaves_the_line() {
+        let p = Pacer::default();
+        let first = p.acquire(far()).await.unwrap();
+        first.answered(None, true, Some(Duration::from_secs(1)));
+        drop(first);
+        let until = p.holding_until().unwrap();
+        let mut gone = Box::pin(p.acquire(far()));
+        assert!(
+            tokio::time::timeout(Duration::ZERO, &mut gone)
+                .await
+                .is_err()
+        );
+        let mut next = Box::pin(p.acquire(far()));
+        assert!(
+            tokio::time::timeout(Duration::ZERO, &mut next)
+                .await
+                .is_err()
+        );
+        drop(gone);
+        tokio::time::advance(until - Instant::now()).await;
+        assert!(
+            tokio::time::timeout(Duration::ZERO, &mut next)
+                .await
+                .is_ok(),
+            "held behind a request that had left"
+        );
+        assert!(p.lock().line.is_empty());
+    }
+
+    /// Behind the first in line, a hold that outlasts a request's deadline is still
+    /// its answer at once (not a wait until the deadline).
+    #[tokio::test(start_paused = true)]
+    async fn a_hold_past_the_deadline_is_the_answer_in_line_too() {
+        let p = Pacer::default();
+        let first = p.acquire(far()).await.unwrap();
+        first.answered(None, true, Some(Duration::from_secs(1)));
+        drop(first);
+        let until = p.holding_until().unwrap();
+        let mut ahead = Box::pin(p.acquire(far()));
+        assert!(
+            tokio::time::timeout(Duration::ZERO, &mut ahead)
+                .await
+                .is_err()
+        );
+        let started = Instant::now();
+        assert_eq!(
+            p.acquire(until - Duration::from_millis(10)).await.err(),
+            Some(until)
+        );
+        assert_eq!(Instant::now(), started, "answered without waiting");
     }
 
     /// A request sent alone (the first of a run, the first after a reset) holds the
