@@ -60,8 +60,17 @@ fn every_suite_is_indexed_and_every_indexed_suite_exists() {
         .filter_map(|l| l.trim().strip_prefix("path = \""))
         .filter_map(|p| p.strip_suffix('"'))
         .filter(|p| p.ends_with(".rs") && !p.starts_with("support/") && !p.starts_with("bin/"))
+        .filter(|p| *p != "suites.rs")
         .map(|p| format!("tests/{p}"))
         .collect();
+    // The suites built together: each `mod name;` of tests/suites.rs is tests/name.rs.
+    let together = std::fs::read_to_string(root.join("tests/suites.rs")).unwrap();
+    suites.extend(
+        together
+            .lines()
+            .filter_map(|l| l.strip_prefix("mod ")?.strip_suffix(';'))
+            .map(|name| format!("tests/{name}.rs")),
+    );
     // Each package's own integration tests (the tests/ package's are in its manifest).
     for dir in ["xtask/tests", "crates/cli/tests"] {
         for entry in std::fs::read_dir(root.join(dir)).unwrap() {

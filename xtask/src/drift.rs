@@ -397,8 +397,9 @@ fn refresh_snapshots(root: &Path, options: &Options) -> Result<(Vec<String>, Opt
         "-p",
         "workspace-tests",
         "--test",
-        "codegen",
+        "suites",
         "--locked",
+        "codegen::",
     ];
     let mut command = cargo(root, options);
     command
@@ -484,6 +485,9 @@ fn judge(root: &Path, options: &Options) -> Result<Verdict> {
     for args in commands {
         let mut command = cargo(root, options);
         command.args(&args);
+        if options.verdict == VerdictBy::Tests {
+            command.env("RUST_TEST_THREADS", crate::ci::TEST_THREADS);
+        }
         let shown = format!("cargo {}", args.join(" "));
         if let Some(red) = run_judged(&mut command, &shown)? {
             return Ok(red);

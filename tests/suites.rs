@@ -1,0 +1,22 @@
+//! The workspace-level suites, one module per file beside this one (TESTING.md lists
+//! what each covers), built as one test binary: one link instead of one per suite, and
+//! libtest runs the suites' tests side by side. Run one suite with a filter:
+//! `cargo test -p workspace-tests --test suites wire::`.
+//!
+//! `observability.rs` is its own binary: its tests install tracing subscribers, which
+//! must not race with callsites other suites hit first.
+
+mod action;
+mod architecture;
+mod bulk;
+mod codegen;
+mod contract;
+mod faults;
+mod fuzz_decode;
+mod hostile;
+mod main_job;
+mod seam;
+mod spec_drift;
+mod testing_md;
+mod wire;
+mod workflows;
