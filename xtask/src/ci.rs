@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 
-use crate::{packaged, rehearse, spec};
+use crate::{drift, packaged, rehearse, spec};
 
 /// One external step: a label, the cargo arguments, extra environment.
 struct Step {
@@ -81,17 +81,11 @@ const STEPS: [Step; 5] = [
     },
 ];
 
-/// Tests run at once in each test binary. Most of the suites' time is spent waiting on
-/// sockets and timers, not the CPU: on 2 cores, 4 finish the suites in ~28 s against
-/// ~49 s with libtest's default of one per core (and pass with two CPU hogs beside
-/// them: no test relies on a quiet machine).
-pub const TEST_THREADS: &str = "4";
-
 /// The test step: before the rehearsal, which reuses what it built.
 const TESTS: Step = Step {
     label: "tests",
     args: &["test", "--workspace", "--locked"],
-    env: &[("RUST_TEST_THREADS", TEST_THREADS)],
+    env: &[("RUST_TEST_THREADS", drift::TEST_THREADS)],
 };
 
 /// The dep-info files of every target of each published package, gathered from the

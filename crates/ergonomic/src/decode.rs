@@ -126,12 +126,10 @@ pub fn decode_response(
     } else {
         None
     };
+    // A list that omits items has kept its first (each list has its own budget), so
+    // an envelope with nothing to show has nothing omitted either.
     match envelope {
-        Some(e)
-            if !e.errors.items.is_empty()
-                || !e.messages.items.is_empty()
-                || e.errors.omitted + e.messages.omitted > 0 =>
-        {
+        Some(e) if !e.errors.items.is_empty() || !e.messages.items.is_empty() => {
             details.errors = e.errors.items;
             details.errors_omitted = e.errors.omitted;
             details.messages = e.messages.items;
