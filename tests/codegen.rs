@@ -15,10 +15,15 @@ fn surface() -> String {
 
 /// Before insta's own diff, say in words which parts of the API moved.
 fn explain_surface_drift(current: &str) {
-    let path = workspace_root().join("tests/snapshots/codegen__api_surface.snap");
-    let Ok(snap) = std::fs::read_to_string(path) else {
-        return;
-    };
+    // insta names the file by module path (`suites::codegen`): a rename of this module
+    // or of the binary must not turn this explanation off without a word.
+    let path = workspace_root().join("tests/snapshots/suites__codegen__api_surface.snap");
+    let snap = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "the reviewed API surface snapshot {} cannot be read ({e}); was it renamed?",
+            path.display()
+        )
+    });
     let reviewed = snap.splitn(3, "---\n").nth(2).unwrap_or_default();
     let reviewed: Vec<&str> = reviewed.lines().collect();
     let now: Vec<&str> = current.lines().collect();

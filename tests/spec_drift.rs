@@ -444,7 +444,7 @@ fn update_extracts_diffs_regenerates_and_names_the_snapshots() {
     assert!(
         updated
             .snapshots
-            .contains("codegen__api_surface.snap will change"),
+            .contains("suites__codegen__api_surface.snap will change"),
         "{}",
         updated.snapshots
     );
@@ -458,7 +458,7 @@ fn update_extracts_diffs_regenerates_and_names_the_snapshots() {
     assert!(
         updated
             .snapshots
-            .contains("codegen__response_type_schemas.snap may change"),
+            .contains("suites__codegen__response_type_schemas.snap may change"),
         "{}",
         updated.snapshots
     );

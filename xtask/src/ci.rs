@@ -108,11 +108,27 @@ fn run_linting(command: &mut Command, root: &Path) -> Result<(std::process::Exit
     Ok((child.wait()?, found))
 }
 
-/// After `cargo package --no-verify`: each published package must hold every file its
-/// targets' compiles read.
+/// After `cargo package --no-verify`: the published packages compile with only the
+/// features they declare (the lint step's compile has the whole workspace's, tests'
+/// included), and each holds every file its targets' compiles read.
 fn check_packages(cargo: &str, root: &Path, dep_infos: &DepInfos) -> Result<()> {
+    let mut alone = vec!["check", "--locked"];
+    for (name, _) in packaged::PUBLISHED {
+        alone.extend(["-p", name]);
+    }
+    eprintln!("==> package: cargo {}", alone.join(" "));
+    let status = Command::new(cargo)
+        .args(&alone)
+        .current_dir(root)
+        .status()?;
+    if !status.success() {
+        bail!(
+            "step 'package' failed: the published crates do not compile with their own features ({status}); rerun it with: cargo {}",
+            alone.join(" ")
+        );
+    }
     let read = packaged::read_sources(dep_infos)?;
-    let target = target_dir(root);
+    let target = cargo_target_dir(cargo, root)?;
     let mut problems = Vec::new();
     for (name, dir) in packaged::PUBLISHED {
         let Some(read) = read.get(name) else {
@@ -141,6 +157,26 @@ fn check_packages(cargo: &str, root: &Path, dep_infos: &DepInfos) -> Result<()> 
         );
     }
     Ok(())
+}
+
+/// Where cargo builds, as cargo itself resolves it (`CARGO_TARGET_DIR`,
+/// `CARGO_BUILD_TARGET_DIR`, `build.target-dir`, relative or not).
+fn cargo_target_dir(cargo: &str, root: &Path) -> Result<PathBuf> {
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--locked"])
+        .current_dir(root)
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "cargo metadata failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    match metadata["target_directory"].as_str() {
+        Some(dir) => Ok(PathBuf::from(dir)),
+        None => bail!("cargo metadata names no target_directory"),
+    }
 }
 
 /// Where cargo builds: `CARGO_TARGET_DIR` when set, else `target/` here.

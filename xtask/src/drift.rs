@@ -491,10 +491,11 @@ fn judge(root: &Path, options: &Options) -> Result<Verdict> {
     for args in commands {
         let mut command = cargo(root, options);
         command.args(&args);
+        let mut shown = format!("cargo {}", args.join(" "));
         if options.verdict == VerdictBy::Tests {
             command.env("RUST_TEST_THREADS", TEST_THREADS);
+            shown = format!("RUST_TEST_THREADS={TEST_THREADS} {shown}");
         }
-        let shown = format!("cargo {}", args.join(" "));
         if let Some(red) = run_judged(&mut command, &shown)? {
             return Ok(red);
         }

@@ -18,9 +18,28 @@ pub const PUBLISHED: [(&str, &str); 3] = [
     ("cf-mcp-sync", "crates/cli"),
 ];
 
-/// Files a linter adds to dep-info for its own configuration (clippy tracks its
-/// config and the manifests' `[lints]`): read by the tool, not compiled.
+/// Files clippy adds to dep-info for its own configuration, relative to the workspace
+/// root (its config file and the manifest's `[lints]`): read by the tool, not compiled.
+/// Only these exact paths are passed over; a `Cargo.toml` or `clippy.toml` anywhere else
+/// is judged like any file.
 const TOOL_CONFIG: [&str; 3] = ["Cargo.toml", "clippy.toml", ".clippy.toml"];
+
+/// `path` with `.` and `..` resolved by their names, as the packaged file list names
+/// files: rustc writes `include_str!("../README.md")` from `src/lib.rs` as
+/// `src/../README.md`.
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
 
 /// From one line of cargo's `--message-format=json` output: the published package
 /// (by name) a `compiler-artifact` belongs to, and the dep-info file beside it.
@@ -62,11 +81,11 @@ pub fn misses(
     read: &BTreeSet<String>,
 ) -> Vec<String> {
     let package = root.join(dir);
+    let target = lexical(&root.join(target));
     let mut problems = Vec::new();
     for file in read {
-        let path = root.join(file);
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if TOOL_CONFIG.contains(&name) {
+        let path = lexical(&root.join(file));
+        if TOOL_CONFIG.iter().any(|config| path == root.join(config)) {
             continue;
         }
         if let Ok(inside) = path.strip_prefix(&package) {
@@ -76,7 +95,10 @@ pub fn misses(
                     "{dir}: the build reads {inside}, which the package leaves out (see `include`/`exclude` in {dir}/Cargo.toml)"
                 ));
             }
-        } else if path.starts_with(root) && !path.starts_with(target) {
+        } else if !path.starts_with(&target) {
+            // Files generated into OUT_DIR live under the target directory; anything
+            // else outside the package (the workspace, or anywhere on this machine) is
+            // not there when the crate is built from crates.io.
             problems.push(format!(
                 "{dir}: the build reads {file}, outside the package: a crate built from crates.io has no such file"
             ));
@@ -152,13 +174,53 @@ Cargo.toml:
             "crates/cli/src/args.rs",
             "README.md",
             "/w/target/debug/build/x-1/out/gen.rs",
-            "/home/u/.cargo/registry/src/x/lib.rs",
         ]);
         let listed = set(&["src/main.rs"]);
         let problems = misses(root, &root.join("target"), "crates/cli", &listed, &read);
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].contains("README.md, outside the package"));
         assert!(problems[1].contains("src/args.rs, which the package leaves out"));
+    }
+
+    #[test]
+    fn a_file_included_through_dot_dot_is_judged_by_where_it_is() {
+        let root = Path::new("/w");
+        let read = set(&["crates/cli/src/main.rs", "crates/cli/src/../README.md"]);
+        let listed = set(&["Cargo.toml", "README.md", "src/main.rs"]);
+        let target = root.join("target");
+        assert!(misses(root, &target, "crates/cli", &listed, &read).is_empty());
+        let read = set(&["crates/cli/src/../../../README.md"]);
+        let problems = misses(root, &target, "crates/cli", &listed, &read);
+        assert!(problems[0].contains("outside the package"), "{problems:?}");
+    }
+
+    #[test]
+    fn only_clippy_s_own_config_paths_are_passed_over() {
+        let root = Path::new("/w");
+        let read = set(&[
+            "Cargo.toml",
+            "/w/.clippy.toml",
+            "/w/tools/clippy.toml",
+            "/w/crates/generated/Cargo.toml",
+        ]);
+        let listed = set(&["Cargo.toml"]);
+        let problems = misses(root, &root.join("target"), "crates/cli", &listed, &read);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+    }
+
+    #[test]
+    fn out_dir_files_pass_and_files_elsewhere_on_the_machine_do_not() {
+        let root = Path::new("/w");
+        let listed = set(&["src/main.rs"]);
+        let read = set(&[
+            "crates/cli/src/main.rs",
+            "/w/tgt/debug/build/cf-1/out/gen.rs",
+            "/home/u/shared/schema.json",
+        ]);
+        // A relative target directory is the workspace root's.
+        let problems = misses(root, Path::new("tgt"), "crates/cli", &listed, &read);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("/home/u/shared/schema.json"));
     }
 
     #[test]

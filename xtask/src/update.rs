@@ -114,7 +114,9 @@ fn snapshots(plan: &Plan, before_code: Option<&str>, after_code: &str) -> Result
     let old_surface = surface::summary(&plan.previous.doc).unwrap_or_default();
     let new_surface = surface::summary(&plan.fragment)?;
     if old_surface != new_surface {
-        out.push_str("tests/snapshots/codegen__api_surface.snap will change; these lines move:\n");
+        out.push_str(
+            "tests/snapshots/suites__codegen__api_surface.snap will change; these lines move:\n",
+        );
         for change in similar::TextDiff::from_lines(&old_surface, &new_surface).iter_all_changes() {
             let sign = match change.tag() {
                 similar::ChangeTag::Delete => "-",
@@ -127,7 +129,7 @@ fn snapshots(plan: &Plan, before_code: Option<&str>, after_code: &str) -> Result
     let strip_banner = |code: &str| code.lines().skip(1).collect::<Vec<_>>().join("\n");
     if before_code.map(strip_banner) != Some(strip_banner(after_code)) {
         out.push_str(&format!(
-            "{} changed beyond its banner: tests/snapshots/codegen__response_type_schemas.snap may change,\n  \
+            "{} changed beyond its banner: tests/snapshots/suites__codegen__response_type_schemas.snap may change,\n  \
              and the ergonomic crate may need to follow (cargo build -p cloudflare-mcp-sync).\n",
             generate::GENERATED_FILE
         ));

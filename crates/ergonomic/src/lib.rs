@@ -250,6 +250,7 @@ mod error;
 mod executor;
 mod header_names;
 mod ids;
+mod line;
 mod numbers;
 mod pacer;
 mod proxy;

@@ -23,7 +23,6 @@
 //!   the last wait, per the time until the advised retry) and from then on starts no
 //!   more than that per such window.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -31,6 +30,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::line::{Line, either};
 use crate::numbers::clamp_wait;
 use crate::rate_limit::RateLimit;
 
@@ -80,8 +80,7 @@ struct State {
     /// (at most [`ALONE_AT_MOST`]).
     alone_since: Option<Instant>,
     /// The requests waiting for their turn, by ticket, in the order they asked.
-    line: VecDeque<u64>,
-    next_ticket: u64,
+    line: Line,
 }
 
 /// From `r` and `t`: the lowest `r` answered in the current window. It belongs to the
@@ -145,8 +144,7 @@ struct Place<'a> {
 impl Drop for Place<'_> {
     fn drop(&mut self) {
         let mut s = self.pacer.lock();
-        let was_first = s.line.front() == Some(&self.ticket);
-        s.line.retain(|t| *t != self.ticket);
+        let was_first = s.line.leave(self.ticket);
         drop(s);
         if was_first {
             self.pacer.turn.notify_waiters();
@@ -168,7 +166,12 @@ impl Pacer {
 
     /// Waits for this request's turn and takes its place. A hold that lasts past
     /// `deadline` (an earlier 429's advice, a spent window) is not waited out: its end
-    /// comes back as the error, at once.
+    /// comes back as the error, at once, wherever the request is in line.
+    ///
+    /// Turns are fair, as with tokio's `Semaphore`: a request that has been polled once
+    /// keeps its place until it starts or is dropped, so a call left alive but never
+    /// polled again holds back the calls behind it on this client. Every start wakes
+    /// the requests in line once (fine for the hundreds a bulk run has in flight).
     pub(crate) async fn acquire(&self, deadline: Instant) -> Result<Permit<'_>, Instant> {
         let place = self.join_line();
         loop {
@@ -176,15 +179,16 @@ impl Pacer {
             // leaving, between the two still wakes us.
             let answered = self.answered.notified();
             let turn = self.turn.notified();
-            if self.lock().line.front() != Some(&place.ticket) {
+            if !self.lock().line.is_first(place.ticket) {
                 // What holds the first holds everyone: only the first need look, but a
-                // hold that outlasts this request's deadline is its answer now.
-                if let Some(until) = self.holding_until()
+                // hold that outlasts this request's deadline is its answer now. Holds
+                // come with answers, so an answer wakes us to look again.
+                if let Some(until) = self.hold_no_answer_ends(Instant::now())
                     && until > deadline
                 {
                     return Err(until);
                 }
-                turn.await;
+                either(turn, answered).await;
                 continue;
             }
             match self.try_start(Instant::now()) {
@@ -204,12 +208,27 @@ impl Pacer {
         }
     }
 
+    /// The instant before which no request can start whatever answers come, if there is
+    /// one: a 429's advice, a window spent with nothing in flight, a learned quota used
+    /// up. (A full window with requests in flight is not one: an answer may free a place.)
+    fn hold_no_answer_ends(&self, now: Instant) -> Option<Instant> {
+        let s = self.lock();
+        let blocked = s.blocked_until.filter(|t| *t > now);
+        let spent = s
+            .budget
+            .filter(|b| s.in_flight == 0 && b.min_r == 0 && b.reset > now)
+            .map(|b| b.reset);
+        let learned = s
+            .learned
+            .filter(|_| s.budget.is_none())
+            .filter(|l| l.started >= l.quota && l.window_start + l.window > now)
+            .map(|l| l.window_start + l.window);
+        [blocked, spent, learned].into_iter().flatten().max()
+    }
+
     /// Takes a ticket at the end of the line.
     fn join_line(&self) -> Place<'_> {
-        let mut s = self.lock();
-        let ticket = s.next_ticket;
-        s.next_ticket = s.next_ticket.wrapping_add(1);
-        s.line.push_back(ticket);
+        let ticket = self.lock().line.join();
         Place {
             pacer: self,
             ticket,
@@ -599,6 +618,78 @@ mod tests {
             Some(until)
         );
         assert_eq!(Instant::now(), started, "answered without waiting");
+    }
+
+    /// A hold that appears while a request waits behind the first in line (a 429
+    /// answered meanwhile) is its answer at once when it outlasts its deadline: it does
+    /// not wait out the deadline in line (found by review: the line hid new holds).
+    #[tokio::test(start_paused = true)]
+    async fn a_hold_that_appears_while_in_line_is_the_answer_at_once() {
+        let p = Pacer::default();
+        let alone = p.acquire(far()).await.unwrap();
+        let mut first = Box::pin(p.acquire(far()));
+        assert!(
+            tokio::time::timeout(Duration::ZERO, &mut first)
+                .await
+                .is_err()
+        );
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut behind = Box::pin(p.acquire(deadline));
+        assert!(
+            tokio::time::timeout(Duration::ZERO, &mut behind)
+                .await
+                .is_err()
+        );
+        alone.answered(None, true, Some(Duration::from_secs(30)));
+        drop(alone);
+        let until = p.holding_until().unwrap();
+        assert!(until > deadline);
+        // The first in line (no deadline) sleeps the hold out.
+        assert!(
+            tokio::time::timeout(Duration::ZERO, &mut first)
+                .await
+                .is_err()
+        );
+        let started = Instant::now();
+        let got = tokio::time::timeout_at(deadline, &mut behind).await;
+        assert_eq!(Instant::now(), started, "waited in line until its deadline");
+        assert_eq!(got.ok().and_then(Result::err), Some(until));
+    }
+
+    /// A full window with answers still to come is no hold for anyone in line: an answer
+    /// may free a place before the deadline (found by review: behind the first, it was
+    /// refused at once).
+    #[tokio::test(start_paused = true)]
+    async fn a_full_window_with_answers_to_come_is_waited_for_in_line_too() {
+        let p = Pacer::default();
+        let first = p.acquire(far()).await.unwrap();
+        first.answered(Some(&rl(2, 60)), false, None);
+        drop(first);
+        let a = p.acquire(far()).await.unwrap();
+        let b = p.acquire(far()).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut ahead = Box::pin(p.acquire(deadline));
+        assert!(
+            tokio::time::timeout(Duration::ZERO, &mut ahead)
+                .await
+                .is_err()
+        );
+        let mut behind = Box::pin(p.acquire(deadline));
+        assert!(
+            tokio::time::timeout(Duration::ZERO, &mut behind)
+                .await
+                .is_err(),
+            "refused at once, or started past a full window"
+        );
+        // Both answers say two places are left: both waiting requests start.
+        a.answered(Some(&rl(2, 60)), false, None);
+        b.answered(Some(&rl(2, 60)), false, None);
+        drop((a, b));
+        assert!(ahead.await.is_ok());
+        assert!(
+            behind.await.is_ok(),
+            "a place came free within its deadline"
+        );
     }
 
     /// A request sent alone (the first of a run, the first after a reset) holds the
