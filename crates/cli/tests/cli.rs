@@ -458,6 +458,44 @@ fn server(then: fn(std::net::TcpStream)) -> String {
     base
 }
 
+/// `-qq` silences every error line: a usage error's and a pipeline's annotations too
+/// (cargo-mutants: `quiet < 2` could become `<= 2` at either place unseen).
+#[test]
+fn quiet_twice_silences_usage_errors_and_annotations() {
+    cmd()
+        .args(["Not A Valid Id", "--account-id", ACCOUNT, "--mock", "-qq"])
+        .assert()
+        .code(2)
+        .stderr_eq(str![""]);
+    cmd()
+        .args([
+            "my-mcp-server",
+            "--account-id",
+            ACCOUNT,
+            "--retries",
+            "0",
+            "-qq",
+        ])
+        .args(["--base-url", &closed_port_base()])
+        .env("CLOUDFLARE_API_TOKEN", "t")
+        .env("GITHUB_ACTIONS", "true")
+        .assert()
+        .code(1)
+        .stderr_eq(str![""]);
+    // Without -qq, the same run annotates: the silence above is -qq's.
+    let out = cmd()
+        .args(["my-mcp-server", "--account-id", ACCOUNT, "--retries", "0"])
+        .args(["--base-url", &closed_port_base()])
+        .env("CLOUDFLARE_API_TOKEN", "t")
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("::error"),
+        "{out:?}"
+    );
+}
+
 /// Runs one sync against `base` with a token and no retries; returns (exit, record).
 fn failed_record(base: &str, extra: &[&str]) -> (i32, serde_json::Value) {
     let out = cmd()
