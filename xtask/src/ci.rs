@@ -45,9 +45,10 @@ const STEPS: [Step; 5] = [
         env: &[("RUSTDOCFLAGS", "-D warnings")],
     },
     // The published crates as crates.io would receive them: the manifests here (a
-    // version on every path dependency); that each package holds every file its build
-    // read, from the lint step's dep-info (`packaged.rs`). Uncommitted changes are
-    // packaged as they are.
+    // version on every path dependency); then (`check_packages`) the three compiled
+    // with only their own features, and each package holding every file its build read,
+    // from the lint step's dep-info (`packaged.rs`). Uncommitted changes are packaged
+    // as they are.
     Step {
         label: "package",
         args: &[
@@ -99,8 +100,10 @@ fn run_linting(command: &mut Command, root: &Path) -> Result<(std::process::Exit
     let mut child = command.stdout(std::process::Stdio::piped()).spawn()?;
     let mut found = DepInfos::new();
     if let Some(out) = child.stdout.take() {
-        for line in BufReader::new(out).lines() {
-            if let Some((name, file)) = packaged::artifact_dep_info(&line?, root) {
+        // Read to the end whatever comes: the child must not be left writing to a
+        // closed pipe, and its exit status is the step's verdict.
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if let Some((name, file)) = packaged::artifact_dep_info(&line, root) {
                 found.entry(name).or_default().insert(file);
             }
         }
@@ -179,13 +182,6 @@ fn cargo_target_dir(cargo: &str, root: &Path) -> Result<PathBuf> {
     }
 }
 
-/// Where cargo builds: `CARGO_TARGET_DIR` when set, else `target/` here.
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|v| !v.is_empty())
-        .map_or_else(|| root.join("target"), PathBuf::from)
-}
-
 /// TLS is rustls: `cargo tree -i openssl-sys` must find no such package.
 fn no_openssl(cargo: &str, root: &Path) -> Result<()> {
     eprintln!("==> no OpenSSL: cargo tree --workspace -i openssl-sys (expect no match)");
@@ -208,11 +204,11 @@ fn no_openssl(cargo: &str, root: &Path) -> Result<()> {
 /// one must leave a green tree, every breaking one a red tree. The scratch copy builds
 /// in the workspace's target directory (its dependencies are compiled already), and
 /// what it built of the workspace's own packages is removed afterwards.
-fn rehearsal(root: &Path) -> Result<()> {
+fn rehearsal(cargo: &str, root: &Path) -> Result<()> {
     eprintln!(
         "==> spec-drift rehearsal: labels of every case, then the test command on every green change together and on each breaking change (cargo xtask rehearse-drift runs each case in full)"
     );
-    let target = target_dir(root);
+    let target = cargo_target_dir(cargo, root)?;
     let outcomes = rehearse::run_ci(root, &target);
     let forgotten = rehearse::forget_scratch_builds(root, &target);
     let (table, ok) = rehearse::summary(&outcomes?);
@@ -267,7 +263,7 @@ pub fn run() -> Result<()> {
     }
     // Last: it needs the workspace's tests to have built the dependencies it shares.
     let started = Instant::now();
-    rehearsal(&root)?;
+    rehearsal(&cargo, &root)?;
     took("spec-drift rehearsal", started);
     // One plain closing line for whoever reads the log's end.
     println!(
