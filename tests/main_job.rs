@@ -507,3 +507,27 @@ async fn pipelines_get_a_markdown_summary_and_annotations() {
     assert!(!run.stderr.contains("::"), "{}", run.stderr);
     assert_eq!(run.records().len(), 1);
 }
+
+/// What the suites start dies with the thread that started it (which waits for it), so a
+/// killed test run leaves nothing running: a child whose thread ends without waiting is
+/// killed, not left for ten minutes (if not, this test fails when `sleep` ends).
+#[test]
+fn a_command_the_suites_start_dies_with_its_thread() {
+    let pid = std::thread::spawn(|| {
+        let mut sleep = std::process::Command::new("sleep");
+        sleep.arg("120");
+        workspace_tests::main_job::spawn_tied(&mut sleep).id()
+    })
+    .join()
+    .expect("spawning thread");
+    let pid = libc::pid_t::try_from(pid).expect("pid");
+    let mut status = 0;
+    // SAFETY: waitpid(2) on our own child, which nothing else waits for.
+    #[allow(unsafe_code)]
+    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(waited, pid, "waitpid: {}", std::io::Error::last_os_error());
+    assert!(
+        libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL,
+        "the child outlived its thread (status {status:#x})"
+    );
+}

@@ -120,6 +120,26 @@ where
     .expect("join the child's waiter")
 }
 
+/// Spawns the command so that it dies with the thread that spawned it (which waits for
+/// it): a test process killed mid-run (a harness timeout, a mutation run) must not leave
+/// the command running (seen: a mutant looping in its signal handler outlived
+/// cargo-mutants' timeout by ten minutes, at full CPU).
+pub fn spawn_tied(cmd: &mut Command) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec only prctl(2) runs, which is async-signal-safe.
+    #[allow(unsafe_code)]
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn()
+        .unwrap_or_else(|e| panic!("spawn {:?}: {e}", cmd.get_program()))
+}
+
 /// [`run_sync`] with values that need not be UTF-8.
 pub fn run_sync_os(args: &[&str], env: &[(&str, std::ffi::OsString)]) -> Run {
     let mut cmd = Command::new(sync_binary());
@@ -136,7 +156,7 @@ pub fn run_sync_os(args: &[&str], env: &[(&str, std::ffi::OsString)]) -> Run {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().expect("spawn cf-mcp-sync");
+    let mut child = spawn_tied(&mut cmd);
     let mut out = child.stdout.take().expect("stdout");
     let mut err = child.stderr.take().expect("stderr");
     let out_reader = std::thread::spawn(move || {
@@ -195,7 +215,7 @@ pub fn run_sync_interrupted(
         }
     }
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
-    let mut child = cmd.spawn().expect("spawn cf-mcp-sync");
+    let mut child = spawn_tied(&mut cmd);
     let mut err = child.stderr.take().expect("stderr");
     let err_reader = std::thread::spawn(move || {
         let mut buf = Vec::new();
