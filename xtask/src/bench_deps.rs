@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
+
+use crate::command::stdout_of;
 
 /// Where the two downstream crates are written.
 const DIR: &str = "target/bench-deps";
@@ -122,23 +124,9 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()))
 }
 
-fn output(command: &mut Command, what: &str) -> Result<String> {
-    let out = command
-        .output()
-        .with_context(|| format!("running {what}"))?;
-    if !out.status.success() {
-        bail!(
-            "{what} failed ({}):\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
 /// Packages in the crate's normal dependency tree, itself excluded.
 fn packages(dir: &Path) -> Result<usize> {
-    let tree = output(
+    let tree = stdout_of(
         cargo()
             .args(["tree", "-e", "normal", "--prefix", "none", "--offline"])
             .current_dir(dir),
@@ -159,7 +147,7 @@ fn cold_build(dir: &Path) -> Result<Duration> {
         std::fs::remove_dir_all(&target)?;
     }
     let started = Instant::now();
-    output(
+    stdout_of(
         cargo()
             .args(["build", "--release", "--offline", "--quiet"])
             .env("CARGO_TARGET_DIR", &target)
@@ -179,7 +167,7 @@ pub fn run_bench(root: &Path, rounds: usize) -> Result<String> {
     for (c, dir) in crates.iter().zip(&dirs) {
         let lock = (c.name == "on-cloudflare-mcp-sync").then(|| root.join("Cargo.lock"));
         c.write(dir, lock.as_deref())?;
-        output(cargo().arg("fetch").current_dir(dir), "cargo fetch")?;
+        stdout_of(cargo().arg("fetch").current_dir(dir), "cargo fetch")?;
     }
     let mut measured: Vec<Measured> = crates
         .iter()

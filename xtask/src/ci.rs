@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 
+use crate::command::stdout_of;
 use crate::{drift, packaged, rehearse, spec};
 
 /// One external step: a label, the cargo arguments, extra environment.
@@ -137,20 +138,13 @@ fn check_packages(cargo: &str, root: &Path, dep_infos: &DepInfos) -> Result<()> 
         let Some(read) = read.get(name) else {
             bail!("step 'package' failed: the lint step compiled nothing of {name}");
         };
-        let out = Command::new(cargo)
-            .args(["package", "--list", "--locked", "--allow-dirty", "-p", name])
-            .current_dir(root)
-            .output()?;
-        if !out.status.success() {
-            bail!(
-                "step 'package' failed: cargo package --list -p {name}:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        let listed = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect();
+        let listed = stdout_of(
+            Command::new(cargo)
+                .args(["package", "--list", "--locked", "--allow-dirty", "-p", name])
+                .current_dir(root),
+            &format!("step 'package': cargo package --list -p {name}"),
+        )?;
+        let listed = listed.lines().map(str::to_string).collect();
         problems.extend(packaged::misses(root, &target, dir, &listed, read));
     }
     if !problems.is_empty() {
@@ -165,17 +159,13 @@ fn check_packages(cargo: &str, root: &Path, dep_infos: &DepInfos) -> Result<()> 
 /// Where cargo builds, as cargo itself resolves it (`CARGO_TARGET_DIR`,
 /// `CARGO_BUILD_TARGET_DIR`, `build.target-dir`, relative or not).
 fn cargo_target_dir(cargo: &str, root: &Path) -> Result<PathBuf> {
-    let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--locked"])
-        .current_dir(root)
-        .output()?;
-    if !out.status.success() {
-        bail!(
-            "cargo metadata failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let metadata = stdout_of(
+        Command::new(cargo)
+            .args(["metadata", "--format-version", "1", "--no-deps", "--locked"])
+            .current_dir(root),
+        "cargo metadata",
+    )?;
+    let metadata: serde_json::Value = serde_json::from_str(&metadata)?;
     match metadata["target_directory"].as_str() {
         Some(dir) => Ok(PathBuf::from(dir)),
         None => bail!("cargo metadata names no target_directory"),

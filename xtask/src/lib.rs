@@ -5,6 +5,7 @@ pub mod api;
 pub mod bench;
 pub mod bench_deps;
 pub mod ci;
+pub mod command;
 mod compare;
 pub mod diff;
 pub mod drift;

@@ -467,26 +467,14 @@ fn quiet_twice_silences_usage_errors_and_annotations() {
         .assert()
         .code(2)
         .stderr_eq(str![""]);
-    cmd()
-        .args([
-            "my-mcp-server",
-            "--account-id",
-            ACCOUNT,
-            "--retries",
-            "0",
-            "-qq",
-        ])
-        .args(["--base-url", &closed_port_base()])
-        .env("CLOUDFLARE_API_TOKEN", "t")
+    one_sync(&closed_port_base())
+        .arg("-qq")
         .env("GITHUB_ACTIONS", "true")
         .assert()
         .code(1)
         .stderr_eq(str![""]);
     // Without -qq, the same run annotates: the silence above is -qq's.
-    let out = cmd()
-        .args(["my-mcp-server", "--account-id", ACCOUNT, "--retries", "0"])
-        .args(["--base-url", &closed_port_base()])
-        .env("CLOUDFLARE_API_TOKEN", "t")
+    let out = one_sync(&closed_port_base())
         .env("GITHUB_ACTIONS", "true")
         .output()
         .unwrap();
@@ -496,22 +484,17 @@ fn quiet_twice_silences_usage_errors_and_annotations() {
     );
 }
 
-/// Runs one sync against `base` with a token and no retries; returns (exit, record).
-fn failed_record(base: &str, extra: &[&str]) -> (i32, serde_json::Value) {
-    let out = cmd()
-        .args([
-            "my-mcp-server",
-            "--account-id",
-            ACCOUNT,
-            "--retries",
-            "0",
-            "-qq",
-        ])
+/// One sync against `base`, with a token and no retries.
+fn one_sync(base: &str) -> Command {
+    cmd()
+        .args(["my-mcp-server", "--account-id", ACCOUNT, "--retries", "0"])
         .args(["--base-url", base])
-        .args(extra)
         .env("CLOUDFLARE_API_TOKEN", "t")
-        .output()
-        .unwrap();
+}
+
+/// Runs [`one_sync`] quietly; returns (exit, record).
+fn failed_record(base: &str, extra: &[&str]) -> (i32, serde_json::Value) {
+    let out = one_sync(base).arg("-qq").args(extra).output().unwrap();
     let record = serde_json::from_slice(&out.stdout).unwrap();
     (out.status.code().unwrap_or(-1), record)
 }

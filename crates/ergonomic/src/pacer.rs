@@ -400,6 +400,22 @@ mod tests {
         Instant::now() + Duration::from_secs(3600)
     }
 
+    /// A pacer whose one request so far was answered 429 `Retry-After: 1`, and the
+    /// end of the hold that set.
+    async fn held_for_a_second() -> (Pacer, Instant) {
+        let p = Pacer::default();
+        let first = p.acquire(far()).await.unwrap();
+        first.answered(None, true, Some(Duration::from_secs(1)));
+        drop(first);
+        let until = p.holding_until().unwrap();
+        (p, until)
+    }
+
+    /// Polls `request` once, the clock unmoved: whether it is still waiting.
+    async fn still_waiting<F: std::future::Future + Unpin>(request: &mut F) -> bool {
+        tokio::time::timeout(Duration::ZERO, request).await.is_err()
+    }
+
     fn rl(remaining: u64, reset_secs: u64) -> RateLimit {
         RateLimit {
             remaining: Some(remaining),
@@ -541,25 +557,15 @@ mod tests {
     /// window's end took every place while the other id's deadline ran out unsent).
     #[tokio::test(start_paused = true)]
     async fn a_free_place_goes_to_the_request_that_waited_for_it() {
-        let p = Pacer::default();
-        let first = p.acquire(far()).await.unwrap();
-        first.answered(None, true, Some(Duration::from_secs(1)));
-        drop(first);
-        let until = p.holding_until().unwrap();
+        let (p, until) = held_for_a_second().await;
         // The waiter asks during the hold and is polled once: it is in line.
         let mut waiter = Box::pin(p.acquire(far()));
-        assert!(
-            tokio::time::timeout(Duration::ZERO, &mut waiter)
-                .await
-                .is_err()
-        );
+        assert!(still_waiting(&mut waiter).await);
         tokio::time::advance(until - Instant::now()).await;
         assert!(p.holding_until().is_none(), "the hold is over");
         // A newcomer at the hold's end, before the waiter runs again: it waits its turn.
         assert!(
-            tokio::time::timeout(Duration::ZERO, p.acquire(far()))
-                .await
-                .is_err(),
+            still_waiting(&mut Box::pin(p.acquire(far()))).await,
             "a newcomer took the place of a request waiting for it"
         );
         assert!(waiter.await.is_ok(), "the waiter's turn");
@@ -569,29 +575,15 @@ mod tests {
     /// the next one is not held behind it.
     #[tokio::test(start_paused = true)]
     async fn a_request_that_stops_waiting_leaves_the_line() {
-        let p = Pacer::default();
-        let first = p.acquire(far()).await.unwrap();
-        first.answered(None, true, Some(Duration::from_secs(1)));
-        drop(first);
-        let until = p.holding_until().unwrap();
+        let (p, until) = held_for_a_second().await;
         let mut gone = Box::pin(p.acquire(far()));
-        assert!(
-            tokio::time::timeout(Duration::ZERO, &mut gone)
-                .await
-                .is_err()
-        );
+        assert!(still_waiting(&mut gone).await);
         let mut next = Box::pin(p.acquire(far()));
-        assert!(
-            tokio::time::timeout(Duration::ZERO, &mut next)
-                .await
-                .is_err()
-        );
+        assert!(still_waiting(&mut next).await);
         drop(gone);
         tokio::time::advance(until - Instant::now()).await;
         assert!(
-            tokio::time::timeout(Duration::ZERO, &mut next)
-                .await
-                .is_ok(),
+            !still_waiting(&mut next).await,
             "held behind a request that had left"
         );
         assert!(p.lock().line.is_empty());
@@ -601,17 +593,9 @@ mod tests {
     /// its answer at once (not a wait until the deadline).
     #[tokio::test(start_paused = true)]
     async fn a_hold_past_the_deadline_is_the_answer_in_line_too() {
-        let p = Pacer::default();
-        let first = p.acquire(far()).await.unwrap();
-        first.answered(None, true, Some(Duration::from_secs(1)));
-        drop(first);
-        let until = p.holding_until().unwrap();
+        let (p, until) = held_for_a_second().await;
         let mut ahead = Box::pin(p.acquire(far()));
-        assert!(
-            tokio::time::timeout(Duration::ZERO, &mut ahead)
-                .await
-                .is_err()
-        );
+        assert!(still_waiting(&mut ahead).await);
         let started = Instant::now();
         assert_eq!(
             p.acquire(until - Duration::from_millis(10)).await.err(),
@@ -628,28 +612,16 @@ mod tests {
         let p = Pacer::default();
         let alone = p.acquire(far()).await.unwrap();
         let mut first = Box::pin(p.acquire(far()));
-        assert!(
-            tokio::time::timeout(Duration::ZERO, &mut first)
-                .await
-                .is_err()
-        );
+        assert!(still_waiting(&mut first).await);
         let deadline = Instant::now() + Duration::from_secs(5);
         let mut behind = Box::pin(p.acquire(deadline));
-        assert!(
-            tokio::time::timeout(Duration::ZERO, &mut behind)
-                .await
-                .is_err()
-        );
+        assert!(still_waiting(&mut behind).await);
         alone.answered(None, true, Some(Duration::from_secs(30)));
         drop(alone);
         let until = p.holding_until().unwrap();
         assert!(until > deadline);
         // The first in line (no deadline) sleeps the hold out.
-        assert!(
-            tokio::time::timeout(Duration::ZERO, &mut first)
-                .await
-                .is_err()
-        );
+        assert!(still_waiting(&mut first).await);
         let started = Instant::now();
         let got = tokio::time::timeout_at(deadline, &mut behind).await;
         assert_eq!(Instant::now(), started, "waited in line until its deadline");
@@ -669,16 +641,10 @@ mod tests {
         let b = p.acquire(far()).await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut ahead = Box::pin(p.acquire(deadline));
-        assert!(
-            tokio::time::timeout(Duration::ZERO, &mut ahead)
-                .await
-                .is_err()
-        );
+        assert!(still_waiting(&mut ahead).await);
         let mut behind = Box::pin(p.acquire(deadline));
         assert!(
-            tokio::time::timeout(Duration::ZERO, &mut behind)
-                .await
-                .is_err(),
+            still_waiting(&mut behind).await,
             "refused at once, or started past a full window"
         );
         // Both answers say two places are left: both waiting requests start.
