@@ -9,11 +9,17 @@ fn xtask(args: &[&str]) -> Output {
         .expect("run xtask")
 }
 
+/// The workspace these tests run in, from the `CARGO_MANIFEST_DIR` cargo sets when it
+/// runs them (as the xtask binary under test reads it), not the one compiled in: the
+/// rehearsal's scratch copy shares the target directory, and cargo may reuse a test
+/// binary built for the workspace itself there (seen: a second `cargo xtask ci` in one
+/// checkout compared the scratch copy's provenance with the workspace's).
 fn root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+        || env!("CARGO_MANIFEST_DIR").into(),
+        std::path::PathBuf::from,
+    );
+    manifest.parent().expect("workspace root").to_path_buf()
 }
 
 #[test]
