@@ -1,7 +1,7 @@
 //! The workspace-level suites, one module per file beside this one (TESTING.md lists
 //! what each covers), built as one test binary: one link instead of one per suite, and
 //! libtest runs the suites' tests side by side. Run one suite with a filter:
-//! `cargo test -p workspace-tests --test suites wire::`.
+//! `cargo test --workspace --test suites wire::`.
 //!
 //! `observability.rs` is its own binary: its tests install tracing subscribers, which
 //! must not race with callsites other suites hit first.
@@ -16,6 +16,7 @@ mod fuzz_decode;
 mod hostile;
 mod main_job;
 mod seam;
+mod shared_build;
 mod spec_drift;
 mod testing_md;
 mod wire;

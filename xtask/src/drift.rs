@@ -398,10 +398,11 @@ fn bump(root: &Path, job: &Job) -> Result<(String, String)> {
 fn refresh_snapshots(root: &Path, options: &Options) -> Result<(Vec<String>, Option<Verdict>)> {
     let dir = root.join("tests/snapshots");
     let before = snapshot_files(&dir);
+    // `--workspace`, not `-p workspace-tests`: the features then unify as in the test
+    // command's build, so the run after this one reuses what this one compiles.
     let args = [
         "test",
-        "-p",
-        "workspace-tests",
+        "--workspace",
         "--test",
         "suites",
         "--locked",

@@ -257,7 +257,7 @@ fn run(root: &Path, command: Command) -> anyhow::Result<u8> {
                 upstream.display()
             );
             eprintln!(
-                "next: cargo xtask generate, then review the snapshots (cargo test -p workspace-tests --test suites codegen::)"
+                "next: cargo xtask generate, then review the snapshots (cargo test --workspace --test suites codegen::)"
             );
             Ok(0)
         }

@@ -137,7 +137,7 @@ fn snapshots(plan: &Plan, before_code: Option<&str>, after_code: &str) -> Result
     if out.is_empty() {
         out.push_str("no snapshot should change.\n");
     } else {
-        out.push_str("Review with: cargo test -p workspace-tests --test suites codegen::, then cargo insta review (or INSTA_UPDATE=always and read git diff).\n");
+        out.push_str("Review with: cargo test --workspace --test suites codegen::, then cargo insta review (or INSTA_UPDATE=always and read git diff).\n");
     }
     Ok(out)
 }
