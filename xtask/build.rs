@@ -1,0 +1,2 @@
+//! Empty: it exists so that `[build-dependencies]` in Cargo.toml apply (see there).
+fn main() {}
