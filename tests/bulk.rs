@@ -369,17 +369,17 @@ async fn a_rate_limited_id_keeps_one_deadline_and_counts_every_attempt() {
 }
 
 /// `sync_each` hands every id over once, and never starts an id `max_ahead` or more
-/// places past the earliest unfinished one: while the first id's answer is slow, the
+/// places past the earliest unfinished one: while the first answers are slow, the
 /// server never holds more than `max_ahead` requests at once, though 8 may be in flight.
+/// (The first request goes alone, as every run's first does; after it, one more slow
+/// answer than `max_ahead`, so an id let in one place too far is held beside the rest.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_each_starts_ids_only_within_max_ahead_of_the_earliest_unfinished() {
     const AHEAD: usize = 3;
     let ready = fault::json("200 OK", &ok_body(r#"{"status":"ready"}"#));
-    let server = FaultServer::start(vec![
-        Step::StallThen(Duration::from_millis(300), ready.clone()),
-        Step::Raw(ready),
-    ])
-    .await;
+    let mut script = vec![Step::StallThen(Duration::from_millis(300), ready.clone()); AHEAD + 2];
+    script.push(Step::Raw(ready));
+    let server = FaultServer::start(script).await;
     let client = builder(&server.base).build().unwrap();
     let ids: Vec<String> = (0..40).map(|i| format!("s-{i:02}")).collect();
     let handed = Arc::new(Mutex::new(vec![0u32; ids.len()]));
