@@ -114,3 +114,21 @@ pub struct BulkItem {
     /// Its report or error.
     pub outcome: Result<SyncReport, Error>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::BulkOptions;
+
+    #[test]
+    fn debug_shows_each_setting_and_whether_progress_is_reported() {
+        let options = BulkOptions::new()
+            .concurrency(3)
+            .rate_limit_rounds(5)
+            .max_ahead(7)
+            .on_progress(|_| {});
+        assert_eq!(
+            format!("{options:?}"),
+            "BulkOptions { concurrency: 3, rate_limit_rounds: 5, max_ahead: 7, on_progress: true }"
+        );
+    }
+}

@@ -474,6 +474,35 @@ mod tests {
     }
 
     #[test]
+    fn snippet_keeps_its_length_in_characters_of_four_bytes() {
+        let body = "🙂".repeat(SNIPPET_CHARS + 1);
+        let s = snippet(body.as_bytes());
+        assert_eq!(s, format!("{}…", "🙂".repeat(SNIPPET_CHARS)));
+    }
+
+    /// A result over SHAPE_CHECK_BYTES has its status looked at before the generated
+    /// type reads it (an array there is refused as such); one at the bound goes straight
+    /// to the generated type, whose own error names the type it wanted.
+    #[test]
+    fn only_results_over_the_bound_have_their_status_shape_checked() {
+        let with_size = |size: usize| {
+            let head = r#"{"status":[1],"pad":""#;
+            let pad = size - head.len() - 2;
+            let text = format!("{head}{}\"}}", "x".repeat(pad));
+            assert_eq!(text.len(), size);
+            let raw = RawValue::from_string(text).unwrap();
+            decode_result(&raw).unwrap_err().to_string()
+        };
+        let at_bound = with_size(SHAPE_CHECK_BYTES);
+        assert!(
+            !at_bound.contains("result.status is not a string"),
+            "{at_bound}"
+        );
+        let over = with_size(SHAPE_CHECK_BYTES + 1);
+        assert!(over.contains("result.status is not a string"), "{over}");
+    }
+
+    #[test]
     fn snippet_is_bounded_and_single_line() {
         let body = format!("<html>\n{}</html>", "x".repeat(10_000));
         let s = snippet(body.as_bytes());
