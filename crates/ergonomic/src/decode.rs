@@ -485,21 +485,24 @@ mod tests {
     /// to the generated type, whose own error names the type it wanted.
     #[test]
     fn only_results_over_the_bound_have_their_status_shape_checked() {
-        let with_size = |size: usize| {
-            let head = r#"{"status":[1],"pad":""#;
-            let pad = size - head.len() - 2;
-            let text = format!("{head}{}\"}}", "x".repeat(pad));
+        let decode = |status: &str, size: usize| {
+            let head = format!(r#"{{"status":{status},"pad":""#);
+            let text = format!("{head}{}\"}}", "x".repeat(size - head.len() - 2));
             assert_eq!(text.len(), size);
-            let raw = RawValue::from_string(text).unwrap();
-            decode_result(&raw).unwrap_err().to_string()
+            decode_result(&RawValue::from_string(text).unwrap())
         };
-        let at_bound = with_size(SHAPE_CHECK_BYTES);
+        let at_bound = decode("[1]", SHAPE_CHECK_BYTES).unwrap_err().to_string();
         assert!(
             !at_bound.contains("result.status is not a string"),
             "{at_bound}"
         );
-        let over = with_size(SHAPE_CHECK_BYTES + 1);
+        let over = decode("[1]", SHAPE_CHECK_BYTES + 1)
+            .unwrap_err()
+            .to_string();
         assert!(over.contains("result.status is not a string"), "{over}");
+        // A string passes the check.
+        let (status, failure, _) = decode(r#""ready""#, SHAPE_CHECK_BYTES + 1).unwrap();
+        assert_eq!((status, failure.is_none()), (SyncStatus::Ready, true));
     }
 
     #[test]

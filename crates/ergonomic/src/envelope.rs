@@ -355,6 +355,21 @@ mod tests {
         bounded_list(&mut de).unwrap()
     }
 
+    /// What was counted but not kept reaches a serialised report; zeros stay out.
+    #[test]
+    fn serialised_items_carry_what_was_omitted() {
+        let plain = serde_json::to_value(ApiErrorItem::new(1, "a")).unwrap();
+        assert_eq!(plain, serde_json::json!({"code": 1, "message": "a"}));
+        let mut cut = ApiErrorItem::new(2, "b");
+        cut.error_chain_omitted = 4;
+        cut.extra_omitted = 3;
+        let cut = serde_json::to_value(cut).unwrap();
+        assert_eq!(
+            (&cut["error_chain_omitted"], &cut["extra_omitted"]),
+            (&serde_json::json!(4), &serde_json::json!(3))
+        );
+    }
+
     #[test]
     fn small_lists_are_kept_whole() {
         let l = list(r#"[{"code":7002,"message":"Not Found","x":1,"error_chain":[{"code":1}]}]"#);

@@ -77,6 +77,8 @@ impl Executor {
         loop {
             round += 1;
             let attempt = sent.saturating_add(round);
+            // What a call that never sends this attempt reports: the requests before it.
+            let attempts_before = attempt - 1;
             // Waiting for a turn counts against the call's deadline; a hold (an earlier
             // 429's advice) that outlasts it fails the call now, as a too-long advised
             // wait does, rather than at the deadline.
@@ -94,7 +96,7 @@ impl Executor {
                             human_duration(deadline.saturating_duration_since(now)),
                             human_duration(self.total_timeout)
                         ),
-                        attempt - 1,
+                        attempts_before,
                     ));
                 }
                 (Err(_), None) => {
@@ -103,7 +105,7 @@ impl Executor {
                             "the call's total timeout of {} was reached while pacing",
                             human_duration(self.total_timeout)
                         ),
-                        attempt - 1,
+                        attempts_before,
                     ));
                 }
             };

@@ -443,6 +443,24 @@ mod tests {
         drop(held);
     }
 
+    /// An answer whose reset is a second or more past the known one is a later window:
+    /// its count replaces the old one instead of being merged into it.
+    #[tokio::test]
+    async fn an_answer_from_a_later_window_replaces_the_count() {
+        let p = Pacer::default();
+        let first = p.acquire(far()).await.unwrap();
+        first.answered(Some(&rl(1, 10)), false, None);
+        drop(first);
+        let second = p.acquire(far()).await.unwrap();
+        second.answered(Some(&rl(5, 60)), false, None);
+        drop(second);
+        let started = (0..5)
+            .filter(|_| p.try_start(Instant::now()).is_ok())
+            .count();
+        assert_eq!(started, 5, "the later window's places");
+        assert!(p.try_start(Instant::now()).is_err(), "and no sixth");
+    }
+
     #[tokio::test]
     async fn without_headers_nothing_is_held_back() {
         let p = Pacer::default();
