@@ -264,6 +264,33 @@ async fn oversized_chunked_body_without_length() {
     assert_eq!((err.attempts(), server.requests()), (1, 1));
 }
 
+/// A body of exactly the limit is read, whether its length is declared or it comes
+/// chunked: the cap refuses only what is larger.
+#[tokio::test]
+async fn a_body_of_exactly_the_limit_is_read() {
+    const LIMIT: usize = 8 * 1024;
+    let empty = ok_body(r#"{"status":"ready","pad":""}"#);
+    let body = ok_body(&format!(
+        r#"{{"status":"ready","pad":"{}"}}"#,
+        "x".repeat(LIMIT - empty.len())
+    ));
+    assert_eq!(body.len(), LIMIT);
+    let mut chunked = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n".to_vec();
+    for chunk in body.as_bytes().chunks(1000) {
+        chunked.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        chunked.extend_from_slice(chunk);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    for answer in [json("200 OK", &body), chunked] {
+        let server = FaultServer::start(vec![Step::Raw(answer)]).await;
+        let report = run_with(fast(&server.base).max_body_bytes(LIMIT))
+            .await
+            .unwrap();
+        assert_eq!(report.status, SyncStatus::Ready);
+    }
+}
+
 // ---- statuses and retries ----
 
 #[tokio::test]
