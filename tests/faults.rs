@@ -291,6 +291,34 @@ async fn a_body_of_exactly_the_limit_is_read() {
     }
 }
 
+/// A server that echoes the client's secrets gets them back redacted in the library's
+/// error (its message, Display and Debug), for both kinds of credentials; the command
+/// has a scrub of its own, so this is the library's alone.
+#[tokio::test]
+async fn echoed_secrets_are_redacted_in_the_librarys_errors() {
+    for (credentials, secret) in [
+        (Credentials::api_token(secrets::TOKEN), secrets::TOKEN),
+        (
+            Credentials::global_key(secrets::EMAIL, secrets::KEY),
+            secrets::KEY,
+        ),
+        (
+            Credentials::global_key(secrets::EMAIL, secrets::KEY),
+            secrets::EMAIL,
+        ),
+    ] {
+        let body = format!(
+            r#"{{"success":false,"errors":[{{"code":9109,"message":"bad {secret}"}}],"messages":[],"result":null}}"#
+        );
+        let server = FaultServer::start(vec![Step::Raw(json("403 Forbidden", &body))]).await;
+        let client = fast(&server.base).credentials(credentials).build().unwrap();
+        let err = client.sync(ACCOUNT, SERVER).await.unwrap_err();
+        let shown = format!("{err} {err:?}");
+        assert!(shown.contains("bad [redacted]"), "{shown}");
+        assert_no_secret(&shown);
+    }
+}
+
 // ---- statuses and retries ----
 
 #[tokio::test]

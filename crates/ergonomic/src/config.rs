@@ -384,6 +384,39 @@ fn unresolvable(name: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// A user name alone, or a password alone, is refused as both together are.
+    #[test]
+    fn a_base_url_with_any_user_info_is_refused() {
+        for url in [
+            "https://user@api.example.com",
+            "https://:pw@api.example.com",
+            "https://user:pw@api.example.com",
+        ] {
+            let err = normalise_base_url(url, false).unwrap_err().to_string();
+            assert!(
+                err.contains("must not carry a user name or password"),
+                "{url}: {err}"
+            );
+        }
+    }
+
+    /// Debug shows the settings (the credentials as their own redacted Debug).
+    #[test]
+    fn debug_shows_the_settings() {
+        let shown = format!(
+            "{:?}",
+            ClientBuilder::new().total_timeout(Duration::from_secs(7))
+        );
+        for part in [
+            "ClientBuilder {",
+            "base_url:",
+            "total_timeout: 7s",
+            "max_body_bytes:",
+        ] {
+            assert!(shown.contains(part), "{part} in {shown}");
+        }
+    }
+
     #[test]
     fn base_urls() {
         assert_eq!(

@@ -355,6 +355,34 @@ mod tests {
         bounded_list(&mut de).unwrap()
     }
 
+    /// An unknown field's value is kept up to MAX_EXTRA_VALUE_BYTES of JSON text (8 KiB,
+    /// as documented), and counted as omitted past it.
+    #[test]
+    fn unknown_values_are_kept_up_to_their_bound() {
+        let value = |len: usize| format!("\"{}\"", "v".repeat(len - 2));
+        let at = value(8 * 1024);
+        let over = value(MAX_EXTRA_VALUE_BYTES + 1);
+        let l = list(&format!(
+            r#"[{{"code":1,"message":"m","a":{at},"b":{over}}}]"#
+        ));
+        let item = &l.items[0];
+        assert_eq!(item.extra["a"].as_str().map(str::len), Some(8 * 1024 - 2));
+        assert!(!item.extra.contains_key("b"));
+        assert_eq!(item.extra_omitted, 1);
+    }
+
+    /// A null code is no code: 0, with nothing kept as an unknown field.
+    #[test]
+    fn a_null_code_is_no_code() {
+        let l = list(r#"[{"code":null,"message":"m"},{"code":"E1","message":"n"}]"#);
+        assert_eq!(l.items[0].code, 0);
+        assert!(l.items[0].extra.is_empty(), "{:?}", l.items[0].extra);
+        assert_eq!(
+            l.items[1].extra["code"], "E1",
+            "a code that is not a number is kept"
+        );
+    }
+
     /// What was counted but not kept reaches a serialised report; zeros stay out.
     #[test]
     fn serialised_items_carry_what_was_omitted() {
