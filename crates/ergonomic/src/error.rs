@@ -111,7 +111,6 @@ impl Error {
     /// How many attempts were made (0 when nothing was sent).
     pub fn attempts(&self) -> u32 {
         match self {
-            Self::InvalidInput(_) | Self::Config(_) => 0,
             Self::Connect(t) | Self::Timeout(t) | Self::Transport(t) => t.attempts,
             _ => self.details().map_or(0, |d| d.attempts),
         }
@@ -255,7 +254,8 @@ impl fmt::Display for ResponseDetails {
             write!(f, " {reason}")?;
         }
         let mut sep = ": ";
-        if !self.errors.is_empty() || self.errors_omitted > 0 {
+        // Omitted items come after kept ones: a list with none kept has none omitted.
+        if !self.errors.is_empty() {
             f.write_str(sep)?;
             write_items(f, &self.errors, self.errors_omitted, "; ")?;
             sep = "; ";

@@ -444,6 +444,19 @@ mod tests {
         drop(held);
     }
 
+    /// A spent count holds until its reset and not at it (a paused clock moved to the
+    /// reset instant exactly).
+    #[tokio::test(start_paused = true)]
+    async fn a_spent_count_holds_until_its_reset_and_not_at_it() {
+        let p = Pacer::default();
+        let first = p.acquire(far()).await.unwrap();
+        first.answered(Some(&rl(0, 10)), false, None);
+        drop(first);
+        let until = p.holding_until().expect("a spent count holds");
+        tokio::time::advance(until - Instant::now()).await;
+        assert_eq!(p.holding_until(), None, "at the reset itself");
+    }
+
     /// An answer whose reset is a second or more past the known one is a later window:
     /// its count replaces the old one instead of being merged into it. (The clock is
     /// paused: both answers come at one instant, the second's reset exactly 1 s later.)

@@ -96,7 +96,7 @@ fn check_cert_dir(dir: &Path) -> Result<(), ConfigError> {
     // Only regular files are read from a directory; each is bounded like a file.
     for entry in entries.flatten() {
         let path = entry.path();
-        if std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() > MAX_CERT_FILE_BYTES) {
+        if std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
             check_cert_file(CERT_DIR, &path)?;
         }
     }
@@ -311,6 +311,15 @@ mod cert_env_tests {
             "{err}"
         );
         check("SSL_CERT_DIR", "").unwrap();
+        // What a directory may hold: subdirectories (never read), files up to the bound.
+        let fine = tempfile::tempdir().unwrap();
+        std::fs::create_dir(fine.path().join("sub")).unwrap();
+        std::fs::File::create(fine.path().join("exact.pem"))
+            .unwrap()
+            .set_len(MAX_CERT_FILE_BYTES)
+            .unwrap();
+        std::fs::write(fine.path().join("a.pem"), "x").unwrap();
+        check("SSL_CERT_DIR", fine.path().to_str().unwrap()).unwrap();
     }
 }
 
