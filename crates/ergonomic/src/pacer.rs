@@ -411,6 +411,16 @@ mod tests {
         (p, until)
     }
 
+    /// A pacer whose first answer said `remaining` requests are left until a reset
+    /// `reset_secs` from now.
+    async fn counted(remaining: u64, reset_secs: u64) -> Pacer {
+        let p = Pacer::default();
+        let first = p.acquire(far()).await.unwrap();
+        first.answered(Some(&rl(remaining, reset_secs)), false, None);
+        drop(first);
+        p
+    }
+
     /// Polls `request` once, the clock unmoved: whether it is still waiting.
     async fn still_waiting<F: std::future::Future + Unpin>(request: &mut F) -> bool {
         tokio::time::timeout(Duration::ZERO, request).await.is_err()
@@ -426,10 +436,7 @@ mod tests {
 
     #[tokio::test]
     async fn no_more_in_flight_than_the_remaining_quota() {
-        let p = Pacer::default();
-        let first = p.acquire(far()).await.unwrap();
-        first.answered(Some(&rl(3, 10)), false, None);
-        drop(first);
+        let p = counted(3, 10).await;
         assert_eq!(p.holding_until(), None, "3 places free: nothing held");
         let held: Vec<Permit<'_>> = vec![
             p.acquire(far()).await.unwrap(),
@@ -448,10 +455,7 @@ mod tests {
     /// reset instant exactly).
     #[tokio::test(start_paused = true)]
     async fn a_spent_count_holds_until_its_reset_and_not_at_it() {
-        let p = Pacer::default();
-        let first = p.acquire(far()).await.unwrap();
-        first.answered(Some(&rl(0, 10)), false, None);
-        drop(first);
+        let p = counted(0, 10).await;
         let until = p.holding_until().expect("a spent count holds");
         tokio::time::advance(until - Instant::now()).await;
         assert_eq!(p.holding_until(), None, "at the reset itself");
@@ -462,10 +466,7 @@ mod tests {
     /// paused: both answers come at one instant, the second's reset exactly 1 s later.)
     #[tokio::test(start_paused = true)]
     async fn an_answer_from_a_later_window_replaces_the_count() {
-        let p = Pacer::default();
-        let first = p.acquire(far()).await.unwrap();
-        first.answered(Some(&rl(1, 10)), false, None);
-        drop(first);
+        let p = counted(1, 10).await;
         let second = p.acquire(far()).await.unwrap();
         second.answered(Some(&rl(5, 11)), false, None);
         drop(second);
@@ -543,11 +544,8 @@ mod tests {
 
     #[tokio::test]
     async fn after_a_reset_one_request_goes_alone_until_its_answer() {
-        let p = Pacer::default();
-        let first = p.acquire(far()).await.unwrap();
         // r=0 and t=0: spent, and the window has already reset.
-        first.answered(Some(&rl(0, 0)), false, None);
-        drop(first);
+        let p = counted(0, 0).await;
         let probe = p.acquire(far()).await.unwrap();
         assert!(
             matches!(p.try_start(Instant::now()), Err(Wait::AnswerOr(_))),
@@ -666,10 +664,7 @@ mod tests {
     /// refused at once).
     #[tokio::test(start_paused = true)]
     async fn a_full_window_with_answers_to_come_is_waited_for_in_line_too() {
-        let p = Pacer::default();
-        let first = p.acquire(far()).await.unwrap();
-        first.answered(Some(&rl(2, 60)), false, None);
-        drop(first);
+        let p = counted(2, 60).await;
         let a = p.acquire(far()).await.unwrap();
         let b = p.acquire(far()).await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -708,10 +703,7 @@ mod tests {
             "still held after ALONE_AT_MOST"
         );
         // The first after a reset.
-        let p = Pacer::default();
-        let first = p.acquire(far()).await.unwrap();
-        first.answered(Some(&rl(0, 0)), false, None);
-        drop(first);
+        let p = counted(0, 0).await;
         let _probe = p.acquire(far()).await.unwrap();
         let now = Instant::now();
         assert!(matches!(p.try_start(now), Err(Wait::AnswerOr(_))));
@@ -723,10 +715,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_answer_without_the_header_after_a_reset_frees_everyone() {
-        let p = Pacer::default();
-        let first = p.acquire(far()).await.unwrap();
-        first.answered(Some(&rl(0, 0)), false, None);
-        drop(first);
+        let p = counted(0, 0).await;
         let probe = p.acquire(far()).await.unwrap();
         probe.answered(None, false, None);
         drop(probe);
