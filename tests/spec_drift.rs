@@ -499,16 +499,17 @@ fn the_committed_fragment_is_extract_of_the_recorded_source() {
     // operation at commit c92b9b0, `$ref`s resolved; a copy of shared/upstream's, kept
     // here so that the check runs wherever the repository is). Once the spec-drift job
     // has moved openapi/ to a newer document, provenance records that one instead (its
-    // URL and sha256), and this older file no longer describes the fragment.
+    // URL or commit, and sha256), and this older file no longer describes the fragment.
     let root = workspace_root();
     let (prov, _) = xtask::spec::load_fragment(&root).unwrap();
     let source = root.join("tests/fixtures/cloudflare-openapi-mcp-servers-sync.json");
     let bytes = std::fs::read(&source).unwrap();
     assert!(prov.source_sha256.as_deref().is_some_and(|s| s.len() == 64));
     if Some(xtask::spec::sha256_hex(&bytes)) != prov.source_sha256 {
+        // Named by the URL it was fetched from, or, for a file, by upstream's commit.
         assert!(
-            prov.source_url.is_some(),
-            "openapi/ moved on from the fixture, so provenance must name the new source"
+            prov.source_url.is_some() || prov.upstream.commit != xtask::extract::UNRECORDED_COMMIT,
+            "openapi/ moved on from the fixture, so provenance must name the new source: the URL it came from, or upstream's commit (cargo xtask update <FILE> --commit <sha>)"
         );
         return;
     }

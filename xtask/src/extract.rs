@@ -10,6 +10,9 @@ use serde_json::{Map, Value};
 use crate::refs;
 use crate::spec::{self, METHODS, escape};
 
+/// What provenance says of the upstream commit when `--commit` was not given.
+pub const UNRECORDED_COMMIT: &str = "unrecorded (pass --commit)";
+
 /// The fragment's top-level keys that are copied as they are (when present).
 const COPIED_TOP_LEVEL: [&str; 3] = ["openapi", "info", "servers"];
 
@@ -334,7 +337,7 @@ impl Plan {
         provenance.upstream.commit = from
             .commit
             .clone()
-            .unwrap_or_else(|| "unrecorded (pass --commit)".to_string());
+            .unwrap_or_else(|| UNRECORDED_COMMIT.to_string());
         Ok(Self {
             fragment,
             fragment_text,
