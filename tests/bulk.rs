@@ -318,6 +318,36 @@ async fn a_panic_in_a_worker_fails_that_id_only() {
     assert_eq!(server.requests(), 1);
 }
 
+/// A panic after an id's outcome was handed over (here the progress callback's report
+/// that the first id finished) changes nothing: that id keeps its outcome, is counted
+/// once, and the ids after it are synced.
+#[tokio::test]
+async fn a_panic_after_an_outcome_was_handed_over_leaves_it_as_it_is() {
+    let server = RateLimitedServer::start(1000, Duration::from_secs(1)).await;
+    let client = builder(&server.base).build().unwrap();
+    let seen: Arc<Mutex<Vec<usize>>> = Arc::default();
+    let sink = seen.clone();
+    let options = BulkOptions::new().concurrency(1).on_progress(move |p| {
+        if p.waiting.is_none() {
+            sink.lock().unwrap().push(p.done);
+            assert_ne!(p.done, 1, "injected panic");
+        }
+    });
+    let results = client
+        .sync_many(ACCOUNT, ["first", "second", "third"], &options)
+        .await;
+    for item in &results {
+        assert!(
+            item.outcome.as_ref().is_ok_and(|r| r.is_ready()),
+            "{}: {:?}",
+            item.server_id,
+            item.outcome
+        );
+    }
+    assert_eq!(*seen.lock().unwrap(), [1, 2, 3], "each id finished once");
+    assert_eq!(server.counts.ok.load(Ordering::Relaxed), 3);
+}
+
 /// Every answer is 429 `Retry-After: 1`: an id tried again after its retries keeps its
 /// one total timeout (3 s) and counts every request sent for it. The pacer spaces the
 /// requests at least a second apart, so 3 s leave room for at most 4 per id; queued

@@ -266,3 +266,51 @@ pub(crate) async fn in_span<F: std::future::Future>(span: tracing::Span, fut: F)
         fut.instrument(span).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ClientBuilder, Credentials};
+
+    /// A request's first round that waits out its deadline in line, behind another
+    /// request of the same client, fails as a pacing timeout: not retryable, with the
+    /// requests sent before it as its attempts. Only a bulk id's later round has a
+    /// deadline past that of the request ahead of it, so the budget here is set by hand.
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_reached_while_waiting_in_line_is_a_pacing_timeout() {
+        let inner = ClientBuilder::new()
+            .credentials(Credentials::api_token("t0ken"))
+            .total_timeout(Duration::from_secs(60))
+            .into_inner()
+            .expect("client");
+        let executor = &inner.executor;
+        // The first request of a client goes alone: until it is answered (or
+        // `ALONE_AT_MOST` passes), the next one waits.
+        let alone = executor
+            .pacer
+            .acquire(Instant::now() + Duration::from_secs(3600))
+            .await
+            .expect("first place");
+        let request = Request {
+            method: reqwest::Method::POST,
+            url: "http://127.0.0.1:9/never".parse().expect("url"),
+        };
+        let started = Instant::now();
+        let budget = Budget {
+            deadline: started + crate::pacer::ALONE_AT_MOST / 2,
+            sent: 3,
+        };
+        let never: Decode<'_, ()> = &|_, _, _, _| unreachable!("nothing is sent");
+        let err = executor.run(&request, never, budget).await.unwrap_err();
+        assert_eq!(Instant::now(), budget.deadline, "failed at the deadline");
+        assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+        assert!(!err.is_retryable());
+        assert_eq!(err.attempts(), 3, "the requests sent before this round");
+        assert!(
+            err.to_string()
+                .contains("the call's total timeout of 60s was reached while pacing"),
+            "{err}"
+        );
+        drop(alone);
+    }
+}
