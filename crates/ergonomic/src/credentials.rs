@@ -41,7 +41,8 @@ pub enum Credentials {
 }
 
 impl Credentials {
-    /// An API token (`Authorization: Bearer …`).
+    /// An API token (`Authorization: Bearer …`): the token alone. One with a space in
+    /// it, such as a copied `Bearer ` prefix, is refused when the client is built.
     pub fn api_token(token: impl Into<String>) -> Self {
         Self::ApiToken(SecretString::from(token.into()))
     }
@@ -135,6 +136,18 @@ impl Credentials {
                 let token = token.expose_secret().trim();
                 if token.is_empty() {
                     return Err(ConfigError::new("the API token is empty"));
+                }
+                // A token is one word: the usual space in one is a copied `Bearer `
+                // prefix, which would be sent twice and refused by the server.
+                if token.contains(char::is_whitespace) {
+                    let prefixed = token
+                        .get(..7)
+                        .is_some_and(|p| p.eq_ignore_ascii_case("bearer "));
+                    return Err(ConfigError::new(if prefixed {
+                        "the API token starts with `Bearer `; give the token alone (the prefix is added when it is sent)"
+                    } else {
+                        "the API token contains whitespace; a Cloudflare API token is one word"
+                    }));
                 }
                 headers.insert(
                     AUTHORIZATION,
@@ -281,6 +294,26 @@ mod tests {
             format!("{:?}", Credentials::global_key("e@x", "s3cr3t")),
             "Credentials::GlobalKey { email: <redacted>, key: <redacted> }"
         );
+    }
+
+    /// A copied `Bearer ` prefix is named, and not sent twice; any other space in a
+    /// token is refused before a request goes out.
+    #[test]
+    fn a_token_with_a_prefix_or_a_space_is_refused() {
+        for prefixed in ["Bearer s3cr3t", "bearer s3cr3t", " BEARER s3cr3t "] {
+            let err = Credentials::api_token(prefixed).headers().unwrap_err();
+            assert!(err.to_string().contains("starts with `Bearer `"), "{err}");
+            assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        }
+        for spaced in ["s3cr3t s3cr3t", "s3cr3t\ts3cr3t", "Bearers3cr3t x"] {
+            let err = Credentials::api_token(spaced).headers().unwrap_err();
+            assert!(err.to_string().contains("contains whitespace"), "{err}");
+            assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        }
+        // The word alone, or beside spaces that are trimmed, is a token.
+        for fine in ["Bearer", " s3cr3t\n"] {
+            assert!(Credentials::api_token(fine).headers().is_ok(), "{fine:?}");
+        }
     }
 
     #[test]
