@@ -304,12 +304,17 @@ async fn a_panic_in_a_worker_fails_that_id_only() {
         .unwrap();
     // After the first answer the window is spent: the second id's worker reports the
     // wait, and the callback panics there, before that id is sent.
-    let options = BulkOptions::new().concurrency(1).on_progress(|p| {
+    let finished: Arc<Mutex<Vec<(usize, usize)>>> = Arc::default();
+    let sink = finished.clone();
+    let options = BulkOptions::new().concurrency(1).on_progress(move |p| {
         assert!(p.waiting.is_none(), "injected panic");
+        sink.lock().unwrap().push((p.done, p.failed));
     });
     let results = client
         .sync_many(ACCOUNT, ["first", "second"], &options)
         .await;
+    // The panicked id is reported as finished and failed, like any other failure.
+    assert_eq!(*finished.lock().unwrap(), [(1, 0), (2, 1)]);
     assert!(results[0].outcome.as_ref().is_ok_and(|r| r.is_ready()));
     let err = results[1].outcome.as_ref().unwrap_err();
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
@@ -354,20 +359,7 @@ async fn a_panic_after_an_outcome_was_handed_over_leaves_it_as_it_is() {
 /// again with a fresh deadline, each id was sent 5 or 6 (and its record said 2).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limited_id_keeps_one_deadline_and_counts_every_attempt() {
-    use wiremock::matchers::method;
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "1")
-                .insert_header("content-type", "application/json")
-                .set_body_string(
-                    r#"{"success":false,"errors":[{"code":10429,"message":"slow down"}],"messages":[],"result":null}"#,
-                ),
-        )
-        .mount(&server)
-        .await;
+    let server = always_rate_limited().await;
     let client = builder(&server.uri())
         .retry_policy(cloudflare_mcp_sync::RetryPolicy::default())
         .total_timeout(Duration::from_secs(3))
@@ -396,6 +388,46 @@ async fn a_rate_limited_id_keeps_one_deadline_and_counts_every_attempt() {
             item.server_id
         );
     }
+}
+
+/// A server whose every answer is 429 `Retry-After: 1`.
+async fn always_rate_limited() -> wiremock::MockServer {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "1")
+                .insert_header("content-type", "application/json")
+                .set_body_string(
+                    r#"{"success":false,"errors":[{"code":10429,"message":"slow down"}],"messages":[],"result":null}"#,
+                ),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+/// `rate_limit_rounds` bounds the rounds while the total timeout still has room: with
+/// no retries and one more round, an id always answered 429 `Retry-After: 1` is sent
+/// twice (a second apart) and ends rate limited with both counted, though its 6 s
+/// timeout would allow about six.
+#[tokio::test]
+async fn an_id_is_queued_again_at_most_rate_limit_rounds_times() {
+    let server = always_rate_limited().await;
+    let client = builder(&server.uri())
+        .retry_policy(cloudflare_mcp_sync::RetryPolicy::disabled())
+        .total_timeout(Duration::from_secs(6))
+        .build()
+        .unwrap();
+    let options = BulkOptions::new().rate_limit_rounds(1);
+    let results = client.sync_many(ACCOUNT, ["only"], &options).await;
+    let err = results[0].outcome.as_ref().unwrap_err();
+    assert!(matches!(err, Error::RateLimited(_)), "{err:?}");
+    let sent = server.received_requests().await.unwrap_or_default().len();
+    assert_eq!(sent, 2, "one request, then one more round");
+    assert_eq!(err.attempts(), 2, "both requests counted");
 }
 
 /// `sync_each` hands every id over once, and never starts an id `max_ahead` or more
