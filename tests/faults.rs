@@ -264,6 +264,24 @@ async fn oversized_chunked_body_without_length() {
     assert_eq!((err.attempts(), server.requests()), (1, 1));
 }
 
+/// Without `max_body_bytes`, the limit is the documented 4 MiB: a body that declares
+/// one byte more is refused before it is read.
+#[tokio::test]
+async fn the_default_body_limit_is_4_mib() {
+    let declared = 4 * 1024 * 1024 + 1;
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {declared}\r\nconnection: close\r\n\r\n{{"
+    );
+    let server = FaultServer::start(vec![Step::Raw(head.into_bytes())]).await;
+    let err = run_with(fast(&server.base)).await.unwrap_err();
+    assert!(matches!(err, Error::BodyTooLarge(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("larger than the limit of 4194304 bytes"),
+        "{err}"
+    );
+}
+
 /// A body of exactly the limit is read, whether its length is declared or it comes
 /// chunked: the cap refuses only what is larger.
 #[tokio::test]

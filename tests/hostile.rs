@@ -145,6 +145,30 @@ async fn no_proxy_forms_bypass_the_proxy_for_https() {
     assert_eq!(proxy.requests(), 0, "{:?}", proxy.heads());
 }
 
+/// `proxy_from_env(false)` leaves the proxy variables unused: the request goes
+/// straight to the (closed) port, and the proxy is never asked.
+#[tokio::test]
+async fn proxy_from_env_false_ignores_the_proxy_variables() {
+    let proxy = FaultServer::start(vec![Step::Raw(response("403 Forbidden", &[], b""))]).await;
+    let env = [
+        ("CLOUDFLARE_API_TOKEN", secrets::TOKEN),
+        ("CLOUDFLARE_BASE_URL", "https://127.0.0.1:9"),
+        ("HTTPS_PROXY", proxy.base.as_str()),
+        ("ALL_PROXY", proxy.base.as_str()),
+    ];
+    let err = ClientBuilder::from_lookup(lookup(&env))
+        .unwrap()
+        .proxy_from_env(false)
+        .retry_policy(cloudflare_mcp_sync::RetryPolicy::disabled())
+        .build()
+        .unwrap()
+        .sync(ACCOUNT, SERVER)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Connect(_)), "{err:?}");
+    assert_eq!(proxy.requests(), 0, "{:?}", proxy.heads());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_proxy_the_build_cannot_use_is_a_configuration_error() {
     for (var, value) in [
@@ -515,7 +539,13 @@ fn zero_timeouts_are_configuration_errors() {
         client("http://127.0.0.1:9").attempt_timeout(Duration::ZERO),
         client("http://127.0.0.1:9").total_timeout(Duration::ZERO),
     ] {
-        assert!(matches!(builder.build(), Err(Error::Config(_))));
+        let err = builder.build().unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err:?}");
+        assert!(
+            err.to_string()
+                .contains("timeouts must be longer than zero"),
+            "{err}"
+        );
     }
 }
 
