@@ -421,6 +421,19 @@ mod tests {
         );
     }
 
+    /// Without a content type, the first byte that is not whitespace decides: `{` is
+    /// read as JSON, anything else is not.
+    #[test]
+    fn without_a_content_type_a_body_opening_a_json_object_is_read() {
+        let body = b"\r\n  {\"success\":true,\"result\":{\"status\":\"ready\"}}";
+        let report = decode_response(200, HeaderMap::new(), body, 1).unwrap();
+        assert!(report.is_ready());
+        for other in [&b" <html>{}</html>"[..], b"", b"   "] {
+            let err = decode_response(200, HeaderMap::new(), other, 1).unwrap_err();
+            assert!(matches!(err, Error::NotJson(_)), "{other:?}: {err:?}");
+        }
+    }
+
     #[test]
     fn the_whole_result_reaches_the_report_and_its_json() {
         let body = br#"{"success":true,"result":{"status":"error","error":"down","error_details":{"cause":"refused","retryable":true,"status_code":502}}}"#;
