@@ -465,6 +465,12 @@ mod tests {
         assert_eq!(details.is_upstream, Some(true));
         assert_eq!(r.result.error.as_deref(), Some("down"));
         assert_eq!(r.status, SyncStatus::Error);
+        // Details without a message are a failure on this path too.
+        let body = br#"{"success":true,"result":{"status":"error","error_details":{"cause":"refused","status_code":1e400}}}"#;
+        let r = decode_response(200, json_headers(), body, 1).unwrap();
+        let failure = r.failure.as_ref().expect("a failure");
+        assert_eq!(failure.cause.as_deref(), Some("refused"));
+        assert_eq!(failure.message, None);
     }
 
     #[test]

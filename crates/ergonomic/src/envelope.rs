@@ -480,6 +480,22 @@ mod tests {
         assert_eq!(l.items[2].code, 0);
     }
 
+    /// Below the shown depth, kept and omitted causes are counted together.
+    #[test]
+    fn causes_below_the_shown_depth_are_counted_kept_and_omitted_alike() {
+        let mut leaf = ApiErrorItem::new(3, "leaf");
+        leaf.error_chain = vec![ApiErrorItem::new(4, "a"), ApiErrorItem::new(5, "b")];
+        leaf.error_chain_omitted = 3;
+        let mut mid = ApiErrorItem::new(2, "mid");
+        mid.error_chain = vec![leaf];
+        let mut top = ApiErrorItem::new(1, "top");
+        top.error_chain = vec![mid];
+        assert_eq!(
+            top.to_string(),
+            "[1] top (caused by [2] mid (caused by [3] leaf (caused by 5 more)))"
+        );
+    }
+
     #[test]
     fn display_is_bounded_whatever_the_chain() {
         let leaf = r#"{"code":3,"message":"leaf","error_chain":[{},{},{},{},{}]}"#;
