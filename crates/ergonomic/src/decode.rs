@@ -434,6 +434,25 @@ mod tests {
         }
     }
 
+    /// A success whose lists are not lists is a decode error that says what was expected.
+    #[test]
+    fn lists_of_the_wrong_type_say_what_was_expected() {
+        for (body, expected) in [
+            (
+                &br#"{"success":true,"errors":5,"result":{"status":"ready"}}"#[..],
+                "expected a list of Cloudflare error items",
+            ),
+            (
+                br#"{"success":true,"messages":[5],"result":{"status":"ready"}}"#,
+                "expected a Cloudflare error item (an object)",
+            ),
+        ] {
+            let err = decode_response(200, json_headers(), body, 1).unwrap_err();
+            assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+            assert!(err.to_string().contains(expected), "{err}");
+        }
+    }
+
     #[test]
     fn the_whole_result_reaches_the_report_and_its_json() {
         let body = br#"{"success":true,"result":{"status":"error","error":"down","error_details":{"cause":"refused","retryable":true,"status_code":502}}}"#;
