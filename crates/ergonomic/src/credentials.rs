@@ -138,15 +138,16 @@ impl Credentials {
                     return Err(ConfigError::new("the API token is empty"));
                 }
                 // A token is one word: the usual space in one is a copied `Bearer `
-                // prefix, which would be sent twice and refused by the server.
-                if token.contains(char::is_whitespace) {
+                // prefix, which would be sent twice and refused by the server. (Other
+                // whitespace is refused below with the control characters.)
+                if token.contains(' ') {
                     let prefixed = token
                         .get(..7)
                         .is_some_and(|p| p.eq_ignore_ascii_case("bearer "));
                     return Err(ConfigError::new(if prefixed {
                         "the API token starts with `Bearer `; give the token alone (the prefix is added when it is sent)"
                     } else {
-                        "the API token contains whitespace; a Cloudflare API token is one word"
+                        "the API token contains a space; a Cloudflare API token is one word"
                     }));
                 }
                 headers.insert(
@@ -305,9 +306,9 @@ mod tests {
             assert!(err.to_string().contains("starts with `Bearer `"), "{err}");
             assert!(!err.to_string().contains("s3cr3t"), "{err}");
         }
-        for spaced in ["s3cr3t s3cr3t", "s3cr3t\ts3cr3t", "Bearers3cr3t x"] {
+        for spaced in ["s3cr3t s3cr3t", "Bearers3cr3t x"] {
             let err = Credentials::api_token(spaced).headers().unwrap_err();
-            assert!(err.to_string().contains("contains whitespace"), "{err}");
+            assert!(err.to_string().contains("contains a space"), "{err}");
             assert!(!err.to_string().contains("s3cr3t"), "{err}");
         }
         // The word alone, or beside spaces that are trimmed, is a token.
