@@ -248,6 +248,25 @@ async fn oversized_body_by_content_length() {
     assert_eq!((err.attempts(), server.requests()), (1, 1));
 }
 
+/// A body too large on a retry counts the attempts before it: the error says 2.
+#[tokio::test]
+async fn an_oversized_body_on_a_retry_counts_every_attempt() {
+    let big = format!(
+        r#"{{"success":true,"result":{{"status":"ready","pad":"{}"}}}}"#,
+        "x".repeat(64 * 1024)
+    );
+    let server = FaultServer::start(vec![
+        Step::Raw(json("503 Service Unavailable", "{}")),
+        Step::Raw(json("200 OK", &big)),
+    ])
+    .await;
+    let err = run_with(fast(&server.base).max_body_bytes(16 * 1024))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::BodyTooLarge(_)), "{err:?}");
+    assert_eq!((err.attempts(), server.requests()), (2, 2));
+}
+
 #[tokio::test]
 async fn oversized_chunked_body_without_length() {
     // A chunked body that never says how long it is: the cap stops reading mid-stream.

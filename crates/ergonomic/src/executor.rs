@@ -201,7 +201,6 @@ impl Executor {
             request,
             &self.headers,
             self.max_body_bytes,
-            attempt,
             &self.scrub,
         )
         .await?;

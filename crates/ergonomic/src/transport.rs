@@ -44,7 +44,6 @@ pub(crate) async fn exchange(
     request: &Request,
     headers: &HeaderMap,
     max_body_bytes: usize,
-    attempt: u32,
     scrub: &crate::scrub::Scrubber,
 ) -> Result<Response, Error> {
     // Built directly rather than through RequestBuilder: the header map is cloned
@@ -59,8 +58,8 @@ pub(crate) async fn exchange(
     scrub.headers(&mut headers);
     tracing::Span::current().record("status", status);
     let too_large = |headers: HeaderMap| {
+        // The attempt count is the executor's to record, as for every error.
         let mut d = ResponseDetails::new(status);
-        d.attempts = attempt;
         d.ray_id = crate::decode::ray_id(&headers);
         d.problem = Some(format!(
             "body larger than the limit of {max_body_bytes} bytes"
