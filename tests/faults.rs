@@ -77,8 +77,15 @@ async fn connection_refused() {
 async fn reset_before_headers_is_retried_then_reported() {
     let server = FaultServer::start(vec![Step::ResetBeforeHeaders]).await;
     let err = run(&server).await.unwrap_err();
-    assert!(matches!(err, Error::Transport(_)), "{err:?}");
-    assert_eq!(err.attempts(), 3);
+    let Error::Transport(transport) = &err else {
+        panic!("{err:?}")
+    };
+    // The transport error itself says so too, as its Display does.
+    assert_eq!((err.attempts(), transport.attempts()), (3, 3));
+    assert!(
+        transport.to_string().ends_with(" (3 attempts)"),
+        "{transport}"
+    );
     assert_eq!(server.requests(), 3);
 }
 
@@ -97,8 +104,15 @@ async fn reset_mid_body() {
     let cut = full[..full.len() - 20].to_vec();
     let server = FaultServer::start(vec![Step::ResetAfter(cut)]).await;
     let err = run(&server).await.unwrap_err();
-    assert!(matches!(err, Error::Transport(_)), "{err:?}");
-    assert_eq!(err.attempts(), 3);
+    let Error::Transport(transport) = &err else {
+        panic!("{err:?}")
+    };
+    // The transport error itself says so too, as its Display does.
+    assert_eq!((err.attempts(), transport.attempts()), (3, 3));
+    assert!(
+        transport.to_string().ends_with(" (3 attempts)"),
+        "{transport}"
+    );
     assert_eq!(server.requests(), 3);
 }
 
