@@ -271,6 +271,36 @@ mod tests {
     use super::*;
     use crate::{ClientBuilder, Credentials};
 
+    /// A call's deadline is its total timeout from now, up to a year: longer ones
+    /// (`Duration::MAX` included) mean "no deadline" and must not overflow the clock.
+    #[tokio::test(start_paused = true)]
+    async fn a_budget_runs_for_the_total_timeout_up_to_a_year() {
+        const DAY: u64 = 24 * 3600;
+        for (total, expected) in [
+            (Duration::from_secs(60), Duration::from_secs(60)),
+            (Duration::from_secs(30 * DAY), Duration::from_secs(30 * DAY)),
+            (
+                Duration::from_secs(365 * DAY),
+                Duration::from_secs(365 * DAY),
+            ),
+            (
+                Duration::from_secs(400 * DAY),
+                Duration::from_secs(365 * DAY),
+            ),
+            (Duration::MAX, Duration::from_secs(365 * DAY)),
+        ] {
+            let inner = ClientBuilder::new()
+                .credentials(Credentials::api_token("t0ken"))
+                .total_timeout(total)
+                .into_inner()
+                .expect("client");
+            let now = Instant::now();
+            let budget = inner.executor.budget();
+            assert_eq!(budget.deadline - now, expected, "{total:?}");
+            assert_eq!(budget.sent, 0);
+        }
+    }
+
     /// A request's first round that waits out its deadline in line, behind another
     /// request of the same client, fails as a pacing timeout: not retryable, with the
     /// requests sent before it as its attempts. Only a bulk id's later round has a
