@@ -477,6 +477,21 @@ mod tests {
         assert!(p.try_start(Instant::now()).is_err(), "and no sixth");
     }
 
+    /// An answer without a count, within a counted window, leaves the count as it
+    /// is: one place left stays one place.
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_without_a_count_keeps_the_windows_count() {
+        let p = counted(1, 10).await;
+        let plain = p.acquire(far()).await.unwrap();
+        plain.answered(None, false, None);
+        drop(plain);
+        assert!(p.try_start(Instant::now()).is_ok(), "the one place");
+        assert!(
+            p.try_start(Instant::now()).is_err(),
+            "a second would overdraw r=1"
+        );
+    }
+
     #[tokio::test]
     async fn without_headers_nothing_is_held_back() {
         let p = Pacer::default();
