@@ -514,6 +514,33 @@ mod tests {
         assert!(p.holding_until().is_none());
     }
 
+    /// A success counts into the learned quota only if it started before the 429
+    /// that taught it was answered: one that started at that very instant does not,
+    /// one that started earlier does. (The clock is paused.)
+    #[tokio::test(start_paused = true)]
+    async fn only_successes_started_before_the_429_count_into_its_quota() {
+        let p = Pacer::default();
+        for _ in 0..2 {
+            let ok = p.acquire(far()).await.unwrap();
+            ok.answered(None, false, None);
+        }
+        let earlier = p.acquire(far()).await.unwrap();
+        tokio::time::advance(Duration::from_millis(1)).await;
+        let same_instant = p.acquire(far()).await.unwrap();
+        let limited = p.acquire(far()).await.unwrap();
+        limited.answered(None, true, Some(Duration::from_secs(2)));
+        drop(limited);
+        assert_eq!(p.lock().learned.unwrap().quota, 2, "the two before");
+        same_instant.answered(None, false, None);
+        assert_eq!(
+            p.lock().learned.unwrap().quota,
+            2,
+            "started with the 429's answer"
+        );
+        earlier.answered(None, false, None);
+        assert_eq!(p.lock().learned.unwrap().quota, 3, "started before it");
+    }
+
     #[tokio::test]
     async fn a_429_without_headers_teaches_the_limit() {
         let p = Pacer::default();

@@ -297,6 +297,15 @@ mod tests {
         for s in ["waiting", "ready", "stale", "error", "syncing"] {
             assert_eq!(SyncStatus::from(s).as_str(), s);
         }
+        // The values the spec lists are named, not kept as unknown text.
+        for (s, known) in [
+            ("waiting", SyncStatus::Waiting),
+            ("ready", SyncStatus::Ready),
+            ("stale", SyncStatus::Stale),
+            ("error", SyncStatus::Error),
+        ] {
+            assert_eq!(SyncStatus::from(s), known);
+        }
         assert_eq!(
             SyncStatus::from("syncing"),
             SyncStatus::Unknown("syncing".into())
