@@ -421,13 +421,20 @@ async fn an_id_is_queued_again_at_most_rate_limit_rounds_times() {
         .total_timeout(Duration::from_secs(6))
         .build()
         .unwrap();
-    let options = BulkOptions::new().rate_limit_rounds(1);
+    let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
+    let sink = seen.clone();
+    let options = BulkOptions::new()
+        .rate_limit_rounds(1)
+        .on_progress(move |p| sink.lock().unwrap().push(p.clone()));
     let results = client.sync_many(ACCOUNT, ["only"], &options).await;
     let err = results[0].outcome.as_ref().unwrap_err();
     assert!(matches!(err, Error::RateLimited(_)), "{err:?}");
     let sent = server.received_requests().await.unwrap_or_default().len();
     assert_eq!(sent, 2, "one request, then one more round");
     assert_eq!(err.attempts(), 2, "both requests counted");
+    // The last report counts this run's 429s: both.
+    let last = seen.lock().unwrap().last().cloned().expect("a report");
+    assert_eq!((last.done, last.failed, last.rate_limited), (1, 1, 2));
 }
 
 /// `sync_each` hands every id over once, and never starts an id `max_ahead` or more
