@@ -323,6 +323,28 @@ async fn a_panic_in_a_worker_fails_that_id_only() {
     assert_eq!(server.requests(), 1);
 }
 
+/// A panic in an id's later round (the progress callback's report of the wait before
+/// it) counts the requests of the rounds before: the one sent, and the round's own
+/// that may have gone.
+#[tokio::test]
+async fn a_panic_in_a_later_round_counts_the_rounds_before() {
+    let server = always_rate_limited().await;
+    let client = builder(&server.uri())
+        .retry_policy(cloudflare_mcp_sync::RetryPolicy::disabled())
+        .total_timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let options = BulkOptions::new()
+        .rate_limit_rounds(1)
+        .on_progress(|p| assert!(p.waiting.is_none(), "injected panic"));
+    let results = client.sync_many(ACCOUNT, ["only"], &options).await;
+    let err = results[0].outcome.as_ref().unwrap_err();
+    assert!(err.to_string().contains("panicked"), "{err}");
+    let sent = server.received_requests().await.unwrap_or_default().len();
+    assert_eq!(sent, 1, "the second round never sent");
+    assert_eq!(err.attempts(), 2);
+}
+
 /// A panic after an id's outcome was handed over (here the progress callback's report
 /// that the first id finished) changes nothing: that id keeps its outcome, is counted
 /// once, and the ids after it are synced.

@@ -13,7 +13,7 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -70,7 +70,7 @@ pub(crate) async fn sync_each<I, S>(
     // Only if a worker ended outside its catch: never an id left unaccounted for.
     for i in 0..total {
         if shared.claim(i) {
-            shared.deliver_panic(i);
+            shared.deliver_panic(i, 0);
         }
     }
 }
@@ -107,7 +107,7 @@ where
         .map(|(server_id, slot)| {
             slot.take().unwrap_or_else(|| BulkItem {
                 server_id,
-                outcome: Err(panic_error()),
+                outcome: Err(panic_error(0)),
             })
         })
         .collect()
@@ -144,11 +144,14 @@ impl Shared {
             let i = self.next.fetch_add(1, Ordering::Relaxed);
             let Some(id) = self.ids.get(i) else { return };
             self.wait_for_room(i).await;
+            // The requests sent for the id in its finished rounds, which a panic in a
+            // later round still counts.
+            let sent = AtomicU32::new(0);
             // A panic (in the client or a callback) fails this id, not the worker:
             // otherwise the id, and every id the worker would have taken after it,
             // would end untried.
-            if CatchUnwind(Box::pin(self.one(i, id))).await.is_err() && self.claim(i) {
-                self.deliver_panic(i);
+            if CatchUnwind(Box::pin(self.one(i, id, &sent))).await.is_err() && self.claim(i) {
+                self.deliver_panic(i, sent.load(Ordering::Relaxed));
             }
         }
     }
@@ -195,7 +198,7 @@ impl Shared {
     /// Syncs id number `i`, tried again while rate limited, and records its outcome.
     /// Every round spends the same budget: the id's total timeout covers them all, and
     /// its attempt count is every request sent for it.
-    async fn one(&self, i: usize, id: &str) {
+    async fn one(&self, i: usize, id: &str, sent: &AtomicU32) {
         let mut budget = self.inner.budget();
         self.report_wait();
         let mut outcome = self.inner.sync_within(&self.account_id, id, budget).await;
@@ -212,6 +215,7 @@ impl Shared {
             }
             round += 1;
             budget.sent = limited.attempts;
+            sent.store(budget.sent, Ordering::Relaxed);
             self.report_wait();
             outcome = self.inner.sync_within(&self.account_id, id, budget).await;
         }
@@ -237,12 +241,13 @@ impl Shared {
         self.report(done, None);
     }
 
-    /// Id number `i` panicked before its outcome was handed over: it fails. The
-    /// callbacks may be what panicked, so a second panic must not end the worker.
-    fn deliver_panic(&self, i: usize) {
+    /// Id number `i` panicked before its outcome was handed over, after `sent`
+    /// requests in its finished rounds: it fails. The callbacks may be what panicked,
+    /// so a second panic must not end the worker.
+    fn deliver_panic(&self, i: usize, sent: u32) {
         let _ = std::panic::catch_unwind(AssertUnwindSafe(|| {
             if let Some(id) = self.ids.get(i) {
-                self.deliver(i, id, Err(panic_error()));
+                self.deliver(i, id, Err(panic_error(sent)));
             }
         }));
     }
@@ -275,16 +280,17 @@ impl Shared {
     }
 }
 
-/// A panic while an id was synced: a request may have gone out (so one attempt, not
-/// zero), and retrying it blindly may panic again. The payload is left out: it is not
-/// ours and may hold anything.
-fn panic_error() -> Error {
+/// A panic while an id was synced, after `sent` requests in its finished rounds: a
+/// request of the round it panicked in may have gone out too (so one attempt more,
+/// never zero), and retrying it blindly may panic again. The payload is left out: it is
+/// not ours and may hold anything.
+fn panic_error(sent: u32) -> Error {
     let mut e = TransportError::new(
         TransportKind::Other,
         "the sync of this id panicked (a request may have been sent)",
     );
     e.retryable = false;
-    Error::Transport(e)
+    Error::Transport(e).with_attempts(sent.saturating_add(1))
 }
 
 /// A future whose panic comes back as `Err` instead of unwinding through the worker
@@ -320,6 +326,13 @@ mod tests {
         .await;
         assert!(caught.is_err());
         assert!(CatchUnwind(Box::pin(async {})).await.is_ok());
-        assert!(matches!(panic_error(), Error::Transport(ref e) if e.attempts() == 1));
+        assert!(
+            matches!(panic_error(0), Error::Transport(ref e) if e.attempts() == 1 && !e.retryable)
+        );
+        assert_eq!(
+            panic_error(3).attempts(),
+            4,
+            "the 3 sent before, and one that may have gone"
+        );
     }
 }
