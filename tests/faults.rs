@@ -313,6 +313,7 @@ async fn the_default_body_limit_is_4_mib() {
             .contains("larger than the limit of 4194304 bytes"),
         "{err}"
     );
+    assert_eq!((err.attempts(), server.requests()), (1, 1));
 }
 
 /// A body of exactly the limit is read, whether its length is declared or it comes

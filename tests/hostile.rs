@@ -514,6 +514,28 @@ fn a_secret_that_is_not_utf8_is_an_error_not_the_mock() {
     assert!(run.stdout.is_empty(), "{}", run.stdout);
 }
 
+/// A token pasted with its `Bearer ` prefix is refused before any request, saying so,
+/// and without the token in the message.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_with_a_bearer_prefix_is_refused_before_any_request() {
+    let server = FaultServer::start(vec![Step::Raw(ready())]).await;
+    let pasted = format!("Bearer {}", secrets::TOKEN);
+    let env = vec![
+        ("CLOUDFLARE_API_TOKEN".to_string(), pasted),
+        ("CLOUDFLARE_BASE_URL".to_string(), server.base.clone()),
+    ];
+    let run = run_sync_off_runtime([SERVER, "--account-id", ACCOUNT], env).await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("starts with `Bearer `"),
+        "{}",
+        run.stderr
+    );
+    assert_no_secret(&run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert_eq!(server.requests(), 0);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_blank_base_url_variable_is_an_error_not_the_real_api() {
     let run = run_sync_off_runtime(

@@ -41,8 +41,9 @@ pub enum Credentials {
 }
 
 impl Credentials {
-    /// An API token (`Authorization: Bearer …`): the token alone. One with a space in
-    /// it, such as a copied `Bearer ` prefix, is refused when the client is built.
+    /// An API token (`Authorization: Bearer …`): the token alone. One with a space
+    /// inside it, such as after a copied `Bearer ` prefix, is refused when the client is
+    /// built (spaces around it are trimmed).
     pub fn api_token(token: impl Into<String>) -> Self {
         Self::ApiToken(SecretString::from(token.into()))
     }
@@ -137,18 +138,23 @@ impl Credentials {
                 if token.is_empty() {
                     return Err(ConfigError::new("the API token is empty"));
                 }
-                // A token is one word: the usual space in one is a copied `Bearer `
-                // prefix, which would be sent twice and refused by the server. (Other
-                // whitespace is refused below with the control characters.)
+                // A token is one word. The usual second word is after a copied
+                // `Bearer ` prefix (whatever space follows it), which would be sent
+                // twice and refused by the server; any other space is refused too.
+                // (Tabs and newlines elsewhere are refused below, with the other
+                // characters a header cannot carry.)
+                let prefixed = token
+                    .split_once(char::is_whitespace)
+                    .is_some_and(|(first, _)| first.eq_ignore_ascii_case("bearer"));
+                if prefixed {
+                    return Err(ConfigError::new(
+                        "the API token starts with `Bearer `; give the token alone (the prefix is added when it is sent)",
+                    ));
+                }
                 if token.contains(' ') {
-                    let prefixed = token
-                        .get(..7)
-                        .is_some_and(|p| p.eq_ignore_ascii_case("bearer "));
-                    return Err(ConfigError::new(if prefixed {
-                        "the API token starts with `Bearer `; give the token alone (the prefix is added when it is sent)"
-                    } else {
-                        "the API token contains a space; a Cloudflare API token is one word"
-                    }));
+                    return Err(ConfigError::new(
+                        "the API token contains a space; a Cloudflare API token is one word",
+                    ));
                 }
                 headers.insert(
                     AUTHORIZATION,
@@ -301,12 +307,23 @@ mod tests {
     /// token is refused before a request goes out.
     #[test]
     fn a_token_with_a_prefix_or_a_space_is_refused() {
-        for prefixed in ["Bearer s3cr3t", "bearer s3cr3t", " BEARER s3cr3t "] {
+        for prefixed in [
+            "Bearer s3cr3t",
+            "bearer s3cr3t",
+            " BEARER s3cr3t ",
+            "Bearer\ts3cr3t",
+            "Bearer\u{a0}s3cr3t",
+            "Bearer  s3cr3t",
+        ] {
             let err = Credentials::api_token(prefixed).headers().unwrap_err();
             assert!(err.to_string().contains("starts with `Bearer `"), "{err}");
             assert!(!err.to_string().contains("s3cr3t"), "{err}");
         }
-        for spaced in ["s3cr3t s3cr3t", "Bearers3cr3t x"] {
+        for spaced in [
+            "s3cr3t s3cr3t",
+            "Bearers3cr3t x",
+            "Authorization: Bearer s3cr3t",
+        ] {
             let err = Credentials::api_token(spaced).headers().unwrap_err();
             assert!(err.to_string().contains("contains a space"), "{err}");
             assert!(!err.to_string().contains("s3cr3t"), "{err}");

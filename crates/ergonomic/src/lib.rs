@@ -45,7 +45,8 @@
 //! [`ClientBuilder::build`] checks all of it and never panics; a problem is an
 //! [`Error::Config`]. A variable that is set but empty is such an error, and the error
 //! names it: this is what a CI job sees when a secret did not reach it, so it is never
-//! read as "unset". Credentials must be visible ASCII.
+//! read as "unset". Credentials must be visible ASCII, and a token is the token alone:
+//! one with a `Bearer ` prefix or another space inside it is refused.
 //!
 //! Build one client per program (per account) and clone it where it is needed. Clones
 //! are cheap and share one connection pool and one rate-limit pacer
