@@ -292,6 +292,27 @@ mod tests {
         );
     }
 
+    /// The serialised report counts the messages it left out, and only when it left
+    /// some out.
+    #[test]
+    fn serialised_reports_count_omitted_messages_only_when_there_are_some() {
+        let message = r#"{"code":1,"message":"m"}"#;
+        for (n, omitted) in [(crate::envelope::MAX_LIST_ITEMS, None), (25, Some(5))] {
+            let body = format!(
+                r#"{{"success":true,"messages":[{}],"result":{{"status":"ready"}}}}"#,
+                vec![message; n].join(",")
+            );
+            let report = crate::decode_response(200, Default::default(), body.as_bytes(), 1)
+                .expect("a report");
+            let json = serde_json::to_value(&report).expect("serialises");
+            assert_eq!(
+                json.get("messages_omitted").and_then(|v| v.as_u64()),
+                omitted,
+                "{n} messages"
+            );
+        }
+    }
+
     #[test]
     fn status_round_trips_and_keeps_unknown_values() {
         for s in ["waiting", "ready", "stale", "error", "syncing"] {

@@ -305,6 +305,12 @@ mod cert_env_tests {
         // A directory list: each must be a directory, and its large files are refused.
         let err = check("SSL_CERT_DIR", &format!("/etc:{}", big.display())).unwrap_err();
         assert!(err.contains("is not a directory"), "{err}");
+        let err = check("SSL_CERT_DIR", "/etc:/nonexistent/certs").unwrap_err();
+        assert!(
+            err.contains("SSL_CERT_DIR")
+                && err.contains("\"/nonexistent/certs\", which does not exist"),
+            "{err}"
+        );
         let err = check("SSL_CERT_DIR", dir_path).unwrap_err();
         assert!(
             err.contains("big.pem") && err.contains("SSL_CERT_DIR"),
