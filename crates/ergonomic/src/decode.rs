@@ -453,6 +453,22 @@ mod tests {
         }
     }
 
+    /// An error envelope with items shows them; one with nothing to show (empty
+    /// lists) shows the start of the body instead, so the error is never blank.
+    #[test]
+    fn an_error_envelope_with_nothing_to_show_keeps_a_snippet_of_the_body() {
+        let empty = br#"{"success":false,"errors":[],"messages":[],"result":null}"#;
+        let err = decode_response(500, json_headers(), empty, 1).unwrap_err();
+        let d = err.details().expect("details");
+        assert!(d.errors.is_empty());
+        assert_eq!(d.snippet.as_deref(), std::str::from_utf8(empty).ok());
+        let full = br#"{"success":false,"errors":[{"code":10000,"message":"boom"}],"messages":[],"result":null}"#;
+        let err = decode_response(500, json_headers(), full, 1).unwrap_err();
+        let d = err.details().expect("details");
+        assert_eq!(d.errors.len(), 1);
+        assert_eq!(d.snippet, None, "the items say it");
+    }
+
     #[test]
     fn the_whole_result_reaches_the_report_and_its_json() {
         let body = br#"{"success":true,"result":{"status":"error","error":"down","error_details":{"cause":"refused","retryable":true,"status_code":502}}}"#;
