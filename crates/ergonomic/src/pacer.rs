@@ -675,6 +675,9 @@ mod tests {
             Some(until)
         );
         assert_eq!(Instant::now(), started, "answered without waiting");
+        // A deadline exactly at the hold's end is not outlasted: it waits in line.
+        let mut at_the_end = Box::pin(p.acquire(until));
+        assert!(still_waiting(&mut at_the_end).await);
     }
 
     /// A hold that appears while a request waits behind the first in line (a 429
