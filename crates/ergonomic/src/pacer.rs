@@ -678,6 +678,11 @@ mod tests {
         // A deadline exactly at the hold's end is not outlasted: it waits in line.
         let mut at_the_end = Box::pin(p.acquire(until));
         assert!(still_waiting(&mut at_the_end).await);
+        // At the hold's very end nothing is held: even a request out of time waits its
+        // turn in line rather than being told of a hold that is over.
+        tokio::time::advance(until - Instant::now()).await;
+        let mut late = Box::pin(p.acquire(until - Duration::from_millis(10)));
+        assert!(still_waiting(&mut late).await);
     }
 
     /// A hold that appears while a request waits behind the first in line (a 429
