@@ -685,6 +685,62 @@ mod tests {
         assert!(still_waiting(&mut late).await);
     }
 
+    /// Behind the first in line, a request is told at once of a hold that outlasts
+    /// its deadline, waits when the hold ends at its deadline, and waits once the hold
+    /// is over even when it is out of time.
+    async fn holds_in_line_until(p: &Pacer, until: Instant) {
+        let mut ahead = Box::pin(p.acquire(far()));
+        assert!(still_waiting(&mut ahead).await);
+        let started = Instant::now();
+        assert_eq!(
+            p.acquire(until - Duration::from_millis(10)).await.err(),
+            Some(until)
+        );
+        assert_eq!(Instant::now(), started, "answered without waiting");
+        assert!(still_waiting(&mut Box::pin(p.acquire(until))).await);
+        tokio::time::advance(until - Instant::now()).await;
+        let mut late = Box::pin(p.acquire(until - Duration::from_millis(10)));
+        assert!(
+            still_waiting(&mut late).await,
+            "told of a hold that is over"
+        );
+    }
+
+    /// A spent count with nothing in flight holds the line until its reset.
+    #[tokio::test(start_paused = true)]
+    async fn a_spent_count_is_the_answer_in_line_too() {
+        let p = counted(0, 10).await;
+        let until = p.holding_until().expect("a spent count holds");
+        holds_in_line_until(&p, until).await;
+    }
+
+    /// A quota learned from a 429 without headers, used up, holds the line until its
+    /// window ends.
+    #[tokio::test(start_paused = true)]
+    async fn a_used_up_learned_quota_is_the_answer_in_line_too() {
+        let p = Pacer::default();
+        for _ in 0..2 {
+            let ok = p.acquire(far()).await.unwrap();
+            ok.answered(None, false, None);
+        }
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let limited = p.acquire(far()).await.unwrap();
+        limited.answered(None, true, Some(Duration::from_secs(2)));
+        drop(limited);
+        let blocked = p.holding_until().unwrap();
+        tokio::time::advance(blocked - Instant::now()).await;
+        // The learned quota of 2, used up at the start of its window.
+        for _ in 0..2 {
+            let ok = p.acquire(far()).await.unwrap();
+            ok.answered(None, false, None);
+        }
+        let learned = p.lock().learned.unwrap();
+        let until = learned.window_start + learned.window;
+        assert!(until > Instant::now());
+        assert_eq!(p.holding_until(), Some(until));
+        holds_in_line_until(&p, until).await;
+    }
+
     /// A hold that appears while a request waits behind the first in line (a 429
     /// answered meanwhile) is its answer at once when it outlasts its deadline: it does
     /// not wait out the deadline in line (found by review: the line hid new holds).
