@@ -73,19 +73,24 @@ async fn connection_refused() {
     assert_eq!(err.attempts(), 3);
 }
 
-#[tokio::test]
-async fn reset_before_headers_is_retried_then_reported() {
-    let server = FaultServer::start(vec![Step::ResetBeforeHeaders]).await;
-    let err = run(&server).await.unwrap_err();
-    let Error::Transport(transport) = &err else {
+/// A transport error after three attempts: the count is on the error and on the
+/// transport error itself, whose Display says it too.
+fn assert_transport_error_after_3_attempts(err: &Error) {
+    let Error::Transport(transport) = err else {
         panic!("{err:?}")
     };
-    // The transport error itself says so too, as its Display does.
     assert_eq!((err.attempts(), transport.attempts()), (3, 3));
     assert!(
         transport.to_string().ends_with(" (3 attempts)"),
         "{transport}"
     );
+}
+
+#[tokio::test]
+async fn reset_before_headers_is_retried_then_reported() {
+    let server = FaultServer::start(vec![Step::ResetBeforeHeaders]).await;
+    let err = run(&server).await.unwrap_err();
+    assert_transport_error_after_3_attempts(&err);
     assert_eq!(server.requests(), 3);
 }
 
@@ -104,15 +109,7 @@ async fn reset_mid_body() {
     let cut = full[..full.len() - 20].to_vec();
     let server = FaultServer::start(vec![Step::ResetAfter(cut)]).await;
     let err = run(&server).await.unwrap_err();
-    let Error::Transport(transport) = &err else {
-        panic!("{err:?}")
-    };
-    // The transport error itself says so too, as its Display does.
-    assert_eq!((err.attempts(), transport.attempts()), (3, 3));
-    assert!(
-        transport.to_string().ends_with(" (3 attempts)"),
-        "{transport}"
-    );
+    assert_transport_error_after_3_attempts(&err);
     assert_eq!(server.requests(), 3);
 }
 

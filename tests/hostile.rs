@@ -156,15 +156,12 @@ async fn proxy_from_env_false_ignores_the_proxy_variables() {
         ("HTTPS_PROXY", proxy.base.as_str()),
         ("ALL_PROXY", proxy.base.as_str()),
     ];
-    let err = ClientBuilder::from_lookup(lookup(&env))
-        .unwrap()
-        .proxy_from_env(false)
-        .retry_policy(cloudflare_mcp_sync::RetryPolicy::disabled())
-        .build()
-        .unwrap()
-        .sync(ACCOUNT, SERVER)
-        .await
-        .unwrap_err();
+    let err = failed_sync(
+        ClientBuilder::from_lookup(lookup(&env))
+            .unwrap()
+            .proxy_from_env(false),
+    )
+    .await;
     assert!(matches!(err, Error::Connect(_)), "{err:?}");
     assert_eq!(proxy.requests(), 0, "{:?}", proxy.heads());
 }
@@ -187,8 +184,12 @@ async fn a_proxy_the_build_cannot_use_is_a_configuration_error() {
 
 /// One sync, no retries, by a client configured only from `env`; its error.
 async fn sync_from_env(env: &[(&str, &str)]) -> Error {
-    ClientBuilder::from_lookup(lookup(env))
-        .unwrap()
+    failed_sync(ClientBuilder::from_lookup(lookup(env)).unwrap()).await
+}
+
+/// One sync with `builder`'s client, retries off, that must fail: its error.
+async fn failed_sync(builder: ClientBuilder) -> Error {
+    builder
         .retry_policy(cloudflare_mcp_sync::RetryPolicy::disabled())
         .build()
         .unwrap()
@@ -658,13 +659,7 @@ async fn server_text_reaches_the_terminal_without_controls_or_bidi_overrides() {
 #[tokio::test]
 async fn transport_errors_keep_their_source_chain() {
     let closed = workspace_tests::closed_port_base();
-    let err = client(&closed)
-        .retry_policy(cloudflare_mcp_sync::RetryPolicy::disabled())
-        .build()
-        .unwrap()
-        .sync(ACCOUNT, SERVER)
-        .await
-        .unwrap_err();
+    let err = failed_sync(client(&closed)).await;
     assert!(matches!(err, Error::Connect(_)), "{err:?}");
     let mut chain = Vec::new();
     let mut source = std::error::Error::source(&err);
@@ -687,13 +682,7 @@ async fn transport_errors_keep_their_source_chain() {
     );
 
     let reset = FaultServer::start(vec![Step::ResetBeforeHeaders]).await;
-    let err = client(&reset.base)
-        .retry_policy(cloudflare_mcp_sync::RetryPolicy::disabled())
-        .build()
-        .unwrap()
-        .sync(ACCOUNT, SERVER)
-        .await
-        .unwrap_err();
+    let err = failed_sync(client(&reset.base)).await;
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
     assert!(std::error::Error::source(&err).is_some(), "{err:?}");
 }

@@ -271,6 +271,15 @@ mod tests {
     use super::*;
     use crate::{ClientBuilder, Credentials};
 
+    /// What a client built with `total_timeout` shares, its executor among it.
+    fn client(total_timeout: Duration) -> crate::shared::Inner {
+        ClientBuilder::new()
+            .credentials(Credentials::api_token("t0ken"))
+            .total_timeout(total_timeout)
+            .into_inner()
+            .expect("client")
+    }
+
     /// A call's deadline is its total timeout from now, up to a year: longer ones
     /// (`Duration::MAX` included) mean "no deadline" and must not overflow the clock.
     #[tokio::test(start_paused = true)]
@@ -289,11 +298,7 @@ mod tests {
             ),
             (Duration::MAX, Duration::from_secs(365 * DAY)),
         ] {
-            let inner = ClientBuilder::new()
-                .credentials(Credentials::api_token("t0ken"))
-                .total_timeout(total)
-                .into_inner()
-                .expect("client");
+            let inner = client(total);
             let now = Instant::now();
             let budget = inner.executor.budget();
             assert_eq!(budget.deadline - now, expected, "{total:?}");
@@ -307,11 +312,7 @@ mod tests {
     /// deadline past that of the request ahead of it, so the budget here is set by hand.
     #[tokio::test(start_paused = true)]
     async fn a_deadline_reached_while_waiting_in_line_is_a_pacing_timeout() {
-        let inner = ClientBuilder::new()
-            .credentials(Credentials::api_token("t0ken"))
-            .total_timeout(Duration::from_secs(60))
-            .into_inner()
-            .expect("client");
+        let inner = client(Duration::from_secs(60));
         let executor = &inner.executor;
         // The first request of a client goes alone: until it is answered (or
         // `ALONE_AT_MOST` passes), the next one waits.
