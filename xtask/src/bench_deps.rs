@@ -1,9 +1,10 @@
 //! `cargo xtask bench-deps`: what it costs a downstream crate to depend on this library,
-//! measured beside the same one-call crate on cloudflare-rs 0.14 (`rustls-tls`), in one
-//! run: packages in its normal tree and cold `cargo build --release` wall time, the two
-//! builds interleaved round by round so that a busy machine slows both alike.
+//! measured beside the same one-call crate on cloudflare-rs 0.14 (`rustls-tls`) and on
+//! the bare stack this library is built on, in one run: packages in its normal tree and
+//! cold `cargo build --release` wall time, the builds interleaved round by round so that
+//! a busy machine slows all alike.
 //!
-//! The two crates are written under `target/bench-deps/`; their dependencies are
+//! The three crates are written under `target/bench-deps/`; their dependencies are
 //! fetched first (crates.io), so the timed builds compile and never download.
 
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use anyhow::Result;
 
 use crate::command::stdout_of;
 
-/// Where the two downstream crates are written.
+/// Where the downstream crates are written.
 const DIR: &str = "target/bench-deps";
 
 /// Cold builds per crate.
@@ -77,6 +78,73 @@ async fn main() {
     };
     match client.request(&ListAccounts { params: None }).await {
         Ok(accounts) => println!("{}", accounts.result.len()),
+        Err(e) => eprintln!("{e}"),
+    }
+}
+"#,
+    }
+}
+
+/// The floor: no code of this library, only the stack it is built on (reqwest with
+/// rustls and the ring provider, the platform verifier, serde, tokio) making the same
+/// call by hand. What this crate costs to build, any library on that stack costs at
+/// least; measured in the same run, it shows how much of the gap the library can close.
+fn stack_alone() -> Downstream {
+    Downstream {
+        name: "on-the-stack-alone",
+        label: "the stack alone (reqwest + rustls/ring + serde, no library)",
+        manifest: "[dependencies]\n\
+                   reqwest = { version = \"0.13\", default-features = false, features = [\"rustls-no-provider\"] }\n\
+                   rustls = { version = \"0.23\", default-features = false, features = [\"std\", \"ring\", \"tls12\"] }\n\
+                   rustls-platform-verifier = \"0.7\"\n\
+                   serde = { version = \"1\", features = [\"derive\"] }\n\
+                   serde_json = \"1\"\n\
+                   tokio = { version = \"1\", features = [\"rt\", \"macros\"] }\n"
+            .to_string(),
+        main: r#"use std::sync::Arc;
+
+#[derive(serde::Deserialize)]
+struct Envelope {
+    success: bool,
+    result: Option<Sync>,
+}
+
+#[derive(serde::Deserialize)]
+struct Sync {
+    status: String,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = match rustls_platform_verifier::Verifier::new(provider.clone()) {
+        Ok(verifier) => verifier,
+        Err(e) => return eprintln!("{e}"),
+    };
+    let config = match rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+    {
+        Ok(config) => config
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth(),
+        Err(e) => return eprintln!("{e}"),
+    };
+    let client = match reqwest::Client::builder().tls_backend_preconfigured(config).build() {
+        Ok(client) => client,
+        Err(e) => return eprintln!("{e}"),
+    };
+    let token = std::env::var("CLOUDFLARE_API_TOKEN").unwrap_or_default();
+    let url = "https://api.cloudflare.com/client/v4/accounts/023e105f4ecef8ad9ca31a8372d0c353/access/ai-controls/mcp/servers/my-mcp-server/sync";
+    let sent = client.post(url).bearer_auth(token).send().await;
+    let body = match sent {
+        Ok(response) => response.bytes().await,
+        Err(e) => return eprintln!("{e}"),
+    };
+    match body.map(|b| serde_json::from_slice::<Envelope>(&b)) {
+        Ok(Ok(Envelope { success: true, result: Some(sync) })) => println!("{}", sync.status),
+        Ok(Ok(_)) => eprintln!("not a success"),
+        Ok(Err(e)) => eprintln!("{e}"),
         Err(e) => eprintln!("{e}"),
     }
 }
@@ -158,14 +226,15 @@ fn cold_build(dir: &Path) -> Result<Duration> {
     Ok(started.elapsed())
 }
 
-/// Writes both crates, fetches their dependencies, then measures; returns a Markdown
+/// Writes the crates, fetches their dependencies, then measures; returns a Markdown
 /// report.
 pub fn run_bench(root: &Path, rounds: usize) -> Result<String> {
     let base = root.join(DIR);
-    let crates = [ours(root), cloudflare_rs()];
+    let crates = [ours(root), cloudflare_rs(), stack_alone()];
     let dirs: Vec<PathBuf> = crates.iter().map(|c| base.join(c.name)).collect();
     for (c, dir) in crates.iter().zip(&dirs) {
-        let lock = (c.name == "on-cloudflare-mcp-sync").then(|| root.join("Cargo.lock"));
+        // The library's lock also pins the stack-alone crate to the same versions.
+        let lock = (c.name != "on-cloudflare-rs").then(|| root.join("Cargo.lock"));
         c.write(dir, lock.as_deref())?;
         stdout_of(cargo().arg("fetch").current_dir(dir), "cargo fetch")?;
     }
@@ -181,13 +250,8 @@ pub fn run_bench(root: &Path, rounds: usize) -> Result<String> {
         })
         .collect::<Result<_>>()?;
     for round in 0..rounds {
-        // Alternate which goes first: neither always meets a warmer page cache.
-        let order: Vec<usize> = if round % 2 == 0 {
-            vec![0, 1]
-        } else {
-            vec![1, 0]
-        };
-        for i in order {
+        // Rotate which goes first: none always meets a warmer page cache.
+        for i in (0..crates.len()).map(|k| (k + round) % crates.len()) {
             let took = cold_build(&dirs[i])?;
             eprintln!(
                 "round {}: {} {:.1} s",
@@ -216,13 +280,17 @@ pub fn run_bench(root: &Path, rounds: usize) -> Result<String> {
             m.median().as_secs_f64()
         ));
     }
-    let (a, b) = (&measured[0], &measured[1]);
-    if !b.median().is_zero() {
+    let (ours, theirs, floor) = (&measured[0], &measured[1], &measured[2]);
+    if !theirs.median().is_zero() {
+        let ratio = |m: &Measured| m.median().as_secs_f64() / theirs.median().as_secs_f64();
         out.push_str(&format!(
-            "\nratio of medians: {:.2}× (this library / cloudflare-rs); packages {} vs {}\n",
-            a.median().as_secs_f64() / b.median().as_secs_f64(),
-            a.packages,
-            b.packages
+            "\nratio of medians to cloudflare-rs: this library {:.2}×, the stack alone {:.2}×; \
+             packages {} vs {} (the stack alone: {})\n",
+            ratio(ours),
+            ratio(floor),
+            ours.packages,
+            theirs.packages,
+            floor.packages
         ));
     }
     Ok(out)
