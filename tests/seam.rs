@@ -31,7 +31,6 @@ fn scratch() -> tempfile::TempDir {
         "crates/generated",
         "crates/ergonomic/src",
         "crates/ergonomic/examples",
-        "crates/ergonomic/benches",
     ] {
         copy_dir(&root.join(sub), &dir.path().join(sub));
     }

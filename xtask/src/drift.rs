@@ -18,10 +18,10 @@ use crate::report::Class;
 use crate::{fetch, markdown, spec, update, version};
 
 /// Tests run at once in each test binary. Most of the suites' time is spent waiting on
-/// sockets and timers, not the CPU: on 2 cores, 4 finish the suites in ~28 s against
-/// ~49 s with libtest's default of one per core (and pass with two CPU hogs beside
-/// them: no test relies on a quiet machine).
-pub const TEST_THREADS: &str = "4";
+/// sockets and timers, not the CPU: on 2 cores, 8 finish the suites in 22–24 s against
+/// 29–31 s with 4 and ~49 s with libtest's default of one per core, and pass with two
+/// CPU hogs beside them (36 s): no test relies on a quiet machine.
+pub const TEST_THREADS: &str = "8";
 
 /// What judges the updated tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
