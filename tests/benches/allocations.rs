@@ -1,5 +1,5 @@
 //! Heap allocations per call, library vs raw reqwest, counted on the client's thread
-//! only (the server runs on another thread). `cargo bench -p workspace-tests --bench allocations`.
+//! only (the server runs on another thread). `cargo bench -p library-benches --bench allocations`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 // A counting global allocator needs `unsafe impl GlobalAlloc`; nothing else here does.

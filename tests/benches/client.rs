@@ -1,6 +1,6 @@
 //! Library vs raw reqwest, side by side in one run: per-call time (sequential,
 //! keep-alive), throughput at concurrency 1/8/32/128, client construction, and decoding.
-//! `cargo bench -p workspace-tests --bench client`; see BENCHMARKS.md.
+//! `cargo bench -p library-benches --bench client`; see BENCHMARKS.md.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 

@@ -59,6 +59,8 @@ const STEPS: [Step; 5] = [
             "xtask",
             "--exclude",
             "workspace-tests",
+            "--exclude",
+            "library-benches",
             "--no-verify",
             "--locked",
             "--allow-dirty",
