@@ -195,3 +195,67 @@ fn the_main_job_against_prism_exits_3_in_both_auth_modes() {
     );
     assert_eq!(prism.accepted(), 2, "prism log:\n{}", prism.log());
 }
+
+/// A port found free can be taken before Prism binds it (another test's socket): Prism
+/// then exits with EADDRINUSE, and the next port is tried.
+#[test]
+fn prism_moves_to_the_next_port_when_one_is_taken() {
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = held.local_addr().unwrap().port();
+    let mut given = Vec::new();
+    let prism = Prism::start_on_ports(&workspace_root(), &spec_path(), Mode::Static, &mut || {
+        let port = if given.is_empty() {
+            taken
+        } else {
+            std::net::TcpListener::bind("127.0.0.1:0")?
+                .local_addr()?
+                .port()
+        };
+        given.push(port);
+        Ok(port)
+    })
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(given.len(), 2, "ports given: {given:?}");
+    assert_eq!(prism.base, format!("http://127.0.0.1:{}", given[1]));
+    drop(held);
+}
+
+/// When every port given is taken, the error names them, after the last attempt.
+#[test]
+fn prism_gives_up_after_its_attempts_naming_the_ports() {
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = held.local_addr().unwrap().port();
+    let mut calls = 0;
+    let err = Prism::start_on_ports(&workspace_root(), &spec_path(), Mode::Static, &mut || {
+        calls += 1;
+        Ok(taken)
+    })
+    .err()
+    .expect("no port was free");
+    assert_eq!(calls, xtask::prism::START_ATTEMPTS);
+    assert!(
+        format!("{err:#}").contains(&format!("in use: [{taken}, {taken}, {taken}]")),
+        "{err:#}"
+    );
+    drop(held);
+}
+
+/// Prism exiting for any other reason fails at once, with its output, on the first
+/// port: no retry, and no wait for the start timeout.
+#[test]
+fn prism_that_exits_fails_at_once_with_its_output() {
+    let missing = workspace_root().join("target/no-such-spec.json");
+    let mut calls = 0;
+    let err = Prism::start_on_ports(&workspace_root(), &missing, Mode::Static, &mut || {
+        calls += 1;
+        Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port())
+    })
+    .err()
+    .expect("prism cannot start on a missing spec");
+    let text = format!("{err:#}");
+    assert_eq!(calls, 1, "{text}");
+    assert!(text.contains("prism exited before it listened"), "{text}");
+    assert!(text.contains("no-such-spec.json"), "{text}");
+}

@@ -17,6 +17,17 @@ pub const CONTRACT_DIR: &str = "tests/contract";
 /// How long Prism may take to start (it takes about a second).
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Ports tried before giving up on starting Prism.
+pub const START_ATTEMPTS: usize = 3;
+
+/// Why an attempt at starting Prism failed, with everything it printed.
+enum NotStarted {
+    /// Its output ended (it exited) before it said it listens.
+    Exited(String),
+    /// It said nothing of listening within [`START_TIMEOUT`].
+    Silent(String),
+}
+
 static INSTALL: Mutex<()> = Mutex::new(());
 
 /// Installs Prism with `npm ci` (the version the lockfile pins) unless it is there,
@@ -84,10 +95,47 @@ fn ends_a_request(line: &str) -> bool {
 impl Prism {
     /// Starts `prism mock --errors` on `spec` and waits until it listens.
     pub fn start(root: &Path, spec: &Path, mode: Mode) -> Result<Self> {
+        Self::start_on_ports(root, spec, mode, &mut || {
+            Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+                .local_addr()?
+                .port())
+        })
+    }
+
+    /// [`Prism::start`] with the ports to try given by `next_port`. A port found free
+    /// can be taken by another test's socket before Prism binds it: Prism then exits
+    /// with `EADDRINUSE`, and the next port is tried, up to [`START_ATTEMPTS`] in all.
+    pub fn start_on_ports(
+        root: &Path,
+        spec: &Path,
+        mode: Mode,
+        next_port: &mut dyn FnMut() -> std::io::Result<u16>,
+    ) -> Result<Self> {
         let bin = ensure_installed(root)?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        let mut taken = Vec::new();
+        for _ in 0..START_ATTEMPTS {
+            let port = next_port()?;
+            match Self::start_once(&bin, port, spec, mode)? {
+                Ok(prism) => return Ok(prism),
+                Err(NotStarted::Exited(log)) if log.contains("EADDRINUSE") => taken.push(port),
+                Err(NotStarted::Exited(log)) => {
+                    bail!("prism exited before it listened; its output:\n{log}")
+                }
+                Err(NotStarted::Silent(log)) => {
+                    bail!("prism did not start within {START_TIMEOUT:?}; its output:\n{log}")
+                }
+            }
+        }
+        bail!("prism found each port it was given in use: {taken:?}")
+    }
+
+    /// One attempt on `port`: Prism listening, or why not with everything it printed.
+    fn start_once(
+        bin: &Path,
+        port: u16,
+        spec: &Path,
+        mode: Mode,
+    ) -> Result<Result<Self, NotStarted>> {
         let mut command = Command::new(bin);
         command
             .args([
@@ -137,18 +185,19 @@ impl Prism {
                 }
             });
         }
+        // Only the readers hold a sender now: when Prism exits and its output ends,
+        // the wait below ends at once instead of running out its timeout.
+        drop(ready_tx);
         let prism = Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
             log,
         };
-        if ready_rx.recv_timeout(START_TIMEOUT).is_err() {
-            bail!(
-                "prism did not start within {START_TIMEOUT:?}; its output:\n{}",
-                prism.log()
-            );
-        }
-        Ok(prism)
+        Ok(match ready_rx.recv_timeout(START_TIMEOUT) {
+            Ok(()) => Ok(prism),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(NotStarted::Exited(prism.log())),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(NotStarted::Silent(prism.log())),
+        })
     }
 
     /// Everything Prism printed so far.
