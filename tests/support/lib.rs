@@ -67,12 +67,20 @@ pub const SYNC_PATH_ITEM: &str =
 pub const SYNC_OP: &str =
     "/paths/~1accounts~1{account_id}~1access~1ai-controls~1mcp~1servers~1{id}~1sync/post";
 
-/// `http://127.0.0.1:<port>` where nothing listens: a listener is bound and dropped, so
-/// the port is free and a connection to it is refused.
+/// `http://127.0.0.1:<port>` where nothing listens, and nothing can start to: the port is
+/// the local end of a connection this process keeps open until it exits, so a connection
+/// to it is refused and no listener is given it (a port bound and released could be, to
+/// another test binding port 0 beside this one).
 pub fn closed_port_base() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
+    use std::net::{TcpListener, TcpStream};
+    static HELD: std::sync::Mutex<Vec<(TcpStream, TcpStream)>> = std::sync::Mutex::new(Vec::new());
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+    let (server, _) = listener.accept().expect("accept");
+    let port = client.local_addr().expect("addr").port();
+    HELD.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((client, server));
     format!("http://127.0.0.1:{port}")
 }
 
@@ -184,4 +192,21 @@ pub fn upstream_document_from(resolved: &serde_json::Value) -> serde_json::Value
         }
     }
     doc
+}
+
+#[cfg(test)]
+mod tests {
+    /// What the suites lean on: connecting to the closed port is refused, and the port
+    /// cannot be listened on while the process lives.
+    #[test]
+    fn a_closed_port_refuses_connections_and_cannot_be_listened_on() {
+        let base = super::closed_port_base();
+        let port: u16 = base
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.parse().ok())
+            .expect("a port");
+        let refused = std::net::TcpStream::connect(("127.0.0.1", port)).expect_err("refused");
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+        assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_err());
+    }
 }

@@ -25,10 +25,20 @@ fn cmd() -> Command {
     cmd
 }
 
-/// A base URL on 127.0.0.1 where nothing listens: a port bound, then released.
+/// A base URL on 127.0.0.1 where nothing listens, and nothing can start to: the port is
+/// the local end of a connection kept open until the process exits (a port bound and
+/// released could be given to another test's listener).
 fn closed_port_base() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    format!("http://{}/client/v4", listener.local_addr().unwrap())
+    use std::net::{TcpListener, TcpStream};
+    static HELD: std::sync::Mutex<Vec<(TcpStream, TcpStream)>> = std::sync::Mutex::new(Vec::new());
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    let port = client.local_addr().unwrap().port();
+    HELD.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((client, server));
+    format!("http://127.0.0.1:{port}/client/v4")
 }
 
 #[test]
