@@ -27,6 +27,9 @@ struct Downstream {
     label: &'static str,
     manifest: String,
     main: &'static str,
+    /// Built with this workspace's `Cargo.lock`: the versions the library's tests ran
+    /// with (cloudflare-rs resolves its own).
+    workspace_lock: bool,
 }
 
 fn ours(root: &Path) -> Downstream {
@@ -34,6 +37,7 @@ fn ours(root: &Path) -> Downstream {
     Downstream {
         name: "on-cloudflare-mcp-sync",
         label: "cloudflare-mcp-sync (this workspace)",
+        workspace_lock: true,
         manifest: format!(
             "[dependencies]\ncloudflare-mcp-sync = {{ path = {:?} }}\n\
              tokio = {{ version = \"1\", features = [\"rt\", \"macros\"] }}\n",
@@ -58,6 +62,7 @@ fn cloudflare_rs() -> Downstream {
     Downstream {
         name: "on-cloudflare-rs",
         label: "cloudflare 0.14 (cloudflare-rs, rustls-tls)",
+        workspace_lock: false,
         manifest: "[dependencies]\n\
                    cloudflare = { version = \"=0.14.0\", default-features = false, features = [\"rustls-tls\"] }\n\
                    tokio = { version = \"1\", features = [\"rt\", \"macros\"] }\n"
@@ -93,6 +98,7 @@ fn stack_alone() -> Downstream {
     Downstream {
         name: "on-the-stack-alone",
         label: "the stack alone (reqwest + rustls/ring + serde, no library)",
+        workspace_lock: true,
         manifest: "[dependencies]\n\
                    reqwest = { version = \"0.13\", default-features = false, features = [\"rustls-no-provider\"] }\n\
                    rustls = { version = \"0.23\", default-features = false, features = [\"std\", \"ring\", \"tls12\"] }\n\
@@ -106,11 +112,11 @@ fn stack_alone() -> Downstream {
 #[derive(serde::Deserialize)]
 struct Envelope {
     success: bool,
-    result: Option<Sync>,
+    result: Option<Synced>,
 }
 
 #[derive(serde::Deserialize)]
-struct Sync {
+struct Synced {
     status: String,
 }
 
@@ -230,11 +236,12 @@ fn cold_build(dir: &Path) -> Result<Duration> {
 /// report.
 pub fn run_bench(root: &Path, rounds: usize) -> Result<String> {
     let base = root.join(DIR);
+    // In this order: the ratios at the end read them by place.
     let crates = [ours(root), cloudflare_rs(), stack_alone()];
     let dirs: Vec<PathBuf> = crates.iter().map(|c| base.join(c.name)).collect();
     for (c, dir) in crates.iter().zip(&dirs) {
-        // The library's lock also pins the stack-alone crate to the same versions.
-        let lock = (c.name != "on-cloudflare-rs").then(|| root.join("Cargo.lock"));
+        // The library's lock pins the crates built on its stack to its versions.
+        let lock = c.workspace_lock.then(|| root.join("Cargo.lock"));
         c.write(dir, lock.as_deref())?;
         stdout_of(cargo().arg("fetch").current_dir(dir), "cargo fetch")?;
     }
@@ -250,7 +257,7 @@ pub fn run_bench(root: &Path, rounds: usize) -> Result<String> {
         })
         .collect::<Result<_>>()?;
     for round in 0..rounds {
-        // Rotate which goes first: none always meets a warmer page cache.
+        // Rotate the order: each crate goes first in one round in three.
         for i in (0..crates.len()).map(|k| (k + round) % crates.len()) {
             let took = cold_build(&dirs[i])?;
             eprintln!(
@@ -280,7 +287,9 @@ pub fn run_bench(root: &Path, rounds: usize) -> Result<String> {
             m.median().as_secs_f64()
         ));
     }
-    let (ours, theirs, floor) = (&measured[0], &measured[1], &measured[2]);
+    let [ours, theirs, floor] = &measured[..] else {
+        anyhow::bail!("bench-deps measures three crates");
+    };
     if !theirs.median().is_zero() {
         let ratio = |m: &Measured| m.median().as_secs_f64() / theirs.median().as_secs_f64();
         out.push_str(&format!(
