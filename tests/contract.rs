@@ -207,9 +207,7 @@ fn prism_moves_to_the_next_port_when_one_is_taken() {
         let port = if given.is_empty() {
             taken
         } else {
-            std::net::TcpListener::bind("127.0.0.1:0")?
-                .local_addr()?
-                .port()
+            xtask::prism::free_port()?
         };
         given.push(port);
         Ok(port)
@@ -248,9 +246,7 @@ fn prism_that_exits_fails_at_once_with_its_output() {
     let mut calls = 0;
     let err = Prism::start_on_ports(&workspace_root(), &missing, Mode::Static, &mut || {
         calls += 1;
-        Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port())
+        xtask::prism::free_port()
     })
     .err()
     .expect("prism cannot start on a missing spec");

@@ -84,6 +84,13 @@ impl Log {
     }
 }
 
+/// A port on 127.0.0.1 free a moment ago (found by binding port 0, then released).
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
 /// How long [`Prism::wait_for_requests`] waits for log lines of answered requests.
 const LOG_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -95,11 +102,7 @@ fn ends_a_request(line: &str) -> bool {
 impl Prism {
     /// Starts `prism mock --errors` on `spec` and waits until it listens.
     pub fn start(root: &Path, spec: &Path, mode: Mode) -> Result<Self> {
-        Self::start_on_ports(root, spec, mode, &mut || {
-            Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-                .local_addr()?
-                .port())
-        })
+        Self::start_on_ports(root, spec, mode, &mut free_port)
     }
 
     /// [`Prism::start`] with the ports to try given by `next_port`. A port found free
