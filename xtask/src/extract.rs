@@ -60,9 +60,53 @@ pub fn parse_document(bytes: &[u8], name: &str) -> Result<Document> {
     Ok(Document { doc, sha256 })
 }
 
-/// Builds a fragment holding `operations` (by operationId) and the transitive closure
-/// of everything they reference, and nothing else. Upstream key order is kept.
+/// Builds the fragment `openapi/` holds: [`extract_raw`] in [`canonical`] form.
 pub fn extract(doc: &Value, operations: &[String]) -> Result<Value> {
+    canonical(extract_raw(doc, operations)?)
+}
+
+/// The canonical form of a fragment: what it means, not how upstream spelled it.
+///
+/// Every `$ref` below `paths` is replaced by its target and the inlined component
+/// sections dropped (security schemes stay), and every object's keys are sorted. So
+/// a respelling of upstream's component names (`identifier-Q2dssoPE` →
+/// `identifier-8mFIFaGM`, about every other week for an Access operation) or a
+/// re-ordering of keys leaves every byte of the fragment, and so of the generated
+/// code, as it was: the weekly job opens no pull request for it. Arrays keep their
+/// order (an enum's values, `oneOf` alternatives and parameters are ordered).
+/// Vendor extensions (`x-…`) are kept as they are, `$ref`s inside them unfollowed.
+pub fn canonical(mut fragment: Value) -> Result<Value> {
+    crate::normalise::inline_refs(&mut fragment)?;
+    if let Some(components) = fragment.get("components").and_then(Value::as_object)
+        && components.is_empty()
+    {
+        fragment.as_object_mut().map(|o| o.remove("components"));
+    }
+    Ok(sort_keys(fragment))
+}
+
+/// `value` with every object's keys in byte order, recursively.
+fn sort_keys(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sort_keys(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sort_keys).collect()),
+        other => other,
+    }
+}
+
+/// Builds a fragment holding `operations` (by operationId) and the transitive closure
+/// of everything they reference, and nothing else, as upstream wrote it (key order,
+/// component names and `$ref`s kept).
+pub fn extract_raw(doc: &Value, operations: &[String]) -> Result<Value> {
     if operations.is_empty() {
         bail!("no operations to extract");
     }
@@ -218,14 +262,22 @@ impl<'a> Closure<'a> {
     }
 
     fn walk(&mut self, node: &Value, at: &str) -> Result<()> {
+        self.walk_in(node, at, false)
+    }
+
+    /// `names`: the keys of `node` are names (of properties, statuses…), not keywords.
+    fn walk_in(&mut self, node: &Value, at: &str, names: bool) -> Result<()> {
         match node {
             Value::Object(map) => {
                 if let Some(Value::String(pointer)) = map.get("$ref") {
                     self.visit(pointer, at)?;
                 }
+                // A vendor extension's `$ref`s (`x-cfDeprecation`) are not the API's:
+                // they are neither followed nor required to resolve.
                 for (k, v) in map {
-                    if k != "$ref" {
-                        self.walk(v, &format!("{at}/{}", escape(k)))?;
+                    if k != "$ref" && (names || !k.starts_with("x-")) {
+                        let holds_names = !names && refs::NAMED_MAPS.contains(&k.as_str());
+                        self.walk_in(v, &format!("{at}/{}", escape(k)), holds_names)?;
                     }
                 }
             }

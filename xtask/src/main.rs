@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use xtask::{
-    bench, bench_deps, ci, diff, drift, extract, fetch, generate, rehearse, report, spec, surface,
-    update,
+    bench, bench_deps, bounded, ci, diff, drift, extract, fetch, generate, history, rehearse,
+    report, spec, surface, update,
 };
 
 const EXIT_ERROR: u8 = 3;
@@ -135,6 +135,38 @@ enum Command {
     Provenance,
     /// Print the API surface summary of openapi/ (what the snapshots hold).
     Surface,
+    /// Replay the spec tooling over Cloudflare's real history: every distinct version of
+    /// each operation extracted, generated (bounded), compiled; each consecutive pair
+    /// classed and judged against what the generated Rust API did.
+    ReplayHistory {
+        /// A clone of cloudflare/api-schemas (with its history).
+        #[arg(value_name = "API_SCHEMAS_GIT_DIR")]
+        git_dir: PathBuf,
+        /// `METHOD /path` of an operation to follow (repeatable); default 24 Access,
+        /// DNS, Workers, rulesets and tunnel operations.
+        #[arg(long = "operation", value_name = "METHOD /PATH")]
+        operations: Vec<String>,
+        /// Only upstream commits since this date (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Only upstream commits until this date (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        /// Generate only; skip cargo check of the generated code.
+        #[arg(long)]
+        no_compile: bool,
+        /// Where fragments and generated code go (default target/replay-history).
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<PathBuf>,
+    },
+    /// (internal) Render one fragment in a bounded child process.
+    #[command(hide = true)]
+    RenderFragment {
+        input: PathBuf,
+        output: PathBuf,
+        name: String,
+        sha256: String,
+    },
 }
 
 /// Which operations a command looks at.
@@ -331,6 +363,39 @@ fn run(root: &Path, command: Command) -> anyhow::Result<u8> {
         }
         Command::Ci => ci::run().map(|()| 0),
         Command::Provenance => print_provenance(root).map(|()| 0),
+        Command::ReplayHistory {
+            git_dir,
+            operations,
+            since,
+            until,
+            no_compile,
+            work_dir,
+        } => {
+            let operations = if operations.is_empty() {
+                history::DEFAULT_OPERATIONS.map(str::to_string).to_vec()
+            } else {
+                operations
+            };
+            let options = history::Options {
+                git_dir,
+                operations,
+                since,
+                until,
+                compile: !no_compile,
+                work_dir: work_dir.unwrap_or_else(|| root.join("target/replay-history")),
+                exe: std::env::current_exe()?,
+                root: root.to_path_buf(),
+            };
+            let ops = history::run(&options)?;
+            print!("{}", history::table(&ops));
+            Ok(0)
+        }
+        Command::RenderFragment {
+            input,
+            output,
+            name,
+            sha256,
+        } => bounded::child(&input, &output, &name, &sha256).map(|()| 0),
         Command::Surface => {
             let (_, fragment) = spec::load_fragment(root)?;
             print!("{}", surface::summary(&fragment.doc)?);

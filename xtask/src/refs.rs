@@ -39,15 +39,35 @@ impl Chain {
     }
 }
 
+/// Keys whose object maps names to schemas or objects (not OpenAPI keywords).
+pub(crate) const NAMED_MAPS: [&str; 8] = [
+    "properties",
+    "patternProperties",
+    "paths",
+    "responses",
+    "content",
+    "headers",
+    "encoding",
+    "links",
+];
+
 /// A copy of `node` with every `$ref` replaced by (a copy of) its target.
 /// Siblings of a `$ref` (OpenAPI 3.1 allows e.g. a description) win over the target's.
 pub fn inline(doc: &Value, node: &Value) -> Result<Value> {
     let mut copy = node.clone();
-    inline_in(&mut copy, doc, &mut Chain::default(), "")?;
+    inline_in(&mut copy, doc, &mut Chain::default(), "", false)?;
     Ok(copy)
 }
 
-fn inline_in(node: &mut Value, doc: &Value, chain: &mut Chain, at: &str) -> Result<()> {
+/// `names` is true where the keys of `node` are names (of properties, paths,
+/// statuses…), which may start with `x-` without being a vendor extension.
+fn inline_in(
+    node: &mut Value,
+    doc: &Value,
+    chain: &mut Chain,
+    at: &str,
+    names: bool,
+) -> Result<()> {
     match node {
         Value::Object(map) => {
             if let Some(Value::String(pointer)) = map.get("$ref") {
@@ -55,7 +75,7 @@ fn inline_in(node: &mut Value, doc: &Value, chain: &mut Chain, at: &str) -> Resu
                 let mut copy =
                     target(doc, &pointer, if at.is_empty() { "(root)" } else { at })?.clone();
                 chain.enter(&pointer)?;
-                inline_in(&mut copy, doc, chain, &pointer)?;
+                inline_in(&mut copy, doc, chain, &pointer, false)?;
                 chain.leave();
                 if let Value::Object(target_map) = &mut copy {
                     for (k, v) in map.iter().filter(|(k, _)| *k != "$ref") {
@@ -65,18 +85,24 @@ fn inline_in(node: &mut Value, doc: &Value, chain: &mut Chain, at: &str) -> Resu
                 *node = copy;
                 return Ok(());
             }
-            for (key, value) in map.iter_mut() {
+            // A vendor extension's `$ref`s are left as written (extract does not follow them).
+            for (key, value) in map
+                .iter_mut()
+                .filter(|(k, _)| names || !k.starts_with("x-"))
+            {
+                let holds_names = !names && NAMED_MAPS.contains(&key.as_str());
                 inline_in(
                     value,
                     doc,
                     chain,
                     &format!("{at}/{}", crate::spec::escape(key)),
+                    holds_names,
                 )?;
             }
         }
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                inline_in(item, doc, chain, &format!("{at}/{i}"))?;
+                inline_in(item, doc, chain, &format!("{at}/{i}"), false)?;
             }
         }
         _ => {}
