@@ -201,16 +201,20 @@ fn compare_content(report: &mut Report, at: &str, old: &Value, new: &Value, side
     }
 }
 
+/// An operation's responses keyed by status as OpenAPI spells it: a range written
+/// `4xx` is the `4XX` range (upstream respells it back and forth).
+fn by_status(op: &Value) -> Map<String, Value> {
+    op.get("responses")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(code, v)| (crate::normalise::status_key(code), v.clone()))
+        .collect()
+}
+
 pub(crate) fn compare_responses(report: &mut Report, at: &str, old: &Value, new: &Value) {
-    let empty = Map::new();
-    let or = old
-        .get("responses")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
-    let nr = new
-        .get("responses")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
+    let or = &by_status(old);
+    let nr = &by_status(new);
     for (code, o) in or {
         let here = format!("{at}/responses/{}", escape(code));
         match nr.get(code) {

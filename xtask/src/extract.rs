@@ -68,7 +68,8 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value> {
 /// The canonical form of a fragment: what it means, not how upstream spelled it.
 ///
 /// Every `$ref` below `paths` is replaced by its target and the inlined component
-/// sections dropped (security schemes stay), and every object's keys are sorted. So
+/// sections dropped (security schemes stay), a status range is written `4XX`, and
+/// every object's keys are sorted. So
 /// a respelling of upstream's component names (`identifier-Q2dssoPE` →
 /// `identifier-8mFIFaGM`, about every other week for an Access operation) or a
 /// re-ordering of keys leaves every byte of the fragment, and so of the generated
@@ -77,6 +78,7 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value> {
 /// Vendor extensions (`x-…`) are kept as they are, `$ref`s inside them unfollowed.
 pub fn canonical(mut fragment: Value) -> Result<Value> {
     crate::normalise::inline_refs(&mut fragment)?;
+    crate::normalise::status_keys(&mut fragment);
     if let Some(components) = fragment.get("components").and_then(Value::as_object)
         && components.is_empty()
     {
@@ -189,6 +191,9 @@ pub fn extract_raw(doc: &Value, operations: &[String]) -> Result<Value> {
         closure.visit(&pointer, "a security requirement")?;
     }
 
+    // Before the loop: `paths` is moved out when its key comes, which upstream may put
+    // before or after `tags`.
+    let used = used_tags(&paths);
     let mut out = Map::new();
     for (key, value) in doc.as_object().into_iter().flatten() {
         match key.as_str() {
@@ -199,7 +204,6 @@ pub fn extract_raw(doc: &Value, operations: &[String]) -> Result<Value> {
                 out.insert(key.clone(), value.clone());
             }
             "tags" => {
-                let used = used_tags(&paths);
                 let kept: Vec<Value> = value
                     .as_array()
                     .into_iter()
@@ -501,7 +505,7 @@ mod tests {
 
     #[test]
     fn keeps_exactly_the_closure() {
-        let f = extract(&upstream(), &["a".to_string()]).unwrap();
+        let f = extract_raw(&upstream(), &["a".to_string()]).unwrap();
         assert_eq!(
             f["paths"].as_object().unwrap().keys().collect::<Vec<_>>(),
             vec!["/a/{id}"]
@@ -532,6 +536,72 @@ mod tests {
         assert_eq!(
             f.as_object().unwrap().keys().collect::<Vec<_>>(),
             vec!["openapi", "info", "servers", "tags", "paths", "components"]
+        );
+    }
+
+    /// `upstream()` with every component name respelled and every object's keys in
+    /// reverse order, as upstream's generator does from week to week.
+    fn respelled(doc: &Value) -> Value {
+        let text = serde_json::to_string(doc)
+            .unwrap()
+            .replace("schemas/Id\"", "schemas/identifier-Q2dssoPE\"")
+            .replace("\"Id\":", "\"identifier-Q2dssoPE\":")
+            .replace("Body", "body-8mFIFaGM")
+            .replace("\"ok\":", "\"ok-response\":")
+            .replace("/ok", "/ok-response");
+        reversed(serde_json::from_str(&text).unwrap())
+    }
+
+    fn reversed(value: Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+                entries.reverse();
+                Value::Object(entries.into_iter().map(|(k, v)| (k, reversed(v))).collect())
+            }
+            Value::Array(items) => Value::Array(items.into_iter().map(reversed).collect()),
+            other => other,
+        }
+    }
+
+    #[test]
+    fn respelled_components_and_reordered_keys_give_the_same_bytes() {
+        let a = extract(&upstream(), &["a".to_string()]).unwrap();
+        let b = extract(&respelled(&upstream()), &["a".to_string()]).unwrap();
+        assert_ne!(
+            to_committed_text(&extract_raw(&upstream(), &["a".to_string()]).unwrap()).unwrap(),
+            to_committed_text(&extract_raw(&respelled(&upstream()), &["a".to_string()]).unwrap())
+                .unwrap(),
+            "the raw extracts differ"
+        );
+        assert_eq!(to_committed_text(&a).unwrap(), to_committed_text(&b).unwrap());
+        assert!(a.pointer("/components/schemas").is_none(), "{a}");
+        assert_eq!(
+            a.pointer("/paths/~1a~1{id}/post/responses/200/content/application~1json/schema/properties/id"),
+            Some(&json!({"type": "string"}))
+        );
+        assert_eq!(extract(&a, &["a".to_string()]).unwrap(), a, "a fixed point");
+    }
+
+    #[test]
+    fn a_range_status_is_written_in_capitals() {
+        let mut doc = upstream();
+        let op = doc.pointer_mut("/paths/~1a~1{id}/post/responses").unwrap();
+        op["4xx"] = json!({"description": "client error"});
+        let f = extract(&doc, &["a".to_string()]).unwrap();
+        let responses = f.pointer("/paths/~1a~1{id}/post/responses").unwrap();
+        assert!(responses.get("4XX").is_some() && responses.get("4xx").is_none(), "{responses}");
+    }
+
+    #[test]
+    fn a_dangling_ref_in_a_vendor_extension_is_left_as_written() {
+        let mut doc = upstream();
+        doc.pointer_mut("/paths/~1a~1{id}/post").unwrap()["x-cfDeprecation"] =
+            json!({"$ref": "#/components/x-deprecations/gone"});
+        let f = extract(&doc, &["a".to_string()]).unwrap();
+        assert_eq!(
+            f.pointer("/paths/~1a~1{id}/post/x-cfDeprecation/$ref"),
+            Some(&json!("#/components/x-deprecations/gone"))
         );
     }
 

@@ -136,6 +136,8 @@ pub fn run(options: &Options) -> Result<Vec<Operation>> {
     let mut last_raw: Vec<Option<String>> = vec![None; ops.len()];
     let mut last_canonical: Vec<Option<String>> = vec![None; ops.len()];
     let mut cat = Cat::start(&options.git_dir)?;
+    let mut cache: std::collections::HashMap<String, std::result::Result<String, Failure>> =
+        std::collections::HashMap::new();
     for (n, (commit, date, blob)) in commits.iter().enumerate() {
         if n % 100 == 0 {
             eprintln!("  {n}/{} ({date})", commits.len());
@@ -145,13 +147,7 @@ pub fn run(options: &Options) -> Result<Vec<Operation>> {
             continue;
         };
         for (i, (method, path)) in targets.iter().enumerate() {
-            let Some(id) = doc
-                .pointer(&format!(
-                    "/paths/{}/{method}/operationId",
-                    spec::escape(path)
-                ))
-                .and_then(Value::as_str)
-            else {
+            let Some(id) = find(&doc, method, path) else {
                 continue;
             };
             ops[i].seen += 1;
@@ -193,12 +189,21 @@ pub fn run(options: &Options) -> Result<Vec<Operation>> {
                 sha256: spec::sha256_hex(text.as_bytes()),
                 doc: canonical,
             };
-            let generated = bounded::render(
-                &options.exe,
-                &fragment,
-                &options.work_dir.join("scratch"),
-                Bound::default(),
-            )?;
+            // Upstream flips back and forth (an envelope in `allOf`, then `anyOf`, then
+            // `allOf` again): a fragment seen before is not generated twice.
+            let generated = match cache.get(&fragment.sha256) {
+                Some(done) => done.clone(),
+                None => {
+                    let done = bounded::render(
+                        &options.exe,
+                        &fragment,
+                        &options.work_dir.join("scratch"),
+                        Bound::default(),
+                    )?;
+                    cache.insert(fragment.sha256.clone(), done.clone());
+                    done
+                }
+            };
             ops[i].versions.push(Version {
                 commit: commit.clone(),
                 date: date.clone(),
@@ -233,6 +238,44 @@ fn record_extract_failure(
         generated: Err(Failure::Refused(format!("extract: {e:#}"))),
         compiled: None,
     });
+}
+
+/// The operationId of the operation at `method` and `path`, where a path parameter's
+/// name may differ (upstream renamed `{identifier}` to `{account_id}` across the
+/// Access paths in 2023).
+fn find<'a>(doc: &'a Value, method: &str, path: &str) -> Option<&'a str> {
+    let exact = doc
+        .pointer(&format!("/paths/{}/{method}/operationId", spec::escape(path)))
+        .and_then(Value::as_str);
+    exact.or_else(|| {
+        let shape = path_shape(path);
+        doc.get("paths")?
+            .as_object()?
+            .iter()
+            .find(|(p, item)| path_shape(p) == shape && item.get(method).is_some())
+            .and_then(|(_, item)| item.get(method)?.get("operationId")?.as_str())
+    })
+}
+
+/// A path with its parameters' names left out: `/a/{id}/b` → `/a/{}/b`.
+fn path_shape(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut inside = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                inside = true;
+                out.push('{');
+            }
+            '}' => {
+                inside = false;
+                out.push('}');
+            }
+            _ if inside => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `METHOD /path` → (`method`, `/path`).

@@ -26,6 +26,7 @@ mod render;
 pub mod report;
 pub mod requests;
 pub mod rust_api;
+pub mod shapes;
 pub mod spec;
 pub mod surface;
 pub mod update;

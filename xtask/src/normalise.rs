@@ -22,9 +22,49 @@ pub const UNKNOWN_VARIANT: &str = "Unknown";
 /// Suffix of the title (and so of the Rust type) of an opened enum's known values.
 pub const KNOWN_SUFFIX: &str = "Known";
 
+/// A response's status key as OpenAPI spells it: a range (`4xx`) in capitals (`4XX`).
+pub fn status_key(code: &str) -> String {
+    let bytes = code.as_bytes();
+    if bytes.len() == 3 && bytes[0].is_ascii_digit() && code[1..].eq_ignore_ascii_case("xx") {
+        code.to_ascii_uppercase()
+    } else {
+        code.to_string()
+    }
+}
+
+/// Respells every response's range key in capitals (`4xx` → `4XX`), so that the type
+/// named after it stays one name whichever way upstream writes it.
+pub fn status_keys(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for item in paths.values_mut() {
+        for method in METHODS {
+            let Some(responses) = item
+                .get_mut(method)
+                .and_then(|op| op.get_mut("responses"))
+                .and_then(Value::as_object_mut)
+            else {
+                continue;
+            };
+            if responses.keys().all(|k| status_key(k) == *k) {
+                continue;
+            }
+            let respelled: Map<String, Value> = std::mem::take(responses)
+                .into_iter()
+                .map(|(k, v)| (status_key(&k), v))
+                .collect();
+            *responses = respelled;
+        }
+    }
+}
+
 /// Every normalisation, in the order `generate` applies them.
 pub fn normalise(doc: &mut Value) -> Result<()> {
     inline_refs(doc)?;
+    status_keys(doc);
+    crate::shapes::request_bodies(doc)?;
+    crate::shapes::normalise(doc);
     name_response_bodies(doc)?;
     open_response_enums(doc);
     plain_formats(doc);

@@ -245,6 +245,34 @@ impl Output {
     }
 }
 
+/// The request body's field. A required body is a field of `Required` (the spec making
+/// a body required is then a compile error where `Required` is built); an optional one
+/// starts unset, so that a body the spec adds as optional changes nothing: the request
+/// is sent as before, without one. progenitor's method takes the body either way;
+/// `send` refuses to call it without one.
+fn body_field(
+    required: bool,
+    ty: &str,
+    fields: &mut String,
+    new_args: &mut String,
+    new_fields: &mut Vec<String>,
+    call_args: &mut Vec<String>,
+) {
+    if required {
+        let _ = write!(fields, "/// The request body\npub body: {ty},\n");
+        let _ = write!(new_args, "/// The request body\npub body: {ty},\n");
+        new_fields.push("body: required.body".to_string());
+        call_args.push("self.body".to_string());
+    } else {
+        let _ = write!(
+            fields,
+            "/// The request body (optional; not sent until set)\npub body: Option<{ty}>,\n"
+        );
+        new_fields.push("body: None".to_string());
+        call_args.push("body".to_string());
+    }
+}
+
 fn operation_module(
     id: &str,
     op: &spec::OperationRef<'_>,
@@ -259,14 +287,33 @@ fn operation_module(
     let mut path_args = String::new();
     let mut call_args = Vec::new();
     let mut query = String::new();
+    let body_required = op.op.get("requestBody").map(|b| {
+        b.get("required")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    });
+    let mut spec_params = params.len();
     for (arg, ty) in signature {
+        if arg == "body"
+            && let Some(required) = body_required
+            && !params.iter().any(|p| p.name.to_snake_case() == "body")
+        {
+            spec_params += 1;
+            body_field(required, ty, &mut fields, &mut new_args, &mut new_fields, &mut call_args);
+            continue;
+        }
+        // progenitor names an argument after its parameter, a Rust keyword with `_`
+        // after it (`type` → `type_`).
         let param = params
             .iter()
-            .find(|p| p.name.to_snake_case() == *arg)
+            .find(|p| {
+                let name = p.name.to_snake_case();
+                name == *arg || arg.strip_suffix('_') == Some(name.as_str())
+            })
             .ok_or_else(|| {
                 anyhow!(
                     "progenitor's method takes `{arg}`, which is no path or query parameter \
-                     (a request body?); teach xtask/src/requests.rs"
+                     nor the request body; teach xtask/src/requests.rs"
                 )
             })?;
         let (name, place) = (
@@ -322,10 +369,10 @@ fn operation_module(
             Location::Header => {}
         }
     }
-    if signature.len() != params.len() {
+    if signature.len() != spec_params {
         bail!(
-            "the spec has {} parameters but progenitor's method takes {}",
-            params.len(),
+            "the spec has {spec_params} parameters (the request body counted) but progenitor's \
+             method takes {}",
             signature.len()
         );
     }
@@ -350,6 +397,13 @@ fn operation_module(
     let client_method = module.clone();
     let (output_all, body, error) = (&output.all, &output.body, &output.error);
     let new_fields = new_fields.join(", ");
+    // progenitor's method takes a body even where the spec makes it optional.
+    let unwrap_body = if body_required == Some(false) {
+        "let Some(body) = self.body else { return Err(Error::InvalidRequest(\
+         \"the generated client sends this operation only with a body: set Params::body\".to_string())); };\n"
+    } else {
+        ""
+    };
     Ok(format!(
         "/// `{id}`\n\
          pub mod {module} {{\n\
@@ -390,7 +444,7 @@ fn operation_module(
          /// Sends the operation with progenitor's client, every parameter in its place: \
          a parameter the spec adds does not change this call.\n\
          pub async fn send(&self, client: &crate::Client) -> {output_all} {{\n\
-         client.{client_method}({call_args}).await\n}}\n\
+         {unwrap_body}client.{client_method}({call_args}).await\n}}\n\
          }}\n\
          }}\n",
         path = op.path,
