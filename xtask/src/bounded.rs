@@ -6,8 +6,8 @@
 //!
 //! The xtask binary runs the generation in a child of itself (the hidden
 //! `render-fragment` command) whose address space is capped with `ulimit -v` and whose
-//! run is timed; library callers without the binary (tests) use
-//! [`crate::generate::render_fragment`] in process.
+//! run is timed; library callers without the binary (tests) render in process
+//! (`generate::render_auto` chooses).
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -178,16 +178,8 @@ pub fn render_or_error(exe: &Path, fragment: &Fragment, scratch: &Path) -> Resul
     }
 }
 
-/// The child's side: read the fragment at `input`, render it, write the code to
-/// `output`. The name and sha256 go into the banner, as in process.
-pub fn child(input: &Path, output: &Path, rel_path: &str, sha256: &str) -> Result<()> {
-    let bytes = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
-    let doc = serde_json::from_slice(&bytes).context("parsing the fragment")?;
-    let fragment = Fragment {
-        rel_path: rel_path.to_string(),
-        sha256: sha256.to_string(),
-        doc,
-    };
-    let code = crate::generate::render_fragment(&fragment)?;
-    std::fs::write(output, code).with_context(|| format!("writing {}", output.display()))
+/// Whether `exe` is the xtask binary (which has the hidden child command), not a test
+/// binary linking this library.
+pub fn is_xtask(exe: &Path) -> bool {
+    exe.file_stem().is_some_and(|s| s == "xtask")
 }

@@ -238,6 +238,41 @@ pub fn judge(
     Ok(report)
 }
 
+/// [`judge`] of two whole documents (`cargo xtask diff`): each side's operations are
+/// extracted and generated. When one side cannot be generated, the JSON report stands,
+/// with a line saying the Rust API was not compared and why.
+pub fn judge_documents(old: &Value, new: &Value, scope: &[String]) -> Result<Report> {
+    let json = diff(old, new, scope)?;
+    if json.changes.is_empty() {
+        return Ok(json);
+    }
+    let surface_of = |doc: &Value, ids: &[String]| -> Result<rust_api::Surface> {
+        let fragment = crate::spec::Fragment {
+            rel_path: "openapi/compared.json".to_string(),
+            sha256: String::new(),
+            doc: crate::extract::extract(doc, ids)?,
+        };
+        rust_api::Surface::of(&crate::generate::render_auto(&fragment)?)
+    };
+    let new_ids: Vec<String> = scope
+        .iter()
+        .map(|id| crate::extract::follow_rename(old, new, id))
+        .collect();
+    let sides = surface_of(old, scope).and_then(|o| Ok((o, surface_of(new, &new_ids)?)));
+    match sides {
+        Ok((old_api, new_api)) => judge(old, new, scope, &old_api, &new_api),
+        Err(e) => {
+            let mut report = json;
+            report.add(
+                Class::NeedsAttention,
+                "",
+                format!("the generated Rust API was not compared: {e:#}"),
+            );
+            Ok(report)
+        }
+    }
+}
+
 /// Whether a change's pointer is inside a request or response body's schema.
 fn is_body_shape(pointer: &str) -> bool {
     pointer.contains("/responses/") || pointer.contains("/requestBody")

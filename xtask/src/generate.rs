@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
 
+use crate::bounded;
 use crate::normalise;
 use crate::requests;
 use crate::spec::{self, Fragment};
@@ -19,7 +20,22 @@ pub const GENERATE_COMMAND: &str = "cargo xtask generate";
 /// Renders the generated crate's source from the fragment below `root`.
 pub fn render(root: &Path) -> Result<String> {
     let (_prov, fragment) = spec::load_fragment(root)?;
-    render_fragment(&fragment)
+    render_auto(&fragment)
+}
+
+/// [`render_fragment`], by the xtask binary as a bounded child when this process is it
+/// (so that a composition the generator cannot take ends as an error naming the
+/// operation, never an OOM kill), in process otherwise (tests link the library).
+pub fn render_auto(fragment: &Fragment) -> Result<String> {
+    match std::env::current_exe() {
+        Ok(exe) if bounded::is_xtask(&exe) => {
+            let scratch = std::env::temp_dir().join(format!("xtask-render-{}", std::process::id()));
+            let code = bounded::render_or_error(&exe, fragment, &scratch);
+            let _ = std::fs::remove_dir_all(&scratch);
+            code
+        }
+        _ => render_fragment(fragment),
+    }
 }
 
 /// Renders the generated crate's source from an already loaded fragment.
@@ -30,8 +46,13 @@ pub fn render_fragment(fragment: &Fragment) -> Result<String> {
     normalise::normalise(&mut doc)?;
     check_variant_names(&doc, "")
         .with_context(|| format!("{} cannot be generated from", fragment.rel_path))?;
-    let api: openapiv3::OpenAPI = serde_json::from_value(doc.clone())
-        .context("the normalised spec is not valid OpenAPI 3.0")?;
+    let api: openapiv3::OpenAPI = serde_json::from_value(doc.clone()).map_err(|e| {
+        anyhow!(
+            "{} cannot be generated from: the normalised spec is not valid OpenAPI 3.0: {}",
+            fragment.rel_path,
+            locate_invalid(&doc).unwrap_or_else(|| e.to_string())
+        )
+    })?;
 
     let mut settings = progenitor::GenerationSettings::default();
     settings
@@ -91,6 +112,17 @@ fn schema_derives_behind_feature(file: &mut syn::File) {
             let attrs = match inner {
                 syn::Item::Struct(s) => &mut s.attrs,
                 syn::Item::Enum(e) => &mut e.attrs,
+                // typify writes some impls by hand (a numeric enum's).
+                syn::Item::Impl(imp)
+                    if imp
+                        .trait_
+                        .as_ref()
+                        .is_some_and(|(_, path, _)| is_schema(path)) =>
+                {
+                    imp.attrs
+                        .push(syn::parse_quote!(#[cfg(feature = "schemars")]));
+                    continue;
+                }
                 _ => continue,
             };
             let mut derived = false;
@@ -204,7 +236,9 @@ fn generate_quietly(
     }));
     GENERATING.with(|g| g.set(false));
     match outcome {
-        Ok(Ok(tokens)) => syn::parse2(tokens).context("progenitor emitted unparsable Rust"),
+        Ok(Ok(tokens)) => {
+            syn::parse2(raw_reserved(tokens)).context("progenitor emitted unparsable Rust")
+        }
         Ok(Err(e)) => Err(anyhow!("progenitor failed on {}: {e}", fragment.rel_path)),
         Err(payload) => {
             let message = payload
@@ -226,6 +260,30 @@ fn generate_quietly(
     }
 }
 
+/// Words reserved in edition 2024 (the generated crate's) that progenitor and typify,
+/// written for 2021, emit as plain identifiers: typify's hand-written `JsonSchema` impl
+/// for a numeric enum names its argument `gen` and the path `schemars::gen`.
+const RESERVED_2024: [&str; 1] = ["gen"];
+
+/// `tokens` with every identifier reserved in edition 2024 made raw (`r#gen`).
+fn raw_reserved(tokens: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    use proc_macro2::{Group, Ident, TokenTree};
+    tokens
+        .into_iter()
+        .map(|tree| match tree {
+            TokenTree::Ident(i) if RESERVED_2024.contains(&i.to_string().as_str()) => {
+                TokenTree::Ident(Ident::new_raw(&i.to_string(), i.span()))
+            }
+            TokenTree::Group(g) => {
+                let mut group = Group::new(g.delimiter(), raw_reserved(g.stream()));
+                group.set_span(g.span());
+                TokenTree::Group(group)
+            }
+            other => other,
+        })
+        .collect()
+}
+
 /// The file's first lines: what generated it, from what, and that it must not be edited.
 /// (Crate docs and lint allowances live in the crate's one-line `lib.rs`.)
 fn banner(fragment: &Fragment) -> String {
@@ -236,6 +294,71 @@ fn banner(fragment: &Fragment) -> String {
         path = fragment.rel_path,
         sha = fragment.sha256,
     )
+}
+
+/// Where a document that is not OpenAPI 3.0 goes wrong, as precisely as the parts
+/// openapiv3 reads alone allow: the operation, and the parameter, request body or
+/// response, by JSON pointer (serde's own message names neither).
+fn locate_invalid(doc: &Value) -> Option<String> {
+    fn fails<T: serde::de::DeserializeOwned>(v: &Value) -> Option<String> {
+        serde_json::from_value::<T>(v.clone())
+            .err()
+            .map(|e| e.to_string())
+    }
+    for op in spec::operations(doc) {
+        let id = op
+            .op
+            .get("operationId")
+            .and_then(Value::as_str)
+            .unwrap_or("(no operationId)");
+        let at = format!("/paths/{}/{}", spec::escape(op.path), op.method);
+        let Some(op_error) = fails::<openapiv3::Operation>(op.op) else {
+            continue;
+        };
+        for (i, p) in op
+            .op
+            .get("parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if let Some(e) = fails::<openapiv3::Parameter>(p) {
+                let name = p.get("name").and_then(Value::as_str).unwrap_or("?");
+                let hint = if p.get("content").is_some() && p.get("schema").is_none() {
+                    " (it is described by `content` instead of `schema`)"
+                } else {
+                    ""
+                };
+                return Some(format!(
+                    "operation {id}: parameter {name:?} at {at}/parameters/{i}{hint}: {e}"
+                ));
+            }
+        }
+        if let Some(body) = op.op.get("requestBody")
+            && let Some(e) = fails::<openapiv3::RequestBody>(body)
+        {
+            return Some(format!(
+                "operation {id}: the request body at {at}/requestBody: {e}"
+            ));
+        }
+        for (status, r) in op
+            .op
+            .get("responses")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(e) = fails::<openapiv3::Response>(r) {
+                return Some(format!(
+                    "operation {id}: response {status} at {at}/responses/{}: {e}",
+                    spec::escape(status)
+                ));
+            }
+        }
+        return Some(format!("operation {id} at {at}: {op_error}"));
+    }
+    None
 }
 
 /// What `generate` did.

@@ -245,7 +245,10 @@ fn record_extract_failure(
 /// Access paths in 2023).
 fn find<'a>(doc: &'a Value, method: &str, path: &str) -> Option<&'a str> {
     let exact = doc
-        .pointer(&format!("/paths/{}/{method}/operationId", spec::escape(path)))
+        .pointer(&format!(
+            "/paths/{}/{method}/operationId",
+            spec::escape(path)
+        ))
         .and_then(Value::as_str);
     exact.or_else(|| {
         let shape = path_shape(path);

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use xtask::{
-    bench, bench_deps, bounded, ci, diff, drift, extract, fetch, generate, history, rehearse,
-    report, spec, surface, update,
+    bench, bench_deps, ci, diff, drift, extract, fetch, generate, history, rehearse, report, spec,
+    surface, update,
 };
 
 const EXIT_ERROR: u8 = 3;
@@ -395,7 +395,17 @@ fn run(root: &Path, command: Command) -> anyhow::Result<u8> {
             output,
             name,
             sha256,
-        } => bounded::child(&input, &output, &name, &sha256).map(|()| 0),
+        } => {
+            // The bounded child's side (bounded.rs): render one fragment to a file.
+            let bytes = std::fs::read(&input)?;
+            let fragment = spec::Fragment {
+                rel_path: name,
+                sha256,
+                doc: serde_json::from_slice(&bytes)?,
+            };
+            std::fs::write(&output, generate::render_fragment(&fragment)?)?;
+            Ok(0)
+        }
         Command::Surface => {
             let (_, fragment) = spec::load_fragment(root)?;
             print!("{}", surface::summary(&fragment.doc)?);
@@ -418,7 +428,7 @@ fn run_diff(
     } else {
         operations
     };
-    let report = diff::diff(&old.doc, &new.doc, &scope)?;
+    let report = diff::judge_documents(&old.doc, &new.doc, &scope)?;
     print!("{}", render(&report, format));
     Ok(report.exit_code())
 }

@@ -287,11 +287,10 @@ fn operation_module(
     let mut path_args = String::new();
     let mut call_args = Vec::new();
     let mut query = String::new();
-    let body_required = op.op.get("requestBody").map(|b| {
-        b.get("required")
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
-    });
+    let body_required = op
+        .op
+        .get("requestBody")
+        .map(|b| b.get("required").and_then(Value::as_bool).unwrap_or(false));
     let mut spec_params = params.len();
     for (arg, ty) in signature {
         if arg == "body"
@@ -299,7 +298,14 @@ fn operation_module(
             && !params.iter().any(|p| p.name.to_snake_case() == "body")
         {
             spec_params += 1;
-            body_field(required, ty, &mut fields, &mut new_args, &mut new_fields, &mut call_args);
+            body_field(
+                required,
+                ty,
+                &mut fields,
+                &mut new_args,
+                &mut new_fields,
+                &mut call_args,
+            );
             continue;
         }
         // progenitor names an argument after its parameter, a Rust keyword with `_`

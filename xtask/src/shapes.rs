@@ -54,7 +54,9 @@ pub fn request_bodies(doc: &mut Value) -> Result<()> {
     };
     for (path, item) in paths.iter_mut() {
         for method in crate::spec::METHODS {
-            let Some(op) = item.get_mut(method) else { continue };
+            let Some(op) = item.get_mut(method) else {
+                continue;
+            };
             let id = op
                 .get("operationId")
                 .and_then(Value::as_str)
@@ -67,10 +69,7 @@ pub fn request_bodies(doc: &mut Value) -> Result<()> {
             else {
                 continue;
             };
-            let json = content
-                .keys()
-                .find(|k| is_json(k))
-                .cloned();
+            let json = content.keys().find(|k| is_json(k)).cloned();
             match json {
                 Some(kept) => content.retain(|k, _| *k == kept),
                 None if content.len() > 1 => bail!(
@@ -84,7 +83,9 @@ pub fn request_bodies(doc: &mut Value) -> Result<()> {
             }
             for media in content.values_mut() {
                 if let Some(media) = media.as_object_mut() {
-                    media.entry("schema").or_insert_with(|| Value::Object(Map::new()));
+                    media
+                        .entry("schema")
+                        .or_insert_with(|| Value::Object(Map::new()));
                 }
             }
         }
@@ -147,7 +148,11 @@ fn rewrite(map: &mut Map<String, Value>, response: bool) {
         .and_then(Value::as_array)
         .is_some_and(|members| members.iter().all(is_plain_object));
     if plain {
-        let members = map.get("allOf").and_then(Value::as_array).cloned().unwrap_or_default();
+        let members = map
+            .get("allOf")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let mut merged = map.clone();
         merged.remove("allOf");
         if members
@@ -178,29 +183,82 @@ fn looks_like_schema(map: &Map<String, Value>) -> bool {
     .any(|k| map.contains_key(*k))
 }
 
-/// A schema that says no more than a JSON type or a few (no properties, items or
-/// values): `{}`, `{type: object}`, `anyOf [object, array, string]`. Intersected with a
-/// schema of one of those types, it leaves that schema.
-fn is_loose(schema: &Value) -> bool {
-    let Some(map) = schema.as_object() else {
+/// The JSON types a schema that says nothing more than its type admits: `{}` (every
+/// type), `{type: object}`, `anyOf [object, array, string]`. None for a schema that
+/// says more (properties, items, values, formats).
+fn loose_types(schema: &Value) -> Option<Vec<String>> {
+    const ALL: [&str; 6] = ["object", "array", "string", "number", "integer", "boolean"];
+    let map = schema.as_object()?;
+    let bare = |m: &Map<String, Value>| -> Option<Vec<String>> {
+        let prose = |k: &str| matches!(k, "nullable" | "description" | "example");
+        let empty_items = m
+            .get("items")
+            .is_none_or(|i| i == &Value::Object(Map::new()));
+        if !(empty_items && m.keys().all(|k| k == "type" || k == "items" || prose(k))) {
+            return None;
+        }
+        match m.get("type") {
+            None if m.get("items").is_none() => Some(ALL.map(str::to_string).to_vec()),
+            Some(Value::String(t)) => Some(vec![t.clone()]),
+            _ => None,
+        }
+    };
+    if let Some(types) = bare(map) {
+        return Some(types);
+    }
+    let key = ["anyOf", "oneOf"]
+        .into_iter()
+        .find(|k| map.contains_key(*k))?;
+    if !map
+        .keys()
+        .all(|k| k == key || k == "description" || k == "nullable")
+    {
+        return None;
+    }
+    let mut types = Vec::new();
+    for member in map.get(key)?.as_array()? {
+        types.extend(bare(member.as_object()?)?);
+    }
+    Some(types)
+}
+
+/// The JSON types a schema's values can have, when it says (its `type`, what its
+/// keywords imply, or its alternatives' types together).
+fn types_of(schema: &Value) -> Option<Vec<String>> {
+    let map = schema.as_object()?;
+    match map.get("type") {
+        Some(Value::String(t)) => return Some(vec![t.clone()]),
+        Some(_) => return None,
+        None => {}
+    }
+    if map.contains_key("properties") {
+        return Some(vec!["object".to_string()]);
+    }
+    if map.contains_key("items") {
+        return Some(vec!["array".to_string()]);
+    }
+    let key = ["anyOf", "oneOf"]
+        .into_iter()
+        .find(|k| map.contains_key(*k))?;
+    let mut types = Vec::new();
+    for member in map.get(key)?.as_array()? {
+        types.extend(types_of(member)?);
+    }
+    Some(types)
+}
+
+/// Whether `loose` says nothing but a set of types that holds `other`'s (its one
+/// type, or all of the types it too says nothing more than): their intersection is
+/// `other`.
+fn admits(loose: &Value, other: &Value) -> bool {
+    let Some(types) = loose_types(loose) else {
         return false;
     };
-    let bare = |m: &Map<String, Value>| {
-        m.keys().all(|k| {
-            matches!(k.as_str(), "type" | "nullable" | "description" | "example")
-                || (k == "items" && m.get("items").is_some_and(|i| i == &Value::Object(Map::new())))
-        })
-    };
-    if bare(map) {
-        return true;
+    match loose_types(other) {
+        // Both say only types: the narrower set is the intersection.
+        Some(narrower) => narrower.iter().all(|t| types.contains(t)),
+        None => types_of(other).is_some_and(|ts| ts.iter().all(|t| types.contains(t))),
     }
-    ["anyOf", "oneOf"].iter().any(|key| {
-        map.keys().all(|k| k == key || k == "description" || k == "nullable")
-            && map
-                .get(*key)
-                .and_then(Value::as_array)
-                .is_some_and(|ms| ms.iter().all(|m| m.as_object().is_some_and(bare)))
-    })
 }
 
 /// An object schema without a composition or negation of its own, which `allOf` may
@@ -241,8 +299,10 @@ fn merge_into(into: &mut Map<String, Value>, member: &Map<String, Value>, how: &
                         (Some(existing), _) if existing == schema => {}
                         // The envelope's generic `result` (any object, array or string)
                         // beside an operation's own: the intersection is the specific one.
-                        (Some(existing), _) if is_loose(existing) => *existing = schema.clone(),
-                        (Some(_), _) if is_loose(schema) => {}
+                        (Some(existing), _) if admits(existing, schema) => {
+                            *existing = schema.clone();
+                        }
+                        (Some(existing), _) if admits(schema, existing) => {}
                         // Both say something of one property (upstream restates a
                         // base's field with its own description): both must hold, so
                         // they merge by the same rules, or the composition stays.

@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use crate::extract::{self, Plan, Source};
 use crate::report::Report;
-use crate::{diff, fetch, generate, spec, surface};
+use crate::{diff, fetch, generate, rust_api, spec, surface};
 
 /// What an update did, for printing.
 #[derive(Debug)]
@@ -87,12 +87,27 @@ fn apply(
             fragment_sha256: plan.previous.sha256,
         });
     }
-    let before_code = generate::render_fragment(&plan.previous).ok();
-    let after_code = generate::render_fragment(&plan.new_fragment())?;
-    let report = diff::diff(
+    let before_code = generate::render_auto(&plan.previous).ok();
+    let after_code = generate::render_auto(&plan.new_fragment())?;
+    // Judged by effect: the Rust API of both sides beside the JSON. The committed code
+    // is the old side's surface when the old fragment no longer generates (an xtask
+    // change), so that a drift is never judged against nothing.
+    let before_surface = before_code
+        .as_deref()
+        .map(rust_api::Surface::of)
+        .transpose()?
+        .or_else(|| {
+            std::fs::read_to_string(root.join(generate::GENERATED_FILE))
+                .ok()
+                .and_then(|code| rust_api::Surface::of(&code).ok())
+        })
+        .unwrap_or_default();
+    let report = diff::judge(
         &plan.previous.doc,
         &plan.fragment,
-        &plan.provenance.operations,
+        &plan.previous_provenance.operations,
+        &before_surface,
+        &rust_api::Surface::of(&after_code)?,
     )?;
     let snapshots = snapshots(&plan, before_code.as_deref(), &after_code)?;
     let mut files = plan.files(root)?;
