@@ -496,14 +496,53 @@ pub(crate) fn compare_security(
     };
     let (oa, na) = (alternatives(old_doc, oo), alternatives(new_doc, no));
     let here = format!("{at}/security");
-    for alt in oa.iter().filter(|a| !na.contains(a)) {
+    // What a scheme sends (its definition but its prose), so that a scheme upstream only
+    // renamed (`api_email` → `IYNcMF6N_api_email`, 2023-08) is known as itself.
+    let wire = |doc: &Value, alt: &[String]| -> Vec<String> {
+        let mut ids: Vec<String> = alt
+            .iter()
+            .map(|name| {
+                let ptr = format!("/components/securitySchemes/{}", escape(name));
+                match doc.pointer(&ptr).and_then(Value::as_object) {
+                    Some(def) => {
+                        let mut def = def.clone();
+                        def.remove("description");
+                        Value::Object(def).to_string()
+                    }
+                    None => format!("undefined {name}"),
+                }
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    let mut removed: Vec<&Vec<String>> = oa.iter().filter(|a| !na.contains(a)).collect();
+    let mut added: Vec<&Vec<String>> = na.iter().filter(|a| !oa.contains(a)).collect();
+    removed.retain(|old_alt| {
+        let same = added
+            .iter()
+            .position(|new_alt| wire(old_doc, old_alt) == wire(new_doc, new_alt));
+        let Some(i) = same else { return true };
+        let new_alt = added.remove(i);
+        report.add(
+            Class::Cosmetic,
+            &here,
+            format!(
+                "auth alternative {} renamed {} (the same on the wire)",
+                old_alt.join(" + "),
+                new_alt.join(" + ")
+            ),
+        );
+        false
+    });
+    for alt in removed {
         report.add(
             Class::Breaking,
             &here,
             format!("auth alternative {} removed", alt.join(" + ")),
         );
     }
-    for alt in na.iter().filter(|a| !oa.contains(a)) {
+    for alt in added {
         report.add(
             Class::Additive,
             &here,
@@ -968,6 +1007,34 @@ mod tests {
                     "security scheme key: description changed: \"a\" → \"b\""
                 ),
             ]
+        );
+        // A scheme only renamed (upstream prefixed every name in 2023-08) is itself.
+        let renamed = json!({
+            "security": [{"IYNcMF6N_token": []}],
+            "components": {"securitySchemes": {
+                "IYNcMF6N_token": {"type": "http", "scheme": "bearer", "description": "new"}}},
+        });
+        let before = json!({
+            "security": [{"token": []}],
+            "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
+        });
+        let mut report = Report::default();
+        compare_security(
+            &mut report,
+            "/op",
+            &before,
+            &renamed,
+            &json!({}),
+            &json!({}),
+        )
+        .unwrap();
+        assert_eq!(
+            found(&report),
+            [(
+                Class::Cosmetic,
+                "/op/security",
+                "auth alternative token renamed IYNcMF6N_token (the same on the wire)"
+            )]
         );
         // An operation's own `security` wins over the document's.
         let mut report = Report::default();

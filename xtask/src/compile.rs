@@ -17,6 +17,7 @@ pub struct Checker {
     manifest: String,
     lib_rs: String,
     members_at: (usize, usize),
+    offline: bool,
 }
 
 impl Checker {
@@ -55,7 +56,16 @@ impl Checker {
             manifest,
             lib_rs,
             members_at: (start, end),
+            offline: false,
         })
+    }
+
+    /// Checks without the network (tests: every crate the lock names is already
+    /// downloaded by the build that runs them).
+    #[must_use]
+    pub fn offline(mut self) -> Self {
+        self.offline = true;
+        self
     }
 
     /// Checks each source; one result per source, in order: `Err` holds the first
@@ -90,7 +100,11 @@ impl Checker {
         );
         std::fs::write(self.dir.join("Cargo.toml"), manifest)?;
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-        let out = Command::new(cargo)
+        let mut command = Command::new(cargo);
+        if self.offline {
+            command.arg("--offline");
+        }
+        let out = command
             .args([
                 "check",
                 "--workspace",

@@ -75,9 +75,12 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value> {
 /// re-ordering of keys leaves every byte of the fragment, and so of the generated
 /// code, as it was: the weekly job opens no pull request for it. Arrays keep their
 /// order (an enum's values, `oneOf` alternatives and parameters are ordered).
-/// Vendor extensions (`x-…`) are kept as they are, `$ref`s inside them unfollowed.
+/// A discriminator's mapping points at its alternatives within the fragment. Vendor
+/// extensions (`x-…`) are kept as they are, `$ref`s inside them unfollowed.
 pub fn canonical(mut fragment: Value) -> Result<Value> {
+    mapping_to_members(&mut fragment);
     crate::normalise::inline_refs(&mut fragment)?;
+    members_to_pointers(&mut fragment, "");
     crate::normalise::status_keys(&mut fragment);
     if let Some(components) = fragment.get("components").and_then(Value::as_object)
         && components.is_empty()
@@ -85,6 +88,80 @@ pub fn canonical(mut fragment: Value) -> Result<Value> {
         fragment.as_object_mut().map(|o| o.remove("components"));
     }
     Ok(sort_keys(fragment))
+}
+
+/// What a discriminator's mapping value says between [`mapping_to_members`] and
+/// [`members_to_pointers`]: "the alternative at this index".
+const MEMBER_MARK: &str = "#member:";
+
+/// A discriminator's `mapping` names its alternatives by component (`"block":
+/// "#/components/schemas/9fGtU9ik_BlockRule"`), which upstream respells and inlining
+/// removes: each value that is one of the alternatives' `$ref`s becomes a mark of that
+/// alternative, which [`members_to_pointers`] turns into a pointer into the fragment.
+fn mapping_to_members(node: &mut Value) {
+    match node {
+        Value::Object(map) => {
+            let key = ["oneOf", "anyOf"]
+                .into_iter()
+                .find(|k| map.contains_key(*k));
+            let refs: Vec<Option<String>> = key
+                .and_then(|k| map.get(k))
+                .and_then(Value::as_array)
+                .map(|members| {
+                    members
+                        .iter()
+                        .map(|m| m.get("$ref").and_then(Value::as_str).map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let (Some(key), Some(mapping)) = (
+                key,
+                map.get_mut("discriminator")
+                    .and_then(|d| d.get_mut("mapping"))
+                    .and_then(Value::as_object_mut),
+            ) {
+                for value in mapping.values_mut() {
+                    let target = value.as_str().map(str::to_string);
+                    if let Some(i) = refs.iter().position(|r| r.is_some() && *r == target) {
+                        *value = Value::from(format!("{MEMBER_MARK}{key}/{i}"));
+                    }
+                }
+            }
+            map.values_mut().for_each(mapping_to_members);
+        }
+        Value::Array(items) => items.iter_mut().for_each(mapping_to_members),
+        _ => {}
+    }
+}
+
+/// Turns [`mapping_to_members`]' marks into JSON pointers to the alternatives where
+/// they now are (`#/paths/…/oneOf/2`): a reference into the fragment itself, the same
+/// whatever upstream called the component.
+fn members_to_pointers(node: &mut Value, at: &str) {
+    match node {
+        Value::Object(map) => {
+            if let Some(mapping) = map
+                .get_mut("discriminator")
+                .and_then(|d| d.get_mut("mapping"))
+                .and_then(Value::as_object_mut)
+            {
+                for value in mapping.values_mut() {
+                    if let Some(member) = value.as_str().and_then(|v| v.strip_prefix(MEMBER_MARK)) {
+                        *value = Value::from(format!("#{at}/{member}"));
+                    }
+                }
+            }
+            for (key, child) in map.iter_mut() {
+                members_to_pointers(child, &format!("{at}/{}", escape(key)));
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter_mut().enumerate() {
+                members_to_pointers(child, &format!("{at}/{i}"));
+            }
+        }
+        _ => {}
+    }
 }
 
 /// `value` with every object's keys in byte order, recursively.
@@ -186,9 +263,14 @@ pub fn extract_raw(doc: &Value, operations: &[String]) -> Result<Value> {
     // The transitive closure of `$ref`s, from the kept paths and security schemes.
     let mut closure = Closure::new(doc);
     closure.walk(&Value::Object(paths.clone()), "#/paths")?;
+    // A requirement is a scheme's name, not a `$ref`: one that names no scheme (upstream
+    // published six such versions on 2023-08-04, every name prefixed, no scheme renamed)
+    // is kept as written, and `diff` reports the auth alternative as changed.
     for name in &scheme_names {
         let pointer = format!("#/components/securitySchemes/{}", escape(name));
-        closure.visit(&pointer, "a security requirement")?;
+        if doc.pointer(&pointer[1..]).is_some() {
+            closure.visit(&pointer, "a security requirement")?;
+        }
     }
 
     // Before the loop: `paths` is moved out when its key comes, which upstream may put
@@ -615,6 +697,28 @@ mod tests {
             Some(&json!({"type": "string"}))
         );
         assert_eq!(extract(&a, &["a".to_string()]).unwrap(), a, "a fixed point");
+    }
+
+    #[test]
+    fn a_discriminator_mapping_points_into_the_fragment_whatever_the_names() {
+        let with = |name: &str| {
+            let mut doc = upstream();
+            doc["components"]["schemas"][name] = json!({"type": "object"});
+            doc["components"]["schemas"]["Body"]["properties"]["rule"] = json!({
+                "oneOf": [{"$ref": format!("#/components/schemas/{name}")}],
+                "discriminator": {"propertyName": "kind",
+                    "mapping": {"block": format!("#/components/schemas/{name}")}}
+            });
+            extract(&doc, &["a".to_string()]).unwrap()
+        };
+        let a = with("9fGtU9ik_BlockRule");
+        assert_eq!(a, with("fvctMenq_BlockRule"));
+        let rule =
+            "/paths/~1a~1{id}/post/responses/200/content/application~1json/schema/properties/rule";
+        assert_eq!(
+            a.pointer(&format!("{rule}/discriminator/mapping/block")),
+            Some(&json!(format!("#{rule}/oneOf/0")))
+        );
     }
 
     #[test]

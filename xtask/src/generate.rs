@@ -239,25 +239,41 @@ fn generate_quietly(
         Ok(Ok(tokens)) => {
             syn::parse2(raw_reserved(tokens)).context("progenitor emitted unparsable Rust")
         }
-        Ok(Err(e)) => Err(anyhow!("progenitor failed on {}: {e}", fragment.rel_path)),
+        Ok(Err(e)) => Err(anyhow!(
+            "progenitor failed on {} (operations at {}): {e}",
+            fragment.rel_path,
+            operation_pointers(fragment)
+        )),
         Err(payload) => {
             let message = payload
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "no message".to_string());
-            let ops: Vec<String> = spec::operations(&fragment.doc)
-                .iter()
-                .map(|op| format!("/paths/{}/{}", spec::escape(op.path), op.method))
-                .collect();
             bail!(
                 "progenitor cannot generate code from {} (operations at {}): {}",
                 fragment.rel_path,
-                ops.join(", "),
+                operation_pointers(fragment),
                 message.lines().next().unwrap_or_default()
             )
         }
     }
+}
+
+/// Each operation of the fragment: its operationId and JSON pointer.
+fn operation_pointers(fragment: &Fragment) -> String {
+    spec::operations(&fragment.doc)
+        .iter()
+        .map(|op| {
+            let id = op
+                .op
+                .get("operationId")
+                .and_then(Value::as_str)
+                .unwrap_or("(no operationId)");
+            format!("{id} /paths/{}/{}", spec::escape(op.path), op.method)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Words reserved in edition 2024 (the generated crate's) that progenitor and typify,

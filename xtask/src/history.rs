@@ -97,8 +97,14 @@ pub struct Pair {
     pub class: Option<Class>,
     /// What the generated Rust API did alone (None: unchanged).
     pub rust: Option<Class>,
+    /// The JSON diff's class alone, as `diff` judged before it read the Rust API.
+    pub json: Option<Class>,
     /// The operationId changed.
     pub renamed: bool,
+    /// The older version's index.
+    pub from: usize,
+    /// `diff`'s lines: class, pointer, message.
+    pub lines: Vec<String>,
 }
 
 /// Everything replayed for one operation.
@@ -413,21 +419,26 @@ impl Drop for Cat {
     }
 }
 
-/// Checks every generated version, in batches (one crate, one module per version).
+/// Checks every generated version, in batches (one crate each, one cargo run per
+/// batch). Versions whose code differs only in comments (upstream's prose) are checked
+/// once: comments do not change what compiles.
 fn compile_all(options: &Options, ops: &mut [Operation]) -> Result<()> {
-    let mut pending: Vec<(usize, usize)> = Vec::new();
+    let mut shapes: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
     for (o, op) in ops.iter().enumerate() {
         for (v, version) in op.versions.iter().enumerate() {
-            if version.generated.is_ok() {
-                pending.push((o, v));
+            if let Ok(code) = &version.generated {
+                shapes.entry(code_shape(code)).or_default().push((o, v));
             }
         }
     }
+    let unique: Vec<&Vec<(usize, usize)>> = shapes.values().collect();
     let checker = compile::Checker::new(&options.root, &options.work_dir.join("check"))?;
-    for batch in pending.chunks(40) {
+    let mut done = 0;
+    for batch in unique.chunks(60) {
         let sources: Vec<&str> = batch
             .iter()
-            .map(|&(o, v)| {
+            .map(|users| {
+                let (o, v) = users[0];
                 ops[o].versions[v]
                     .generated
                     .as_ref()
@@ -435,13 +446,29 @@ fn compile_all(options: &Options, ops: &mut [Operation]) -> Result<()> {
                     .unwrap_or_default()
             })
             .collect();
-        eprintln!("  compiling {} generated versions", sources.len());
+        done += sources.len();
+        eprintln!(
+            "  compiling {done} of {} distinct generated versions",
+            unique.len()
+        );
         let results = checker.check(&sources)?;
-        for (&(o, v), result) in batch.iter().zip(results) {
-            ops[o].versions[v].compiled = Some(result);
+        for (users, result) in batch.iter().zip(results) {
+            for &(o, v) in users.iter() {
+                ops[o].versions[v].compiled = Some(result.clone());
+            }
         }
     }
     Ok(())
+}
+
+/// The code without its comments (doc comments carry upstream's descriptions), hashed.
+fn code_shape(code: &str) -> String {
+    let kept: String = code
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    spec::sha256_hex(kept.as_bytes())
 }
 
 /// Classes each consecutive pair of generated versions: `diff` of the fragments with
@@ -455,7 +482,7 @@ fn pairs(op: &Operation) -> Result<Vec<Pair>> {
         .filter_map(|(i, v)| v.generated.as_ref().ok().map(|code| (i, v, code)))
         .collect();
     for window in generated.windows(2) {
-        let [(_, a, a_code), (j, b, b_code)] = window else {
+        let [(i, a, a_code), (j, b, b_code)] = window else {
             continue;
         };
         let old: Value = serde_json::from_str(&std::fs::read_to_string(&a.file)?)?;
@@ -466,8 +493,15 @@ fn pairs(op: &Operation) -> Result<Vec<Pair>> {
         out.push(Pair {
             to: *j,
             class: report.worst(),
+            json: diff::diff(&old, &new, &[a.operation_id.clone()])?.worst(),
             rust,
             renamed: a.operation_id != b.operation_id,
+            from: *i,
+            lines: report
+                .changes
+                .iter()
+                .map(|c| format!("{} {} {}", c.class, c.pointer, c.message))
+                .collect(),
         });
     }
     Ok(out)
@@ -477,17 +511,20 @@ fn pairs(op: &Operation) -> Result<Vec<Pair>> {
 /// when the Rust API broke, or when the wire contract did (the Rust side then has to
 /// show something too, since it carries the path, method and parameters).
 fn agrees(pair: &Pair) -> bool {
-    let breaking = |c: Option<Class>| c == Some(Class::Breaking);
     breaking(pair.class) == breaking(pair.rust)
+}
+
+fn breaking(class: Option<Class>) -> bool {
+    class == Some(Class::Breaking)
 }
 
 /// The table the command prints: one row per operation, then the totals.
 pub fn table(ops: &[Operation]) -> String {
     let mut out = String::from(
-        "| operation | upstream versions | byte-only | distinct | generated | refused by name | runaway | compiled | pairs classed as the Rust API moved | renames |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| operation | upstream versions | byte-only | distinct | generated | refused by name | runaway | compiled | pairs classed as the Rust API moved | by the JSON alone | renames |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
-    let mut totals = [0usize; 10];
+    let mut totals = [0usize; 11];
     let mut failures: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for op in ops {
         let distinct = op.versions.len();
@@ -509,6 +546,11 @@ pub fn table(ops: &[Operation]) -> String {
             .count();
         let right = op.pairs.iter().filter(|p| agrees(p)).count();
         let renames = op.pairs.iter().filter(|p| p.renamed).count();
+        let json_right = op
+            .pairs
+            .iter()
+            .filter(|p| breaking(p.json) == breaking(p.rust))
+            .count();
         for v in &op.versions {
             let why = match (&v.generated, &v.compiled) {
                 (Err(Failure::Refused(m)), _) => first_line(m),
@@ -545,6 +587,7 @@ pub fn table(ops: &[Operation]) -> String {
             compiled,
             right,
             op.pairs.len(),
+            json_right,
             renames,
         ];
         for (t, v) in totals.iter_mut().zip(row) {
@@ -568,7 +611,7 @@ pub fn table(ops: &[Operation]) -> String {
     }
     let _ = writeln!(
         out,
-        "| **all {}** | {} | {} | {} | {} | {} | {} | {} | {} of {} | {} |",
+        "| **all {}** | {} | {} | {} | {} | {} | {} | {} | {} of {} | {} | {} |",
         ops.len(),
         totals[0],
         totals[1],
@@ -579,12 +622,34 @@ pub fn table(ops: &[Operation]) -> String {
         totals[6],
         totals[7],
         totals[8],
-        totals[9]
+        totals[9],
+        totals[10]
     );
     for (op, lines) in failures {
         let _ = writeln!(out, "\n{op}:");
         for line in lines {
             let _ = writeln!(out, "  {line}");
+        }
+    }
+    out
+}
+
+/// Every pair as JSON lines (operation, both files, the three classes, diff's lines),
+/// for finding real examples of a kind of change.
+pub fn pairs_json(ops: &[Operation]) -> String {
+    let class = |c: Option<Class>| c.map_or("none".to_string(), |c| c.to_string());
+    let mut out = String::new();
+    for op in ops {
+        for p in &op.pairs {
+            let (a, b) = (&op.versions[p.from], &op.versions[p.to]);
+            let line = serde_json::json!({
+                "operation": op.target,
+                "old": a.file, "new": b.file,
+                "old_id": a.operation_id, "new_id": b.operation_id,
+                "class": class(p.class), "rust": class(p.rust), "json": class(p.json),
+                "lines": p.lines,
+            });
+            let _ = writeln!(out, "{line}");
         }
     }
     out

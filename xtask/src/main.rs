@@ -158,6 +158,9 @@ enum Command {
         /// Where fragments and generated code go (default target/replay-history).
         #[arg(long, value_name = "DIR")]
         work_dir: Option<PathBuf>,
+        /// Also write every pair, with diff's lines, as JSON lines to this file.
+        #[arg(long, value_name = "FILE")]
+        pairs: Option<PathBuf>,
     },
     /// (internal) Render one fragment in a bounded child process.
     #[command(hide = true)]
@@ -370,6 +373,7 @@ fn run(root: &Path, command: Command) -> anyhow::Result<u8> {
             until,
             no_compile,
             work_dir,
+            pairs,
         } => {
             let operations = if operations.is_empty() {
                 history::DEFAULT_OPERATIONS.map(str::to_string).to_vec()
@@ -387,6 +391,9 @@ fn run(root: &Path, command: Command) -> anyhow::Result<u8> {
                 root: root.to_path_buf(),
             };
             let ops = history::run(&options)?;
+            if let Some(file) = pairs {
+                std::fs::write(&file, history::pairs_json(&ops))?;
+            }
             print!("{}", history::table(&ops));
             Ok(0)
         }

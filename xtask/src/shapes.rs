@@ -125,6 +125,22 @@ fn rewrite(map: &mut Map<String, Value>, response: bool) {
     if response && looks_like_schema(map) {
         map.remove("default");
     }
+    // A default the schema itself refuses (`default: "true"` on a boolean, in a
+    // ruleset's rules) stops typify ("value does not conform"); the server applies its
+    // default whether the schema says it right or not.
+    if map.get("default").is_some_and(|d| !conforms(d, map)) {
+        map.remove("default");
+    }
+    // A parameter with neither `schema` nor `content` (DNS records' presence flags,
+    // `comment.present`) is any string.
+    if map.get("in").is_some_and(Value::is_string)
+        && map.get("name").is_some_and(Value::is_string)
+        && !map.contains_key("schema")
+        && !map.contains_key("content")
+        && !map.contains_key("$ref")
+    {
+        map.insert("schema".into(), serde_json::json!({"type": "string"}));
+    }
     if map.get("type").and_then(Value::as_str) == Some("uuid") {
         map.insert("type".into(), Value::from("string"));
         map.entry("format").or_insert_with(|| Value::from("uuid"));
@@ -163,6 +179,25 @@ fn rewrite(map: &mut Map<String, Value>, response: bool) {
             *map = merged;
         }
     }
+}
+
+/// Whether `value` has the schema's `type` and is one of its `enum` values, where it
+/// says them (the cheap part of JSON Schema validation typify does on defaults).
+fn conforms(value: &Value, schema: &Map<String, Value>) -> bool {
+    let typed = match schema.get("type").and_then(Value::as_str) {
+        Some("string") => value.is_string(),
+        Some("boolean") => value.is_boolean(),
+        Some("integer") => value.is_i64() || value.is_u64(),
+        Some("number") => value.is_number(),
+        Some("object") => value.is_object(),
+        Some("array") => value.is_array(),
+        _ => true,
+    };
+    let listed = schema
+        .get("enum")
+        .and_then(Value::as_array)
+        .is_none_or(|values| values.contains(value));
+    typed && listed
 }
 
 /// Whether a map is a schema (it has a schema keyword), not e.g. an `info` object.
@@ -255,8 +290,11 @@ fn admits(loose: &Value, other: &Value) -> bool {
         return false;
     };
     match loose_types(other) {
-        // Both say only types: the narrower set is the intersection.
-        Some(narrower) => narrower.iter().all(|t| types.contains(t)),
+        // Both say only types: the narrower set is the intersection (the same set
+        // merges key by key instead, prose and all).
+        Some(narrower) => {
+            narrower.iter().all(|t| types.contains(t)) && narrower.len() < types.len()
+        }
         None => types_of(other).is_some_and(|ts| ts.iter().all(|t| types.contains(t))),
     }
 }
@@ -431,6 +469,26 @@ mod tests {
         assert_eq!(
             schema(&doc),
             &json!({"type": "object", "properties": {"title": {"type": "string"}}})
+        );
+    }
+
+    #[test]
+    fn a_default_the_schema_refuses_goes_and_a_parameter_without_schema_is_a_string() {
+        let mut doc = json!({"paths": {"/x": {"post": {"operationId": "x",
+            "parameters": [{"in": "query", "name": "comment.present"}],
+            "requestBody": {"content": {"application/json": {"schema": {"type": "object",
+                "properties": {"enabled": {"type": "boolean", "default": "true"},
+                               "kind": {"type": "string", "enum": ["a"], "default": "a"}}}}}},
+            "responses": {}}}}});
+        normalise(&mut doc);
+        let op = &doc["paths"]["/x"]["post"];
+        assert_eq!(op["parameters"][0]["schema"], json!({"type": "string"}));
+        let props = &op["requestBody"]["content"]["application/json"]["schema"]["properties"];
+        assert_eq!(props["enabled"], json!({"type": "boolean"}));
+        assert_eq!(
+            props["kind"]["default"],
+            json!("a"),
+            "a default that conforms stays"
         );
     }
 
