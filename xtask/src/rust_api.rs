@@ -200,8 +200,13 @@ fn is_optional(ty: &str) -> bool {
 pub fn compare(old: &Surface, new: &Surface) -> Report {
     let mut report = Report::default();
     let at = |path: &str| format!("rust:{path}");
+    // A member of a removed type or module goes with it: one line for the type.
+    let parent_gone = |path: &str, items: &BTreeMap<String, String>| {
+        parent(path).is_some_and(|p| !items.contains_key(p) && old.items.contains_key(p))
+    };
     for (path, was) in &old.items {
         match new.items.get(path) {
+            None if parent_gone(path, &new.items) => {}
             None => report.add(
                 Class::Breaking,
                 &at(path),
@@ -230,6 +235,10 @@ pub fn compare(old: &Surface, new: &Surface) -> Report {
         if old.items.contains_key(path) {
             continue;
         }
+        // A type that is new as a whole is additive with its members.
+        if parent(path).is_some_and(|p| !old.items.contains_key(p) && new.items.contains_key(p)) {
+            continue;
+        }
         let owner = path.rsplit_once('.').map(|(owner, _)| owner);
         let must_supply = owner.is_some_and(|o| {
             (o.ends_with("::Required") || new.sent.contains(o)) && !is_optional(now)
@@ -246,6 +255,16 @@ pub fn compare(old: &Surface, new: &Surface) -> Report {
         );
     }
     report
+}
+
+/// The type a field (`T.f`) or variant (`T::V`) belongs to; for an operation's item
+/// (`operations::m::X`), its module's first item stands for the module.
+fn parent(path: &str) -> Option<&str> {
+    if let Some((owner, _)) = path.rsplit_once('.') {
+        return Some(owner);
+    }
+    let (owner, _) = path.rsplit_once("::")?;
+    (owner.starts_with("types::") && owner.matches("::").count() == 1).then_some(owner)
 }
 
 fn is_method(path: &str) -> bool {
@@ -357,6 +376,27 @@ mod tests {
             "pub name: String, pub may: Option<String> }",
         );
         assert_eq!(report(OLD, &new).worst(), Some(Class::Additive));
+    }
+
+    #[test]
+    fn a_removed_type_is_one_line_and_a_new_one_is_additive_with_its_fields() {
+        let new = OLD.replace(
+            "pub struct Reply { pub status: String, pub note: Option<String> }",
+            "pub struct Answer { pub status: String, pub must: String }",
+        );
+        let r = report(OLD, &new);
+        let lines: Vec<(&str, Class)> = r
+            .changes
+            .iter()
+            .map(|c| (c.pointer.as_str(), c.class))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("rust:types::Reply", Class::Breaking),
+                ("rust:types::Answer", Class::Additive)
+            ]
+        );
     }
 
     #[test]

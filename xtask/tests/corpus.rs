@@ -103,8 +103,19 @@ fn every_real_version_generates_under_the_bound_or_is_refused_by_name() {
         xtask::compile::Checker::with_target(&root(), &scratch.path().join("check"), &target)
             .expect("check workspace")
             .offline();
-    let sources: Vec<&str> = to_compile.iter().map(|(_, code)| code.as_str()).collect();
-    let results = checker.check(&sources).expect("cargo check");
+    // The last source is broken on purpose: the check must say so, of that one only.
+    let broken = format!(
+        "{}\npub fn broken() -> u8 {{ \"not a u8\" }}\n",
+        to_compile[0].1
+    );
+    let mut sources: Vec<&str> = to_compile.iter().map(|(_, code)| code.as_str()).collect();
+    sources.push(&broken);
+    let mut results = checker.check(&sources).expect("cargo check");
+    let last = results.pop().expect("one result per source");
+    assert!(
+        last.as_ref().is_err_and(|e| e.contains("mismatched types")),
+        "the broken copy is reported: {last:?}"
+    );
     for ((file, _), result) in to_compile.iter().zip(results) {
         if let Err(errors) = result {
             panic!("{file} does not compile:\n{errors}");
