@@ -232,12 +232,17 @@ impl Job {
     fn advice(&self) -> String {
         let red = matches!(self.verdict, Verdict::Red { .. });
         match self.updated.report.worst() {
-            Some(Class::Breaking) => {
+            Some(Class::Breaking) if red => {
                 "A **breaking** change: the build or the tests show where the \
                 ergonomic crate must follow (see the verdict). Push the fixes to this branch; \
                 the version moves to the next major (minor while 0.x).\n"
                     .to_string()
             }
+            Some(Class::Breaking) => "A **breaking** change to the generated crate's API \
+                (the `rust:` rows): the library compiles and its tests pass as they are, so \
+                nothing needs to follow, but callers of `cloudflare-mcp-sync-generated` do. \
+                Merge with the version moved to the next major (minor while 0.x).\n"
+                .to_string(),
             _ if red => "Not breaking, yet the tree is **red**: this is a bug in the drift loop \
                 (xtask or the tests). Fix it on this branch and say so in the commit.\n"
                 .to_string(),

@@ -60,6 +60,7 @@ pub fn render_fragment(fragment: &Fragment) -> Result<String> {
         .with_tag(progenitor::TagStyle::Merged)
         .with_derive("schemars::JsonSchema");
     let mut file = generate_quietly(&settings, &api, fragment)?;
+    add_methods_without_body(&mut file, &doc, &settings, fragment)?;
     mark_non_exhaustive(&mut file);
     schema_derives_behind_feature(&mut file);
     let body = prettyplease::unparse(&file);
@@ -70,6 +71,78 @@ pub fn render_fragment(fragment: &Fragment) -> Result<String> {
     out.push('\n');
     out.push_str(&operations);
     Ok(out)
+}
+
+/// For each operation whose request body the spec makes optional, a second client
+/// method `<method>_without_body` that sends it without one. progenitor takes a body
+/// for every operation that has one ("bodies may be optional" is a TODO there), so an
+/// optional body upstream adds would otherwise leave no way to send the request as
+/// before. The method is progenitor's own, generated from the document without that
+/// body (same operationId, so the same response types), and renamed.
+fn add_methods_without_body(
+    file: &mut syn::File,
+    doc: &Value,
+    settings: &progenitor::GenerationSettings,
+    fragment: &Fragment,
+) -> Result<()> {
+    let mut without = doc.clone();
+    let mut methods = Vec::new();
+    if let Some(paths) = without.get_mut("paths").and_then(Value::as_object_mut) {
+        for item in paths.values_mut() {
+            for method in spec::METHODS {
+                let Some(op) = item.get_mut(method).and_then(Value::as_object_mut) else {
+                    continue;
+                };
+                let optional = op
+                    .get("requestBody")
+                    .is_some_and(|b| b.get("required").and_then(Value::as_bool) != Some(true));
+                if !optional {
+                    continue;
+                }
+                op.remove("requestBody");
+                if let Some(id) = op.get("operationId").and_then(Value::as_str) {
+                    methods.push(heck::ToSnakeCase::to_snake_case(id));
+                }
+            }
+        }
+    }
+    if methods.is_empty() {
+        return Ok(());
+    }
+    let api: openapiv3::OpenAPI = serde_json::from_value(without)
+        .context("the spec without its optional request bodies is not valid OpenAPI 3.0")?;
+    let other = generate_quietly(settings, &api, fragment)?;
+    let mut found: Vec<syn::ImplItem> = Vec::new();
+    for item in &other.items {
+        let syn::Item::Impl(imp) = item else { continue };
+        if imp.trait_.is_some()
+            || !matches!(&*imp.self_ty, syn::Type::Path(p) if p.path.is_ident("Client"))
+        {
+            continue;
+        }
+        for inner in &imp.items {
+            if let syn::ImplItem::Fn(f) = inner
+                && methods.iter().any(|m| f.sig.ident == m)
+            {
+                let mut f = f.clone();
+                f.sig.ident = quote::format_ident!("{}{}", f.sig.ident, requests::WITHOUT_BODY);
+                found.push(syn::ImplItem::Fn(f));
+            }
+        }
+    }
+    for item in &mut file.items {
+        let syn::Item::Impl(imp) = item else { continue };
+        if imp.trait_.is_none()
+            && matches!(&*imp.self_ty, syn::Type::Path(p) if p.path.is_ident("Client"))
+            && imp.items.iter().any(
+                |i| matches!(i, syn::ImplItem::Fn(f) if methods.iter().any(|m| f.sig.ident == m)),
+            )
+        {
+            imp.items.append(&mut found);
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
 /// Marks every struct with named fields and every enum in progenitor's `types` module

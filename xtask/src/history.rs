@@ -489,11 +489,17 @@ fn pairs(op: &Operation) -> Result<Vec<Pair>> {
         let new: Value = serde_json::from_str(&std::fs::read_to_string(&b.file)?)?;
         let (old_api, new_api) = (Surface::of(a_code)?, Surface::of(b_code)?);
         let rust = rust_api::compare(&old_api, &new_api).worst();
-        let report = diff::judge(&old, &new, &[a.operation_id.clone()], &old_api, &new_api)?;
+        let report = diff::judge(
+            &old,
+            &new,
+            std::slice::from_ref(&a.operation_id),
+            &old_api,
+            &new_api,
+        )?;
         out.push(Pair {
             to: *j,
             class: report.worst(),
-            json: diff::diff(&old, &new, &[a.operation_id.clone()])?.worst(),
+            json: diff::diff(&old, &new, std::slice::from_ref(&a.operation_id))?.worst(),
             rust,
             renamed: a.operation_id != b.operation_id,
             from: *i,

@@ -20,8 +20,8 @@ use heck::ToSnakeCase;
 use serde_json::{Value, json};
 
 use crate::drift::{self, Verdict, VerdictBy};
-use crate::rehearse_cases::formats_prefix;
 pub use crate::rehearse_cases::{Case, FORMATS, cases};
+use crate::rehearse_cases::{UNCHANGED, formats_prefix};
 use crate::{fetch, refs, spec};
 
 /// The committed fragment with every `$ref` below `paths` resolved (and the schema
@@ -335,9 +335,10 @@ pub fn forget_scratch_builds(root: &Path, target_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `respelled` < `cosmetic` < `additive` < `needs-attention` < `breaking`.
+/// `unchanged` < `respelled` < `cosmetic` < `additive` < `needs-attention` < `breaking`.
 fn class_rank(class: &str) -> usize {
     [
+        UNCHANGED,
         "respelled",
         "cosmetic",
         "additive",
@@ -463,6 +464,9 @@ fn judge_case(
     formats: Option<&str>,
 ) -> Outcome {
     let mut problems = Vec::new();
+    if case.class == UNCHANGED {
+        return unchanged_case(case, job);
+    }
     if !job.updated.written {
         problems.push("the job saw no change".to_string());
     }
@@ -509,6 +513,29 @@ fn judge_case(
         skipped: None,
         name: case.name,
         class: (case.class, class),
+        verdict: (case.green, job.verdict.clone()),
+        version: job.version.clone(),
+        problems,
+    }
+}
+
+/// A case that must be no change at all: nothing written, no version, `changed=false`.
+fn unchanged_case(case: &Case, job: &drift::Job) -> Outcome {
+    let mut problems = Vec::new();
+    if job.updated.written {
+        problems.push("the job wrote the tree for a change with no effect".to_string());
+    }
+    let outputs = job.outputs();
+    if !outputs.contains("changed=false\n") {
+        problems.push(format!("outputs lack changed=false: {outputs}"));
+    }
+    if job.version.as_ref().is_some_and(|(old, new)| old != new) {
+        problems.push("the version moved".to_string());
+    }
+    Outcome {
+        skipped: None,
+        name: case.name,
+        class: (case.class, UNCHANGED.to_string()),
         verdict: (case.green, job.verdict.clone()),
         version: job.version.clone(),
         problems,

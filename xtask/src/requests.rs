@@ -23,6 +23,10 @@ use serde_json::Value;
 
 use crate::spec;
 
+/// The suffix of the client method `generate` adds to send an operation without its
+/// optional request body.
+pub const WITHOUT_BODY: &str = "_without_body";
+
 /// Renders the `operations` module for every operation of `doc` (normalised, `$ref`s
 /// inlined), with parameter types taken from progenitor's `file`.
 pub fn render(doc: &Value, file: &syn::File) -> Result<String> {
@@ -399,16 +403,24 @@ fn operation_module(
         ("", "")
     };
     let method = op.method.to_uppercase();
+    let without_body: Vec<&str> = call_args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| *a != "body")
+        .collect();
+    let without_body = without_body.join(", ");
     let call_args = call_args.join(", ");
     let client_method = module.clone();
     let (output_all, body, error) = (&output.all, &output.body, &output.error);
     let new_fields = new_fields.join(", ");
-    // progenitor's method takes a body even where the spec makes it optional.
+    // progenitor's method takes a body even where the spec makes it optional: without
+    // one, the request goes through the `_without_body` twin `generate` adds.
     let unwrap_body = if body_required == Some(false) {
-        "let Some(body) = self.body else { return Err(Error::InvalidRequest(\
-         \"the generated client sends this operation only with a body: set Params::body\".to_string())); };\n"
+        format!(
+            "let Some(body) = self.body else {{ return client.{client_method}{WITHOUT_BODY}({without_body}).await; }};\n"
+        )
     } else {
-        ""
+        String::new()
     };
     Ok(format!(
         "/// `{id}`\n\

@@ -213,7 +213,9 @@ pub fn compare(old: &Surface, new: &Surface) -> Report {
                 format!("generated Rust API: `{path}` removed"),
             ),
             Some(now) if now != was => {
-                let class = if is_method(path) && only_optional_arguments_added(was, now) {
+                let class = if is_method(path)
+                    && only_optional_arguments_added(was, now, optional_body(new, path))
+                {
                     Class::Additive
                 } else {
                     Class::Breaking
@@ -272,9 +274,10 @@ fn is_method(path: &str) -> bool {
 }
 
 /// A client method that only gained trailing `Option<…>` arguments: progenitor's
-/// positional methods take every optional parameter, and callers of the typed
-/// `Params` (which the library uses) see no change.
-fn only_optional_arguments_added(was: &str, now: &str) -> bool {
+/// positional methods take every optional parameter (and a body the spec makes
+/// optional, unwrapped), and callers of the typed `Params` (which the library uses)
+/// see no change.
+fn only_optional_arguments_added(was: &str, now: &str, body_optional: bool) -> bool {
     let args = |s: &str| -> Vec<String> {
         let inner = s
             .strip_prefix("fn(")
@@ -288,9 +291,20 @@ fn only_optional_arguments_added(was: &str, now: &str) -> bool {
         && new_args.len() > old_args.len()
         && old_args.iter().all(|a| new_args.contains(a))
         && new_args.iter().filter(|a| !old_args.contains(a)).all(|a| {
-            a.split_once(':')
-                .is_some_and(|(_, ty)| is_optional(ty.trim()))
+            a.split_once(':').is_some_and(|(name, ty)| {
+                is_optional(ty.trim()) || (name.trim() == "body" && body_optional)
+            })
         })
+}
+
+/// Whether the spec makes the request body of the client method at `path` optional:
+/// progenitor's method takes a body either way, the typed `Params` says which.
+fn optional_body(surface: &Surface, path: &str) -> bool {
+    let method = path.trim_start_matches("Client::");
+    surface
+        .items
+        .get(&format!("operations::{method}::Params.body"))
+        .is_some_and(|ty| is_optional(ty))
 }
 
 /// Splits `a: X<B, C>, d: E` at the commas outside angle brackets and parentheses.

@@ -176,8 +176,10 @@ fn upstreams_respellings_leave_the_fragment_byte_identical() {
         );
         let id = text(pair, "operation_id");
         let canonical = |doc: &Value| {
-            xtask::extract::to_committed_text(&xtask::extract::extract(doc, &[id.clone()]).unwrap())
-                .unwrap()
+            xtask::extract::to_committed_text(
+                &xtask::extract::extract(doc, std::slice::from_ref(&id)).unwrap(),
+            )
+            .unwrap()
         };
         assert_eq!(canonical(&a.doc), canonical(&b.doc), "{old} → {new}");
     }
