@@ -124,6 +124,16 @@ fn rewrite(map: &mut Map<String, Value>, response: bool) {
     }
     if response && looks_like_schema(map) {
         map.remove("default");
+        // An enum of arrays or objects (rulesets' `errors: {enum: [[]]}`, "always
+        // empty") becomes a newtype typify compares with `==`, on item types it derives
+        // no `PartialEq` for: the code does not compile. A response is read as sent.
+        let composite = map
+            .get("enum")
+            .and_then(Value::as_array)
+            .is_some_and(|values| values.iter().any(|v| v.is_array() || v.is_object()));
+        if composite {
+            map.remove("enum");
+        }
     }
     // A default the schema itself refuses (`default: "true"` on a boolean, in a
     // ruleset's rules) stops typify ("value does not conform"); the server applies its
@@ -489,6 +499,17 @@ mod tests {
             props["kind"]["default"],
             json!("a"),
             "a default that conforms stays"
+        );
+    }
+
+    #[test]
+    fn a_response_enum_of_arrays_goes() {
+        let mut doc = op(json!({"type": "object", "properties": {"errors": {
+            "type": "array", "enum": [[]], "items": {"type": "object"}}}}));
+        normalise(&mut doc);
+        assert_eq!(
+            schema(&doc)["properties"]["errors"],
+            json!({"type": "array", "items": {"type": "object"}})
         );
     }
 
