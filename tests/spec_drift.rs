@@ -103,6 +103,12 @@ fn the_upstream_style_document_gives_the_committed_fragment_byte_for_byte() {
     // the two spellings one text: a respelling upstream moves no byte of openapi/.
     let root = workspace_root();
     let (prov, _) = xtask::spec::load_fragment(&root).unwrap();
+    let source = root.join("tests/fixtures/cloudflare-openapi-mcp-servers-sync.json");
+    if Some(spec::sha256_hex(&std::fs::read(source).unwrap())) != prov.source_sha256 {
+        // openapi/ moved on from the fixtures (a drift pull request's tree): they no
+        // longer describe it. `the_committed_fragment_is_a_fixed_point_of_extract` holds.
+        return;
+    }
     let committed = std::fs::read_to_string(xtask::spec::fragment_path(&root, &prov)).unwrap();
     let mut fragment = extract::extract(&upstream_fixture(), &scope()).unwrap();
     // The one difference is in the sources: the full document describes its tags at the

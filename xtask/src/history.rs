@@ -99,6 +99,9 @@ pub struct Pair {
     pub rust: Option<Class>,
     /// The JSON diff's class alone, as `diff` judged before it read the Rust API.
     pub json: Option<Class>,
+    /// A breaking change on the wire that the Rust API does not show (auth, a
+    /// parameter's constraint): the class is then breaking while the Rust API is not.
+    pub wire: bool,
     /// The operationId changed.
     pub renamed: bool,
     /// The older version's index.
@@ -501,6 +504,12 @@ fn pairs(op: &Operation) -> Result<Vec<Pair>> {
             class: report.worst(),
             json: diff::diff(&old, &new, std::slice::from_ref(&a.operation_id))?.worst(),
             rust,
+            wire: report.changes.iter().any(|c| {
+                c.class == Class::Breaking
+                    && !c.pointer.starts_with("rust:")
+                    && !c.pointer.contains("/responses/")
+                    && !c.pointer.contains("/requestBody")
+            }),
             renamed: a.operation_id != b.operation_id,
             from: *i,
             lines: report
@@ -513,11 +522,12 @@ fn pairs(op: &Operation) -> Result<Vec<Pair>> {
     Ok(out)
 }
 
-/// Whether `diff`'s class agrees with what the generated Rust API did: breaking exactly
-/// when the Rust API broke, or when the wire contract did (the Rust side then has to
-/// show something too, since it carries the path, method and parameters).
+/// Whether `diff`'s class agrees with what the generated Rust API and the wire did:
+/// breaking exactly when the Rust API broke or a breaking line is about the wire (auth,
+/// path, method, a parameter), which the Rust API does not show. The table also counts
+/// the pairs whose class matches the Rust API alone.
 fn agrees(pair: &Pair) -> bool {
-    breaking(pair.class) == breaking(pair.rust)
+    breaking(pair.class) == (breaking(pair.rust) || pair.wire)
 }
 
 fn breaking(class: Option<Class>) -> bool {
@@ -527,10 +537,10 @@ fn breaking(class: Option<Class>) -> bool {
 /// The table the command prints: one row per operation, then the totals.
 pub fn table(ops: &[Operation]) -> String {
     let mut out = String::from(
-        "| operation | upstream versions | byte-only | distinct | generated | refused by name | runaway | compiled | pairs classed as the Rust API moved | by the JSON alone | renames |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| operation | upstream versions | byte-only | distinct | generated | refused by name | runaway | compiled | pairs classed as the Rust API and the wire moved | as the Rust API alone | by the JSON alone | renames |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
-    let mut totals = [0usize; 11];
+    let mut totals = [0usize; 12];
     let mut failures: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for op in ops {
         let distinct = op.versions.len();
@@ -552,6 +562,11 @@ pub fn table(ops: &[Operation]) -> String {
             .count();
         let right = op.pairs.iter().filter(|p| agrees(p)).count();
         let renames = op.pairs.iter().filter(|p| p.renamed).count();
+        let rust_alone = op
+            .pairs
+            .iter()
+            .filter(|p| breaking(p.class) == breaking(p.rust))
+            .count();
         let json_right = op
             .pairs
             .iter()
@@ -593,6 +608,7 @@ pub fn table(ops: &[Operation]) -> String {
             compiled,
             right,
             op.pairs.len(),
+            rust_alone,
             json_right,
             renames,
         ];
@@ -617,7 +633,7 @@ pub fn table(ops: &[Operation]) -> String {
     }
     let _ = writeln!(
         out,
-        "| **all {}** | {} | {} | {} | {} | {} | {} | {} | {} of {} | {} | {} |",
+        "| **all {}** | {} | {} | {} | {} | {} | {} | {} | {} of {} | {} | {} | {} |",
         ops.len(),
         totals[0],
         totals[1],
@@ -629,7 +645,8 @@ pub fn table(ops: &[Operation]) -> String {
         totals[7],
         totals[8],
         totals[9],
-        totals[10]
+        totals[10],
+        totals[11]
     );
     for (op, lines) in failures {
         let _ = writeln!(out, "\n{op}:");
@@ -653,6 +670,7 @@ pub fn pairs_json(ops: &[Operation]) -> String {
                 "old": a.file, "new": b.file,
                 "old_id": a.operation_id, "new_id": b.operation_id,
                 "class": class(p.class), "rust": class(p.rust), "json": class(p.json),
+                "wire": p.wire,
                 "lines": p.lines,
             });
             let _ = writeln!(out, "{line}");

@@ -216,17 +216,42 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-/// A JSON request body, where the operation has none.
+/// A JSON request body, where the operation has none. Where it has one (the tree of a
+/// drift pull request, or of the rehearsal's green changes made together), the same kind
+/// of change to it: an optional body gets a new optional field; a required one is made
+/// required, or, when it already is, gets a new required field.
 fn add_body(op: &mut Value, required: bool) -> Result<(), String> {
     let op = op.as_object_mut().ok_or("the operation is not an object")?;
-    if op.contains_key("requestBody") {
-        return Err("the operation already takes a request body".to_string());
+    let Some(body) = op.get_mut("requestBody") else {
+        op.insert(
+            "requestBody".to_string(),
+            json!({"required": required, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {NEW: {"type": "boolean"}}}}}}),
+        );
+        return Ok(());
+    };
+    let was_required = body.get("required").and_then(Value::as_bool) == Some(true);
+    if required && !was_required {
+        body["required"] = json!(true);
+        return Ok(());
     }
-    op.insert(
-        "requestBody".to_string(),
-        json!({"required": required, "content": {"application/json": {"schema": {
-            "type": "object", "properties": {NEW: {"type": "boolean"}}}}}}),
-    );
+    let schema = body
+        .pointer_mut("/content/application~1json/schema")
+        .and_then(Value::as_object_mut)
+        .ok_or("the request body has no JSON schema")?;
+    let props = schema
+        .entry("properties")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .ok_or("the request body's properties are not an object")?;
+    let name = fresh(|n| props.contains_key(n));
+    props.insert(name.clone(), json!({"type": "boolean"}));
+    if required {
+        let list = schema.entry("required").or_insert_with(|| json!([]));
+        list.as_array_mut()
+            .ok_or("the request body's required list is not a list")?
+            .push(json!(name));
+    }
     Ok(())
 }
 
