@@ -149,6 +149,13 @@ pub(crate) fn compare_request_body(
         }
         (Some(_), None) => report.add(Class::NeedsAttention, &here, "request body removed"),
         (Some(a), Some(b)) => {
+            if required(a) && !required(b) {
+                report.add(
+                    Class::NeedsAttention,
+                    &here,
+                    "the request body became optional",
+                );
+            }
             if !required(a) && required(b) {
                 report.add(
                     Class::Breaking,
@@ -727,7 +734,12 @@ mod tests {
             run(Some(body(false)), Some(body(true))),
             one(Class::Breaking, "request body became required")
         );
-        assert!(run(Some(body(true)), Some(body(false))).is_empty());
+        // Said, so that the generated API's change (a `_without_body` method, `Params`'
+        // body now optional) is judged rather than missed.
+        assert_eq!(
+            run(Some(body(true)), Some(body(false))),
+            one(Class::NeedsAttention, "the request body became optional")
+        );
         assert!(run(None, None).is_empty());
     }
 

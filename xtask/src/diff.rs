@@ -216,7 +216,7 @@ pub fn judge(
     let rust = rust_api::compare(old_api, new_api);
     if rust.worst() != Some(Class::Breaking) {
         for change in &mut report.changes {
-            if change.class == Class::Breaking && is_body_shape(&change.pointer) {
+            if change.class == Class::Breaking && is_response_shape(&change.pointer) {
                 change.class = Class::NeedsAttention;
                 change
                     .message
@@ -242,23 +242,29 @@ pub fn judge(
 /// extracted and generated. When one side cannot be generated, the JSON report stands,
 /// with a line saying the Rust API was not compared and why.
 pub fn judge_documents(old: &Value, new: &Value, scope: &[String]) -> Result<Report> {
-    let json = diff(old, new, scope)?;
-    if json.changes.is_empty() {
-        return Ok(json);
-    }
-    let surface_of = |doc: &Value, ids: &[String]| -> Result<rust_api::Surface> {
-        let fragment = crate::spec::Fragment {
-            rel_path: "openapi/compared.json".to_string(),
-            sha256: String::new(),
-            doc: crate::extract::extract(doc, ids)?,
-        };
-        rust_api::Surface::of(&crate::generate::render_auto(&fragment)?)
-    };
     let new_ids: Vec<String> = scope
         .iter()
         .map(|id| crate::extract::follow_rename(old, new, id))
         .collect();
-    let sides = surface_of(old, scope).and_then(|o| Ok((o, surface_of(new, &new_ids)?)));
+    // Both sides as `openapi/` would hold them: a respelling upstream is no change.
+    let (old, new) = (
+        crate::extract::extract(old, scope)?,
+        crate::extract::extract(new, &new_ids)?,
+    );
+    let (old, new) = (&old, &new);
+    let json = diff(old, new, scope)?;
+    if old == new {
+        return Ok(json);
+    }
+    let surface_of = |doc: &Value| -> Result<rust_api::Surface> {
+        let fragment = crate::spec::Fragment {
+            rel_path: "openapi/compared.json".to_string(),
+            sha256: String::new(),
+            doc: doc.clone(),
+        };
+        rust_api::Surface::of(&crate::generate::render_auto(&fragment)?)
+    };
+    let sides = surface_of(old).and_then(|o| Ok((o, surface_of(new)?)));
     match sides {
         Ok((old_api, new_api)) => judge(old, new, scope, &old_api, &new_api),
         Err(e) => {
@@ -273,9 +279,12 @@ pub fn judge_documents(old: &Value, new: &Value, scope: &[String]) -> Result<Rep
     }
 }
 
-/// Whether a change's pointer is inside a request or response body's schema.
-fn is_body_shape(pointer: &str) -> bool {
-    pointer.contains("/responses/") || pointer.contains("/requestBody")
+/// Whether a change's pointer is inside a response's schema: what the generated code
+/// decodes. A request body's schema is also what the server accepts (a tightened
+/// constraint refuses requests the generated types still build), so it stays judged
+/// on the wire.
+fn is_response_shape(pointer: &str) -> bool {
+    pointer.contains("/responses/")
 }
 
 fn op_pointer(path: &str, method: &str) -> String {

@@ -14,7 +14,16 @@ use crate::spec::METHODS;
 
 /// Component sections whose entries are inlined by [`inline_refs`] and then dropped, so
 /// that no Rust name comes from an upstream component name.
-const INLINED_SECTIONS: [&str; 4] = ["schemas", "parameters", "responses", "requestBodies"];
+const INLINED_SECTIONS: [&str; 8] = [
+    "schemas",
+    "parameters",
+    "responses",
+    "requestBodies",
+    "headers",
+    "examples",
+    "links",
+    "callbacks",
+];
 
 /// Title given to the catch-all alternative of an opened enum; it becomes the variant name.
 pub const UNKNOWN_VARIANT: &str = "Unknown";
@@ -48,6 +57,13 @@ pub fn status_keys(doc: &mut Value) {
                 continue;
             };
             if responses.keys().all(|k| status_key(k) == *k) {
+                continue;
+            }
+            // `4xx` beside `4XX` is one range written twice: keep both rather than lose
+            // one (generation then refuses the document by name).
+            let mut keys: Vec<String> = responses.keys().map(|k| status_key(k)).collect();
+            keys.sort();
+            if keys.windows(2).any(|w| w[0] == w[1]) {
                 continue;
             }
             let respelled: Map<String, Value> = std::mem::take(responses)

@@ -104,6 +104,11 @@ fn walk(node: &mut Value, names: bool, response: bool) {
     match node {
         Value::Object(map) => {
             for (key, child) in map.iter_mut() {
+                // Values, not schemas: a default, an example or an enum's values are
+                // data, whatever keys they hold, and so is a vendor extension.
+                if !names && is_data(key) {
+                    continue;
+                }
                 let holds_names = !names && NAMED_MAPS.contains(&key.as_str());
                 let in_response = response || (!names && key == "responses");
                 walk(child, holds_names, in_response);
@@ -115,6 +120,11 @@ fn walk(node: &mut Value, names: bool, response: bool) {
         Value::Array(items) => items.iter_mut().for_each(|i| walk(i, false, response)),
         _ => {}
     }
+}
+
+/// Keywords whose value is data, never a schema to rewrite.
+fn is_data(key: &str) -> bool {
+    matches!(key, "default" | "enum" | "const" | "example" | "examples") || key.starts_with("x-")
 }
 
 /// One schema (or keyword object), its children already rewritten.
@@ -500,6 +510,23 @@ mod tests {
             json!("a"),
             "a default that conforms stays"
         );
+    }
+
+    #[test]
+    fn values_are_data_and_left_as_they_are() {
+        let value = json!({"type": "uuid", "title": "Main", "in": "header", "name": "X-Key",
+            "allOf": [{"properties": {"a": {}}}]});
+        let mut doc = json!({"paths": {"/x": {"post": {"operationId": "x",
+            "requestBody": {"content": {"application/json": {"schema": {"type": "object",
+                "properties": {"cfg": {"type": "object", "default": value.clone(),
+                    "example": value.clone(), "x-sample": value.clone()}}}}}},
+            "responses": {}}}}});
+        normalise(&mut doc);
+        let cfg = &doc["paths"]["/x"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+            ["properties"]["cfg"];
+        assert_eq!(cfg["default"], value);
+        assert_eq!(cfg["example"], value);
+        assert_eq!(cfg["x-sample"], value);
     }
 
     #[test]
