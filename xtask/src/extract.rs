@@ -68,8 +68,8 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value> {
 /// The canonical form of a fragment: what it means, not how upstream spelled it.
 ///
 /// Every `$ref` below `paths` is replaced by its target and the inlined component
-/// sections dropped (security schemes stay), a status range is written `4XX`, and
-/// every object's keys are sorted. So
+/// sections dropped (security schemes stay), the document's tag descriptions dropped, a
+/// status range is written `4XX`, and every object's keys are sorted. So
 /// a respelling of upstream's component names (`identifier-Q2dssoPE` →
 /// `identifier-8mFIFaGM`, about every other week for an Access operation) or a
 /// re-ordering of keys leaves every byte of the fragment, and so of the generated
@@ -87,6 +87,10 @@ pub fn canonical(mut fragment: Value) -> Result<Value> {
     {
         fragment.as_object_mut().map(|o| o.remove("components"));
     }
+    // The document's descriptions of its tags reach no generated code and no request:
+    // their changes upstream would be pull requests for nothing (the operation keeps
+    // its own `tags` list).
+    fragment.as_object_mut().map(|o| o.remove("tags"));
     Ok(sort_keys(fragment))
 }
 
