@@ -184,3 +184,33 @@ fn upstreams_respellings_leave_the_fragment_byte_identical() {
         assert_eq!(canonical(&a.doc), canonical(&b.doc), "{old} → {new}");
     }
 }
+
+#[test]
+fn a_generation_past_its_time_bound_is_stopped_and_named() {
+    // The largest corpus version takes tens of milliseconds to generate; a bound of one
+    // millisecond cannot be met, so the child is stopped and the error names the
+    // operation and the bound (a runaway past the memory bound ends the same way).
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_xtask"));
+    let file = "post-access-apps-2023-06.json";
+    let bound = Bound {
+        memory_mib: Bound::default().memory_mib,
+        time: std::time::Duration::from_millis(1),
+    };
+    let fragment = fragment(file);
+    let outcome = bounded::render(&exe, &fragment, scratch.path(), bound).expect("run");
+    assert_eq!(outcome, Err(Failure::Time));
+    let message = bounded::describe(&Failure::Time, &fragment, bound);
+    assert!(
+        message.contains("access-applications-add-an-application")
+            && message.contains("time bound"),
+        "{message}"
+    );
+    assert!(
+        std::fs::read_dir(scratch.path())
+            .expect("scratch")
+            .next()
+            .is_none(),
+        "nothing is left behind"
+    );
+}
