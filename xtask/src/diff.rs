@@ -163,19 +163,9 @@ pub fn diff(old: &Value, new: &Value, scope: &[String]) -> Result<Report> {
 }
 
 fn find<'a>(doc: &'a Value, id: &str) -> Option<(&'a str, &'static str, &'a Value)> {
-    spec::operations(doc)
-        .into_iter()
-        .find(|o| o.op.get("operationId").and_then(Value::as_str) == Some(id))
-        .map(|o| {
-            (
-                o.path,
-                METHODS
-                    .into_iter()
-                    .find(|m| *m == o.method)
-                    .unwrap_or("get"),
-                o.op,
-            )
-        })
+    find_where(doc, |o| {
+        o.op.get("operationId").and_then(Value::as_str) == Some(id)
+    })
 }
 
 /// The operation at `path` and `method`, whatever its operationId.
@@ -184,19 +174,24 @@ fn find_at<'a>(
     path: &str,
     method: &str,
 ) -> Option<(&'a str, &'static str, &'a Value)> {
-    spec::operations(doc)
-        .into_iter()
-        .find(|o| o.path == path && o.method == method)
-        .map(|o| {
-            (
-                o.path,
-                METHODS
-                    .into_iter()
-                    .find(|m| *m == o.method)
-                    .unwrap_or("get"),
-                o.op,
-            )
-        })
+    find_where(doc, |o| o.path == path && o.method == method)
+}
+
+/// The first operation `wanted` accepts: its path, method and object.
+fn find_where<'a>(
+    doc: &'a Value,
+    wanted: impl Fn(&spec::OperationRef<'a>) -> bool,
+) -> Option<(&'a str, &'static str, &'a Value)> {
+    spec::operations(doc).into_iter().find(wanted).map(|o| {
+        (
+            o.path,
+            METHODS
+                .into_iter()
+                .find(|m| *m == o.method)
+                .unwrap_or("get"),
+            o.op,
+        )
+    })
 }
 
 /// [`diff`], judged by effect: the generated Rust API of both sides (`old_api`,
