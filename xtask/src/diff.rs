@@ -211,7 +211,7 @@ pub fn judge(
     let rust = rust_api::compare(old_api, new_api);
     if rust.worst() != Some(Class::Breaking) {
         for change in &mut report.changes {
-            if change.class == Class::Breaking && is_response_shape(&change.pointer) {
+            if change.class == Class::Breaking && is_shape_only(change) {
                 change.class = Class::NeedsAttention;
                 change
                     .message
@@ -274,12 +274,18 @@ pub fn judge_documents(old: &Value, new: &Value, scope: &[String]) -> Result<Rep
     }
 }
 
-/// Whether a change's pointer is inside a response's schema: what the generated code
-/// decodes. A request body's schema is also what the server accepts (a tightened
-/// constraint refuses requests the generated types still build), so it stays judged
-/// on the wire.
-fn is_response_shape(pointer: &str) -> bool {
-    pointer.contains("/responses/")
+/// Whether a change is one of a body's shape, which the generated types carry: in a
+/// response, any (the types are what decodes it); in a request body, any but a
+/// tightened constraint or an enum's values, which the server enforces whether or not
+/// the types show them. Fields moved between composition members (upstream moved
+/// rulesets' `kind` and `phase` from one `allOf` member to another in 2024) are shape.
+fn is_shape_only(change: &crate::report::Change) -> bool {
+    if change.pointer.contains("/responses/") {
+        return true;
+    }
+    change.pointer.contains("/requestBody")
+        && !change.message.contains("tightened")
+        && !change.pointer.ends_with("/enum")
 }
 
 fn op_pointer(path: &str, method: &str) -> String {

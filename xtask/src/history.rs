@@ -100,7 +100,8 @@ pub struct Pair {
     /// The JSON diff's class alone, as `diff` judged before it read the Rust API.
     pub json: Option<Class>,
     /// A breaking change on the wire that the Rust API does not show (auth, a
-    /// parameter's constraint): the class is then breaking while the Rust API is not.
+    /// parameter's or a request body's constraint): `judge` keeps such lines breaking
+    /// while the Rust API holds.
     pub wire: bool,
     /// The operationId changed.
     pub renamed: bool,
@@ -492,6 +493,7 @@ fn pairs(op: &Operation) -> Result<Vec<Pair>> {
         let new: Value = serde_json::from_str(&std::fs::read_to_string(&b.file)?)?;
         let (old_api, new_api) = (Surface::of(a_code)?, Surface::of(b_code)?);
         let rust = rust_api::compare(&old_api, &new_api).worst();
+        let json = diff::diff(&old, &new, std::slice::from_ref(&a.operation_id))?;
         let report = diff::judge(
             &old,
             &new,
@@ -502,14 +504,12 @@ fn pairs(op: &Operation) -> Result<Vec<Pair>> {
         out.push(Pair {
             to: *j,
             class: report.worst(),
-            json: diff::diff(&old, &new, std::slice::from_ref(&a.operation_id))?.worst(),
+            json: json.worst(),
             rust,
-            wire: report.changes.iter().any(|c| {
-                c.class == Class::Breaking
-                    && !c.pointer.starts_with("rust:")
-                    && !c.pointer.contains("/responses/")
-                    && !c.pointer.contains("/requestBody")
-            }),
+            wire: json
+                .changes
+                .iter()
+                .any(|c| c.class == Class::Breaking && is_wire(c)),
             renamed: a.operation_id != b.operation_id,
             from: *i,
             lines: report
@@ -520,6 +520,22 @@ fn pairs(op: &Operation) -> Result<Vec<Pair>> {
         });
     }
     Ok(out)
+}
+
+/// Whether a line of the JSON diff is about the wire rather than a body's shape: auth,
+/// the operation's path, method or id, a parameter, or a request body's constraint or
+/// enum (the server enforces it whatever the types show). Read from the JSON alone, so
+/// that the measure does not lean on `judge`'s own rule.
+fn is_wire(change: &crate::report::Change) -> bool {
+    let p = &change.pointer;
+    p.contains("/security")
+        || p.contains("securitySchemes")
+        || p.contains("/parameters/")
+        || p.ends_with("/operationId")
+        || change.message.contains(" moved from ")
+        || change.message.contains("operation ")
+        || (p.contains("/requestBody")
+            && (change.message.contains("tightened") || p.ends_with("/enum")))
 }
 
 /// Whether `diff`'s class agrees with what the generated Rust API and the wire did:
