@@ -168,13 +168,19 @@ fn find<'a>(doc: &'a Value, id: &str) -> Option<(&'a str, &'static str, &'a Valu
     })
 }
 
-/// The operation at `path` and `method`, whatever its operationId.
+/// The operation at `path` and `method`, whatever its operationId; failing that, at a
+/// path whose parameters upstream renamed (`diff` then reports the move).
 fn find_at<'a>(
     doc: &'a Value,
     path: &str,
     method: &str,
 ) -> Option<(&'a str, &'static str, &'a Value)> {
-    find_where(doc, |o| o.path == path && o.method == method)
+    let shape = spec::path_shape(path);
+    find_where(doc, |o| o.path == path && o.method == method).or_else(|| {
+        find_where(doc, |o| {
+            spec::path_shape(o.path) == shape && o.method == method
+        })
+    })
 }
 
 /// The first operation `wanted` accepts: its path, method and object.

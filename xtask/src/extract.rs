@@ -541,8 +541,18 @@ pub fn follow_rename(before: &Value, upstream: &Value, id: &str) -> String {
     else {
         return id.to_string();
     };
-    ops.iter()
-        .find(|op| op.path == old.path && op.method == old.method)
+    // The same path, or one whose parameters upstream renamed (`{identifier}` →
+    // `{account_id}` across the Access paths in 2023), as replay-history follows it.
+    let shape = spec::path_shape(old.path);
+    let same_method = ops.iter().filter(|op| op.method == old.method);
+    same_method
+        .clone()
+        .find(|op| op.path == old.path)
+        .or_else(|| {
+            same_method
+                .clone()
+                .find(|op| spec::path_shape(op.path) == shape)
+        })
         .and_then(|op| id_of(op.op))
         .unwrap_or(id)
         .to_string()
@@ -723,6 +733,19 @@ mod tests {
             a.pointer(&format!("{rule}/discriminator/mapping/block")),
             Some(&json!(format!("#{rule}/oneOf/0")))
         );
+    }
+
+    #[test]
+    fn a_renamed_operation_is_followed_even_where_its_path_parameter_was_renamed() {
+        let before = upstream();
+        let mut after = upstream();
+        let paths = after["paths"].as_object_mut().unwrap();
+        let mut item = paths.shift_remove("/a/{id}").unwrap();
+        item["post"]["operationId"] = json!("a-renamed");
+        paths.insert("/a/{account_id}".to_string(), item);
+        assert_eq!(follow_rename(&before, &after, "a"), "a-renamed");
+        assert_eq!(follow_rename(&before, &before, "a"), "a");
+        assert_eq!(follow_rename(&before, &after, "nowhere"), "nowhere");
     }
 
     #[test]

@@ -261,34 +261,13 @@ fn find<'a>(doc: &'a Value, method: &str, path: &str) -> Option<&'a str> {
         ))
         .and_then(Value::as_str);
     exact.or_else(|| {
-        let shape = path_shape(path);
+        let shape = spec::path_shape(path);
         doc.get("paths")?
             .as_object()?
             .iter()
-            .find(|(p, item)| path_shape(p) == shape && item.get(method).is_some())
+            .find(|(p, item)| spec::path_shape(p) == shape && item.get(method).is_some())
             .and_then(|(_, item)| item.get(method)?.get("operationId")?.as_str())
     })
-}
-
-/// A path with its parameters' names left out: `/a/{id}/b` → `/a/{}/b`.
-fn path_shape(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    let mut inside = false;
-    for c in path.chars() {
-        match c {
-            '{' => {
-                inside = true;
-                out.push('{');
-            }
-            '}' => {
-                inside = false;
-                out.push('}');
-            }
-            _ if inside => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// `METHOD /path` → (`method`, `/path`).
@@ -719,7 +698,7 @@ mod tests {
     #[test]
     fn a_path_is_followed_whatever_its_parameters_are_named() {
         assert_eq!(
-            path_shape("/accounts/{identifier}/apps/{uuid}"),
+            spec::path_shape("/accounts/{identifier}/apps/{uuid}"),
             "/accounts/{}/apps/{}"
         );
         let doc = serde_json::json!({"paths": {"/accounts/{identifier}/apps": {

@@ -187,3 +187,24 @@ pub fn operations(doc: &Value) -> Vec<OperationRef<'_>> {
     }
     out
 }
+
+/// A path with its parameters' names left out: `/a/{id}/b` → `/a/{}/b`.
+pub fn path_shape(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut inside = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                inside = true;
+                out.push('{');
+            }
+            '}' => {
+                inside = false;
+                out.push('}');
+            }
+            _ if inside => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
