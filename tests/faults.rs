@@ -523,7 +523,7 @@ async fn rate_limited_retry_after_300_fails_fast() {
     assert!(matches!(err, Error::RateLimited(_)), "{err:?}");
     assert_eq!(err.retry_after(), Some(Duration::from_secs(300)));
     assert_eq!((err.attempts(), server.requests()), (1, 1));
-    assert!(err.to_string().contains("retry after 300s"), "{err}");
+    assert!(err.to_string().contains("retry after 5m"), "{err}");
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ mod action;
 mod architecture;
 mod bulk;
 mod codegen;
+mod company;
 mod contract;
 mod faults;
 mod fuzz_decode;

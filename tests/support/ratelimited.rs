@@ -43,6 +43,10 @@ pub struct RateLimitedServer {
     pub base: String,
     /// What it answered.
     pub counts: Arc<Counts>,
+    state: Arc<Mutex<State>>,
+    kind: Limiter,
+    quota: usize,
+    window: Duration,
 }
 
 /// The limiter's memory: when each counted request arrived (sliding), or the current
@@ -118,10 +122,10 @@ impl RateLimitedServer {
             window_start: now,
             used: 0,
         }));
-        let c = counts.clone();
+        let (c, shared) = (counts.clone(), state.clone());
         tokio::spawn(async move {
             while let Ok((mut socket, _)) = listener.accept().await {
-                let (counts, state) = (c.clone(), state.clone());
+                let (counts, state) = (c.clone(), shared.clone());
                 tokio::spawn(async move {
                     let mut buf = Vec::new();
                     let mut chunk = [0u8; 4096];
@@ -179,6 +183,20 @@ impl RateLimitedServer {
                 });
             }
         });
-        Self { base, counts }
+        Self {
+            base,
+            counts,
+            state,
+            kind,
+            quota,
+            window,
+        }
+    }
+
+    /// Spends what is left of the current window, as another client of the account
+    /// would have (not counted in [`Counts`]).
+    pub fn spend_window(&self) {
+        let mut state = self.state.lock().expect("lock");
+        while state.admit(self.kind, self.quota, self.window).0 {}
     }
 }

@@ -338,7 +338,7 @@ mod tests {
         assert_eq!(err.attempts(), 3, "the requests sent before this round");
         assert!(
             err.to_string()
-                .contains("the call's total timeout of 60s was reached while pacing"),
+                .contains("the call's total timeout of 1m was reached while pacing"),
             "{err}"
         );
         drop(alone);

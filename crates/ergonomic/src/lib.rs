@@ -255,6 +255,7 @@ mod line;
 mod numbers;
 mod pacer;
 mod proxy;
+mod quota;
 mod rate_limit;
 mod report;
 mod request;

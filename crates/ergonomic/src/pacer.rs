@@ -32,6 +32,7 @@ use tokio::time::Instant;
 
 use crate::line::{Line, either};
 use crate::numbers::clamp_wait;
+use crate::quota::{Budget, Learned};
 use crate::rate_limit::RateLimit;
 
 /// A 429 without `Retry-After` waits this long.
@@ -64,6 +65,13 @@ pub(crate) struct Pacer {
 struct State {
     /// What the headers said, once any response carried them.
     budget: Option<Budget>,
+    /// This client's share of what counted windows saw spent, once a window showed it
+    /// (none known: all of it). Kept from window to window.
+    share: Option<f64>,
+    /// When the last request started (the spacing of starts in company counts from it).
+    last_start: Option<Instant>,
+    /// Spreads the spacing of clients in company (a counter, hashed).
+    spacing_draws: u64,
     /// Requests started and not yet answered.
     in_flight: u64,
     /// Nobody starts before this (a 429's advice).
@@ -81,26 +89,6 @@ struct State {
     alone_since: Option<Instant>,
     /// The requests waiting for their turn, by ticket, in the order they asked.
     line: Line,
-}
-
-/// From `r` and `t`: the lowest `r` answered in the current window. It belongs to the
-/// request that reached the server last, so it counts every answered request; those
-/// still in flight may not be counted and take from it.
-#[derive(Debug, Clone, Copy)]
-struct Budget {
-    min_r: u64,
-    reset: Instant,
-}
-
-/// A limit learned without headers: `quota` starts per `window`.
-#[derive(Debug, Clone, Copy)]
-struct Learned {
-    /// When the 429 that taught it was answered.
-    learned_at: Instant,
-    quota: u64,
-    window: Duration,
-    window_start: Instant,
-    started: u64,
 }
 
 /// One request's place under the limit; dropping it (answered or not) frees the place.
@@ -157,6 +145,21 @@ enum Wait {
     Until(Instant),
     /// The answer of the request sent alone, or this time, whichever comes first.
     AnswerOr(Instant),
+}
+
+impl State {
+    /// A number in `[0, 1)`, different at each draw and in each process: clients that
+    /// see the same count do not space their starts in step.
+    fn jitter(&mut self) -> f64 {
+        use std::hash::{BuildHasher, Hasher};
+        thread_local! {
+            static KEYS: std::collections::hash_map::RandomState = Default::default();
+        }
+        self.spacing_draws = self.spacing_draws.wrapping_add(1);
+        let mut h = KEYS.with(|k| k.build_hasher());
+        h.write_u64(self.spacing_draws);
+        (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+    }
 }
 
 impl Pacer {
@@ -216,13 +219,12 @@ impl Pacer {
         let blocked = s.blocked_until.filter(|t| *t > now);
         let spent = s
             .budget
-            .filter(|b| s.in_flight == 0 && b.min_r == 0 && b.reset > now)
+            .filter(|b| s.in_flight == 0 && b.spent() && b.reset > now)
             .map(|b| b.reset);
         let learned = s
             .learned
             .filter(|_| s.budget.is_none())
-            .filter(|l| l.started >= l.quota && l.window_start + l.window > now)
-            .map(|l| l.window_start + l.window);
+            .and_then(|l| l.used_up_until(now));
         [blocked, spent, learned].into_iter().flatten().max()
     }
 
@@ -265,13 +267,25 @@ impl Pacer {
             }
         }
         if let Some(budget) = s.budget {
-            if budget.min_r > s.in_flight {
+            let allowance = budget.allowance(s.share);
+            // In company, starts are spread over what is left of the window: requests
+            // spent at once leave nothing for clients whose window starts a little later.
+            if let Some(gap) = budget.spacing(s.share, allowance, now, s.jitter()) {
+                let next = s.last_start.map_or(now, |t| t + gap);
+                if next > now && allowance > s.in_flight {
+                    return Err(Wait::AnswerOr(next));
+                }
+            }
+            if allowance > s.in_flight {
                 s.in_flight += 1;
+                s.last_start = Some(now);
                 return Ok(());
             }
             // Full: an answer may show that a request in flight was already counted;
-            // with none in flight, only the reset helps.
-            return Err(if s.in_flight > 0 {
+            // with none in flight, only the reset helps. A share that rounds to nothing
+            // is this client's restraint, not the server's count: it never fails a
+            // request before its deadline.
+            return Err(if s.in_flight > 0 || !budget.spent() {
                 // Any answer may free a place; the reset does in any case.
                 Wait::AnswerOr(budget.reset)
             } else {
@@ -288,14 +302,7 @@ impl Pacer {
             s.alone_since = Some(now);
         }
         if let Some(learned) = &mut s.learned {
-            let window_end = learned.window_start + learned.window;
-            if now >= window_end {
-                learned.window_start = now;
-                learned.started = 0;
-            } else if learned.started >= learned.quota {
-                return Err(Wait::Until(window_end));
-            }
-            learned.started += 1;
+            learned.start(now).map_err(Wait::Until)?;
         }
         if s.run_start.is_none() {
             s.run_start = Some(now);
@@ -323,36 +330,27 @@ impl Pacer {
             s.budget = None;
         }
         if let Some((r, t)) = counted {
-            let reset = after(now, t);
-            s.budget = Some(match s.budget {
-                // The same window (`t` is whole seconds: resets of one window fall
-                // within a second of each other).
-                Some(b) if b.reset > now && reset < b.reset + Duration::from_secs(1) => Budget {
-                    min_r: b.min_r.min(r),
-                    reset: b.reset.max(reset),
-                },
-                _ => Budget { min_r: r, reset },
-            });
+            // This answer's request is still counted in flight (its permit not dropped).
+            let (budget, share) = Budget::count(
+                s.budget,
+                r,
+                after(now, t),
+                now,
+                s.in_flight.saturating_sub(1),
+            );
+            s.budget = Some(budget);
+            s.share = share.or(s.share);
         }
         if limited {
             self.rate_limited.fetch_add(1, Ordering::Relaxed);
             let until = after(now, advised.unwrap_or(DEFAULT_WAIT));
             s.blocked_until = Some(s.blocked_until.map_or(until, |t| t.max(until)));
             if let Some(budget) = &mut s.budget {
-                budget.min_r = 0;
-                budget.reset = budget.reset.max(until);
-            } else if let Some(start) = s.run_start {
+                budget.limited(until);
+            } else {
                 // No headers: what succeeded since the run began is the quota of one
                 // window, which ends when the server says to come back.
-                let quota = s.run_ok.max(1);
-                let learned_quota = s.learned.map_or(quota, |l| l.quota.min(quota));
-                s.learned = Some(Learned {
-                    learned_at: now,
-                    quota: learned_quota,
-                    window: until.saturating_duration_since(start),
-                    window_start: until,
-                    started: 0,
-                });
+                s.learned = Learned::from_429(s.learned, s.run_start, s.run_ok, now, until);
             }
             s.run_start = None;
             s.run_ok = 0;
@@ -375,12 +373,9 @@ impl Pacer {
         let blocked = s.blocked_until.filter(|t| *t > now);
         let spent = s
             .budget
-            .filter(|b| b.min_r <= s.in_flight && b.reset > now)
+            .filter(|b| b.allowance(s.share) <= s.in_flight && b.reset > now)
             .map(|b| b.reset);
-        let learned = s
-            .learned
-            .filter(|l| l.started >= l.quota && l.window_start + l.window > now)
-            .map(|l| l.window_start + l.window);
+        let learned = s.learned.and_then(|l| l.used_up_until(now));
         [blocked, spent, learned].into_iter().flatten().max()
     }
 
@@ -468,13 +463,13 @@ mod tests {
     async fn an_answer_from_a_later_window_replaces_the_count() {
         let p = counted(1, 10).await;
         let second = p.acquire(far()).await.unwrap();
-        second.answered(Some(&rl(5, 11)), false, None);
+        second.answered(Some(&rl(2, 11)), false, None);
         drop(second);
-        let started = (0..5)
+        let started = (0..2)
             .filter(|_| p.try_start(Instant::now()).is_ok())
             .count();
-        assert_eq!(started, 5, "the later window's places");
-        assert!(p.try_start(Instant::now()).is_err(), "and no sixth");
+        assert_eq!(started, 2, "the later window's places");
+        assert!(p.try_start(Instant::now()).is_err(), "and no third");
     }
 
     /// An answer without a count, within a counted window, leaves the count as it
@@ -567,7 +562,7 @@ mod tests {
         let b = p.acquire(far()).await.unwrap();
         let c = p.acquire(far()).await.unwrap();
         // An older answer arriving late cannot raise the count.
-        b.answered(Some(&rl(9, 10)), false, None);
+        b.answered(Some(&rl(6, 10)), false, None);
         assert_eq!(p.lock().budget.unwrap().min_r, 5);
         // 5 left, 2 in flight: 3 more may start, not 4.
         let more: Vec<Permit<'_>> = (0..3)

@@ -1,6 +1,6 @@
 //! The rate-limit state a response advertises: what the pacer and callers read.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderMap;
 use serde::Serialize;
@@ -13,7 +13,12 @@ use crate::numbers::server_seconds;
 /// `t=18446744073709551615`) is one "far too long", never an overflow.
 ///
 /// Read from the IETF draft headers `Ratelimit: "default";r=50;t=30` and
-/// `Ratelimit-Policy: "burst";q=100;w=60`, or the older `X-RateLimit-*`. Serialized
+/// `Ratelimit-Policy: "burst";q=100;w=60`, or the older `X-RateLimit-*`. Where several
+/// policies are given (`"burst";r=50;t=30, "daily";r=0;t=3600`, or the header
+/// repeated), the most restrictive wins: the fewest requests left, then the longest
+/// wait; its `Ratelimit-Policy` entry, by name, gives the limit and window. An
+/// `X-RateLimit-Reset` that is a Unix time (GitHub's and others' habit) is read as the
+/// time until then. Serialized
 /// with the durations as whole seconds (`reset_secs`, `window_secs`), as the headers
 /// give them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -41,26 +46,61 @@ fn whole_seconds<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::
 impl RateLimit {
     /// Parses the rate-limit headers; `None` when there are none.
     pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
+        Self::from_headers_at(headers, SystemTime::now())
+    }
+
+    /// As [`RateLimit::from_headers`], with the wall clock given (an epoch reset is a
+    /// time, read against it).
+    pub(crate) fn from_headers_at(headers: &HeaderMap, now: SystemTime) -> Option<Self> {
         use crate::header_names as h;
         let mut rl = RateLimit::default();
         let (mut x_remaining, mut x_limit, mut x_reset) = (None, None, None);
+        // The most restrictive `Ratelimit` member so far: (r, t, policy name).
+        let mut tightest: Option<(u64, Option<Duration>, String)> = None;
+        let mut policies: Vec<(String, Option<u64>, Option<Duration>)> = Vec::new();
         // One pass over the (few) headers instead of a hashed lookup per name.
         for (name, value) in headers {
             let Ok(v) = value.to_str() else { continue };
             let num = || v.trim().parse::<u64>().ok();
             if *name == h::RATELIMIT {
-                rl.remaining = param(v, "r").and_then(|r| r.parse().ok());
-                rl.reset = param(v, "t").and_then(server_seconds);
+                for member in members(v) {
+                    let Some(r) = param(member, "r").and_then(|r| r.parse::<u64>().ok()) else {
+                        continue;
+                    };
+                    let t = param(member, "t").and_then(server_seconds);
+                    let tighter = tightest.as_ref().is_none_or(|(r0, t0, _)| {
+                        r < *r0 || (r == *r0 && t.unwrap_or_default() > t0.unwrap_or_default())
+                    });
+                    if tighter {
+                        tightest = Some((r, t, policy_name(member)));
+                    }
+                }
             } else if *name == h::RATELIMIT_POLICY {
-                rl.limit = param(v, "q").and_then(|q| q.parse().ok());
-                rl.window = param(v, "w").and_then(server_seconds);
+                policies.extend(members(v).map(|m| {
+                    (
+                        policy_name(m),
+                        param(m, "q").and_then(|q| q.parse().ok()),
+                        param(m, "w").and_then(server_seconds),
+                    )
+                }));
             } else if *name == h::X_RATELIMIT_REMAINING {
                 x_remaining = num();
             } else if *name == h::X_RATELIMIT_LIMIT {
                 x_limit = num();
             } else if *name == h::X_RATELIMIT_RESET {
-                x_reset = server_seconds(v);
+                x_reset = reset_seconds(v, now);
             }
+        }
+        let chosen = tightest.as_ref().map(|(_, _, name)| name.as_str());
+        if let Some((_, q, w)) = policies
+            .iter()
+            .find(|(name, ..)| Some(name.as_str()) == chosen)
+            .or(policies.first())
+        {
+            (rl.limit, rl.window) = (*q, *w);
+        }
+        if let Some((r, t, _)) = tightest {
+            (rl.remaining, rl.reset) = (Some(r), t);
         }
         rl.remaining = rl.remaining.or(x_remaining);
         rl.limit = rl.limit.or(x_limit);
@@ -69,11 +109,63 @@ impl RateLimit {
     }
 }
 
-/// `key=value` from a structured-field list such as `"default";r=50;t=30`; the first
-/// list member that has the key wins.
-fn param<'a>(header: &'a str, key: &str) -> Option<&'a str> {
-    header
-        .split([';', ','])
+/// A Unix time this far past the epoch (2001-09-09) is a time, not seconds from now: no
+/// window lasts 31 years.
+const EPOCH_RESET_FROM: u64 = 1_000_000_000;
+
+/// `X-RateLimit-Reset` as a wait: seconds from now, or, when it is a Unix time, the
+/// time until then (one already past: none).
+fn reset_seconds(text: &str, now: SystemTime) -> Option<Duration> {
+    match text.trim().parse::<u64>() {
+        Ok(at) if at >= EPOCH_RESET_FROM => Some(
+            // A time the clock cannot hold is far in the future: the longest wait.
+            match SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(at)) {
+                Some(at) => {
+                    crate::numbers::clamp_wait(at.duration_since(now).unwrap_or(Duration::ZERO))
+                }
+                None => crate::numbers::MAX_SERVER_WAIT,
+            },
+        ),
+        _ => server_seconds(text),
+    }
+}
+
+/// The members of a structured-field list (`"a";r=1;t=2, "b";r=0;t=9`), split at
+/// commas outside quotes.
+fn members(header: &str) -> impl Iterator<Item = &str> {
+    let mut quoted = false;
+    let mut start = 0;
+    let mut cuts = Vec::new();
+    for (i, c) in header.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                cuts.push(&header[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    cuts.push(&header[start..]);
+    cuts.into_iter().map(str::trim).filter(|m| !m.is_empty())
+}
+
+/// A member's name: the item before its first `;`, unquoted.
+fn policy_name(member: &str) -> String {
+    member
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .trim_matches('"')
+        .to_string()
+}
+
+/// `key=value` among a member's parameters (`"default";r=50;t=30`).
+fn param<'a>(member: &'a str, key: &str) -> Option<&'a str> {
+    member
+        .split(';')
+        .skip(1)
         .filter_map(|part| part.trim().split_once('='))
         .find(|(k, _)| k.trim() == key)
         .map(|(_, v)| v.trim().trim_matches('"'))
@@ -133,6 +225,70 @@ mod tests {
             h.insert("x-ratelimit-reset", HeaderValue::from_str(t).unwrap());
             assert_eq!(RateLimit::from_headers(&h).unwrap().reset, day, "{t}");
         }
+    }
+
+    fn ratelimit(values: &[&'static str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("ratelimit", HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    /// Several policies: the fewest left wins, in either order and across repeated
+    /// headers; at equal counts the longer wait.
+    #[test]
+    fn the_most_restrictive_policy_wins() {
+        for values in [
+            &[r#""burst";r=50;t=30, "daily";r=0;t=3600"#][..],
+            &[r#""daily";r=0;t=3600, "burst";r=50;t=30"#],
+            &[r#""burst";r=50;t=30"#, r#""daily";r=0;t=3600"#],
+            &[r#""daily";r=0;t=60, "burst";r=0;t=3600"#],
+        ] {
+            let rl = RateLimit::from_headers(&ratelimit(values)).unwrap();
+            assert_eq!(rl.remaining, Some(0), "{values:?}");
+            assert_eq!(rl.reset, Some(Duration::from_secs(3600)), "{values:?}");
+        }
+    }
+
+    #[test]
+    fn the_chosen_policy_names_its_limit() {
+        let mut h = ratelimit(&[r#""burst";r=50;t=30, "daily";r=2;t=3600"#]);
+        h.insert(
+            "ratelimit-policy",
+            HeaderValue::from_static(r#""burst";q=100;w=60, "daily";q=1000;w=86400"#),
+        );
+        let rl = RateLimit::from_headers(&h).unwrap();
+        assert_eq!((rl.remaining, rl.limit), (Some(2), Some(1000)));
+        assert_eq!(rl.window, Some(Duration::from_secs(86400)));
+    }
+
+    /// A comma inside a quoted name does not split the member.
+    #[test]
+    fn quoted_commas_stay_in_their_member() {
+        let rl = RateLimit::from_headers(&ratelimit(&[r#""a,b";r=3;t=9"#])).unwrap();
+        assert_eq!(
+            (rl.remaining, rl.reset),
+            (Some(3), Some(Duration::from_secs(9)))
+        );
+    }
+
+    #[test]
+    fn an_epoch_reset_is_a_time() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let at = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert("x-ratelimit-reset", HeaderValue::from_static(v));
+            RateLimit::from_headers_at(&h, now).unwrap().reset
+        };
+        assert_eq!(at("1800000090"), Some(Duration::from_secs(90)));
+        assert_eq!(at("1799999000"), Some(Duration::ZERO), "already past");
+        assert_eq!(at("90"), Some(Duration::from_secs(90)), "seconds from now");
+        assert_eq!(
+            at("999999999"),
+            Some(crate::numbers::MAX_SERVER_WAIT),
+            "31 years: a day"
+        );
     }
 
     #[test]

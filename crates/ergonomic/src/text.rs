@@ -4,16 +4,34 @@
 use std::fmt;
 use std::time::Duration;
 
-/// `1.5s`, `300s`, `250ms`.
+/// `250ms`, `1.5s`, `59s`, then whole units as people write them: `2m 30s`, `1h`,
+/// `1d` (a server's `t=86400` is a day, not `86400.0s`). From a minute up, the
+/// fraction of a second is rounded away.
 pub(crate) fn human_duration(d: Duration) -> String {
     if d < Duration::from_millis(1) && !d.is_zero() {
         format!("{}µs", d.as_micros())
     } else if d.as_millis() < 1000 {
         format!("{}ms", d.as_millis())
-    } else if d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
+    } else if d < Duration::from_secs(60) {
+        if d.subsec_millis() == 0 {
+            format!("{}s", d.as_secs())
+        } else {
+            format!("{:.1}s", d.as_secs_f64())
+        }
     } else {
-        format!("{:.1}s", d.as_secs_f64())
+        let secs = d.as_secs() + u64::from(d.subsec_millis() >= 500);
+        let parts = [
+            (secs / 86_400, "d"),
+            (secs / 3600 % 24, "h"),
+            (secs / 60 % 60, "m"),
+            (secs % 60, "s"),
+        ];
+        let words: Vec<String> = parts
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, unit)| format!("{n}{unit}"))
+            .collect();
+        words.join(" ")
     }
 }
 
@@ -138,6 +156,12 @@ mod tests {
     fn durations_read_naturally() {
         assert_eq!(human_duration(Duration::from_millis(250)), "250ms");
         assert_eq!(human_duration(Duration::from_micros(500)), "500µs");
+        assert_eq!(human_duration(Duration::from_secs(86_400)), "1d");
+        assert_eq!(human_duration(Duration::from_millis(86_399_970)), "1d");
+        assert_eq!(human_duration(Duration::from_secs(3600)), "1h");
+        assert_eq!(human_duration(Duration::from_secs(150)), "2m 30s");
+        assert_eq!(human_duration(Duration::from_secs(90_061)), "1d 1h 1m 1s");
+        assert_eq!(human_duration(Duration::from_millis(59_500)), "59.5s");
         // The edges: a whole millisecond and a whole second use the larger unit.
         assert_eq!(human_duration(Duration::from_millis(1)), "1ms");
         assert_eq!(human_duration(Duration::from_secs(1)), "1s");
@@ -146,7 +170,7 @@ mod tests {
             "ready\\u{0}\\u{202e}"
         );
         assert_eq!(human_duration(Duration::ZERO), "0ms");
-        assert_eq!(human_duration(Duration::from_secs(300)), "300s");
+        assert_eq!(human_duration(Duration::from_secs(300)), "5m");
         assert_eq!(human_duration(Duration::from_millis(1500)), "1.5s");
     }
 

@@ -1,0 +1,294 @@
+//! What the pacer knows of the account's limit: a window counted by the server's
+//! `Ratelimit` headers ([`Budget`]), or, without headers, a quota learned from 429s
+//! ([`Learned`]). The arithmetic lives here; `pacer.rs` decides who waits and wakes.
+//!
+//! Both are made for company: the limit is the account's, shared with other copies of
+//! the command, wrangler, Terraform. So a counted window is spent in proportion to this
+//! client's share of what the window saw spent, and a learned quota is never learned
+//! from a 429 that this client's own requests did not cause, and grows back after a
+//! window it used without a 429 (additive increase, multiplicative decrease, as TCP
+//! and the AWS SDKs' adaptive retry do).
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// A share below this is taken as this: a client that has seen others spend the window
+/// still takes a place now and then, so that it learns when they have gone.
+const MIN_SHARE: f64 = 0.05;
+
+/// From `r` and `t`: the lowest `r` answered in the current window. It belongs to the
+/// request that reached the server last, so it counts every answered request; those
+/// still in flight may not be counted and take from it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    pub(crate) min_r: u64,
+    /// The highest `r` answered in the window, and the answers counted in it: how much
+    /// of what the window saw spent was this client's.
+    max_r: u64,
+    answered: u64,
+    pub(crate) reset: Instant,
+}
+
+impl Budget {
+    /// The count an answer with `r` and a reset at `reset` leaves, merged into the
+    /// window known so far if it is the same one (`t` is whole seconds: resets of one
+    /// window fall within a second of each other). Also gives this client's share of
+    /// the window's spending, when the window shows it.
+    pub(crate) fn count(
+        known: Option<Budget>,
+        r: u64,
+        reset: Instant,
+        now: Instant,
+        in_flight: u64,
+    ) -> (Budget, Option<f64>) {
+        match known {
+            Some(b) if b.reset > now && reset < b.reset + Duration::from_secs(1) => {
+                let b = Budget {
+                    min_r: b.min_r.min(r),
+                    max_r: b.max_r.max(r),
+                    answered: b.answered + 1,
+                    reset: b.reset.max(reset),
+                };
+                (b, b.share(in_flight))
+            }
+            _ => (
+                Budget {
+                    min_r: r,
+                    max_r: r,
+                    answered: 1,
+                    reset,
+                },
+                None,
+            ),
+        }
+    }
+
+    /// This client's part of what was spent between the highest and the lowest `r` it
+    /// saw: at most its answers since the highest one plus those still in flight (which
+    /// may have been counted already). Alone, that is everything: 1.
+    fn share(&self, in_flight: u64) -> Option<f64> {
+        let spent = self.max_r.saturating_sub(self.min_r);
+        if spent == 0 {
+            return None;
+        }
+        let ours = (self.answered - 1 + in_flight) as f64;
+        Some((ours / spent as f64).clamp(MIN_SHARE, 1.0))
+    }
+
+    /// How many of this client's requests may be out at once: its share of what is left
+    /// (all of it, alone), and while a window is young, no more than twice the answers
+    /// it has had (slow start: a client that does not yet know whether others share the
+    /// window does not spend it in one burst).
+    pub(crate) fn allowance(&self, share: Option<f64>) -> u64 {
+        let share = share.unwrap_or(1.0);
+        // Floor: a share that rounds to nothing waits for the next window.
+        let mine = (self.min_r as f64 * share) as u64;
+        mine.min(2 * self.answered + 1)
+    }
+
+    /// In company (a share below 1), the time between this client's starts that spreads
+    /// its `allowance` over what is left of the window, drawn from ±50 % around it by
+    /// `jitter` in `[0, 1)`. Alone: none, the window is this client's to spend at once.
+    pub(crate) fn spacing(
+        &self,
+        share: Option<f64>,
+        allowance: u64,
+        now: Instant,
+        jitter: f64,
+    ) -> Option<Duration> {
+        let share = share.filter(|s| *s < 1.0)?;
+        let left = self.reset.saturating_duration_since(now);
+        let even = left.div_f64(allowance.max(1) as f64);
+        let _ = share;
+        Some(even.mul_f64(0.5 + jitter.clamp(0.0, 1.0)))
+    }
+
+    /// Whether nothing more may start before the reset whatever answers come.
+    pub(crate) fn spent(&self) -> bool {
+        self.min_r == 0
+    }
+
+    /// A 429 answered in this window: it is spent until `until` at least.
+    pub(crate) fn limited(&mut self, until: Instant) {
+        self.min_r = 0;
+        self.reset = self.reset.max(until);
+    }
+}
+
+/// A limit learned from 429s without headers: `quota` starts per `window`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Learned {
+    /// When the 429 that taught it was answered.
+    pub(crate) learned_at: Instant,
+    pub(crate) quota: u64,
+    pub(crate) window: Duration,
+    pub(crate) window_start: Instant,
+    pub(crate) started: u64,
+    /// Below this the quota doubles after a clean window, from it on it grows by one
+    /// (TCP's slow-start threshold): half the quota a 429 cut short, or what succeeded.
+    threshold: u64,
+}
+
+impl Learned {
+    /// What a 429 answered at `now`, holding until `until`, teaches after `run_ok`
+    /// successes since `run_start`. With no success since the last hold the 429 was
+    /// not this client's doing (another client spent the window): it teaches nothing,
+    /// and a quota learned before stays, its window restarting at `until`.
+    pub(crate) fn from_429(
+        known: Option<Learned>,
+        run_start: Option<Instant>,
+        run_ok: u64,
+        now: Instant,
+        until: Instant,
+    ) -> Option<Learned> {
+        match (run_start, run_ok) {
+            (Some(start), ok) if ok > 0 => Some(Learned {
+                learned_at: now,
+                quota: ok,
+                window: until.saturating_duration_since(start),
+                window_start: until,
+                started: 0,
+                threshold: known.map_or(u64::MAX, |l| (l.quota / 2).max(ok)),
+            }),
+            _ => known.map(|l| Learned {
+                window_start: until,
+                started: 0,
+                ..l
+            }),
+        }
+    }
+
+    /// Takes a place at `now`, or says when the window ends. A window that ended with
+    /// its quota used and no 429 (a 429 restarts the window) grows the quota: doubled
+    /// up to the threshold, then by one. A quota learned in company, or from a window
+    /// another client shared, grows back once the company has gone.
+    pub(crate) fn start(&mut self, now: Instant) -> Result<(), Instant> {
+        let window_end = self.window_start + self.window;
+        if now >= window_end {
+            if self.started >= self.quota {
+                self.quota = if self.quota < self.threshold {
+                    self.quota.saturating_mul(2).min(self.threshold)
+                } else {
+                    self.quota + 1
+                };
+            }
+            self.window_start = now;
+            self.started = 0;
+        } else if self.started >= self.quota {
+            return Err(window_end);
+        }
+        self.started += 1;
+        Ok(())
+    }
+
+    /// The end of the window when its quota is used up.
+    pub(crate) fn used_up_until(&self, now: Instant) -> Option<Instant> {
+        let end = self.window_start + self.window;
+        (self.started >= self.quota && end > now).then_some(end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alone_the_whole_window_is_this_clients() {
+        let now = Instant::now();
+        let reset = now + Duration::from_secs(5);
+        let (mut b, share) = Budget::count(None, 49, reset, now, 0);
+        assert_eq!(share, None);
+        for r in (40..49).rev() {
+            let (next, share) = Budget::count(Some(b), r, reset, now, 0);
+            assert_eq!(share, Some(1.0), "r={r}");
+            b = next;
+        }
+        assert_eq!(b.allowance(Some(1.0)), 21, "slow start: 2 x 10 answers + 1");
+        assert_eq!(b.allowance(None), 21);
+    }
+
+    #[test]
+    fn in_company_a_client_spends_its_share_of_what_is_left() {
+        let now = Instant::now();
+        let reset = now + Duration::from_secs(5);
+        let (b, _) = Budget::count(None, 49, reset, now, 0);
+        // Our second answer: 20 were spent meanwhile, one of them ours.
+        let (b, share) = Budget::count(Some(b), 29, reset, now, 0);
+        assert_eq!(share, Some(MIN_SHARE.max(1.0 / 20.0)));
+        assert_eq!(b.allowance(share), 1, "5 % of 29, floored");
+        let (b, share) = Budget::count(Some(b), 9, reset, now, 9);
+        // Ours: the 2 answers after the highest r and the 9 in flight, of 40 spent.
+        let share = share.unwrap();
+        assert!((share - 11.0 / 40.0).abs() < 1e-9, "{share}");
+        assert_eq!(b.allowance(Some(share)), 2);
+    }
+
+    #[test]
+    fn a_later_window_starts_a_new_count() {
+        let now = Instant::now();
+        let (b, _) = Budget::count(None, 1, now + Duration::from_secs(5), now, 0);
+        let (b, share) = Budget::count(Some(b), 50, now + Duration::from_secs(10), now, 0);
+        assert_eq!((b.min_r, b.answered, share), (50, 1, None));
+    }
+
+    #[test]
+    fn a_429_with_no_success_of_ours_teaches_nothing() {
+        let now = Instant::now();
+        let until = now + Duration::from_secs(20);
+        assert!(Learned::from_429(None, Some(now), 0, now, until).is_none());
+        assert!(Learned::from_429(None, None, 0, now, until).is_none());
+        let known = Learned::from_429(None, Some(now), 7, now, until).unwrap();
+        assert_eq!((known.quota, known.window), (7, Duration::from_secs(20)));
+        let later = until + Duration::from_secs(3);
+        let kept = Learned::from_429(Some(known), None, 0, later, later + Duration::from_secs(1));
+        assert_eq!(
+            kept.unwrap().quota,
+            7,
+            "not lowered by another client's 429"
+        );
+    }
+
+    #[test]
+    fn a_quota_used_without_a_429_grows_back() {
+        let now = Instant::now();
+        let mut l =
+            Learned::from_429(None, Some(now), 1, now, now + Duration::from_secs(1)).unwrap();
+        let mut at = l.window_start;
+        let mut quotas = vec![];
+        for _ in 0..6 {
+            while l.start(at).is_ok() {}
+            quotas.push(l.quota);
+            at += l.window;
+        }
+        assert_eq!(quotas, [1, 2, 4, 8, 16, 32], "doubles: no threshold yet");
+        // A 429 after 40 successes: the threshold is half the quota it cut short.
+        let cut = Learned::from_429(Some(l), Some(at), 40, at, at + l.window).unwrap();
+        assert_eq!((cut.quota, cut.threshold), (40, 40));
+        let mut l = Learned::from_429(Some(cut), Some(at), 10, at, at + l.window).unwrap();
+        assert_eq!((l.quota, l.threshold), (10, 20));
+        let mut at = l.window_start;
+        let mut quotas = vec![];
+        for _ in 0..4 {
+            while l.start(at).is_ok() {}
+            quotas.push(l.quota);
+            at += l.window;
+        }
+        assert_eq!(
+            quotas,
+            [10, 20, 21, 22],
+            "doubles to the threshold, then by one"
+        );
+    }
+
+    #[test]
+    fn a_quota_not_used_up_does_not_grow() {
+        let now = Instant::now();
+        let mut l =
+            Learned::from_429(None, Some(now), 4, now, now + Duration::from_secs(1)).unwrap();
+        let at = l.window_start;
+        l.start(at).unwrap();
+        l.start(at + l.window).unwrap();
+        assert_eq!(l.quota, 4);
+    }
+}
