@@ -629,3 +629,101 @@ async fn a_status_that_is_not_exactly_ready_never_reads_as_ready() {
         assert_eq!(records[i + 1]["outcome"], "not_ready");
     }
 }
+
+/// Every terminating signal a process can catch ends a run as SIGINT and SIGTERM do:
+/// the finished records, `not_attempted` for the rest, the summary and the
+/// "interrupted" line, exit 128 + the signal's number. A signal the command was started
+/// ignoring (SIGHUP under `nohup`) stays ignored: the run goes on until the next one.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_catchable_terminating_signal_writes_the_records_and_the_summary() {
+    for (ignored, signals, code, name) in [
+        (&[][..], &[libc::SIGHUP][..], 129, "SIGHUP"),
+        (&[], &[libc::SIGQUIT], 131, "SIGQUIT"),
+        (&[], &[libc::SIGUSR1], 138, "SIGUSR1"),
+        (&[], &[libc::SIGUSR2], 140, "SIGUSR2"),
+        (&[], &[libc::SIGINT], 130, "SIGINT"),
+        (&[], &[libc::SIGTERM], 143, "SIGTERM"),
+        (
+            &[libc::SIGHUP],
+            &[libc::SIGHUP, libc::SIGTERM],
+            143,
+            "SIGTERM",
+        ),
+    ] {
+        // Two ids are answered; every later request stalls (the last step repeats).
+        let server = FaultServer::start(vec![
+            Step::Raw(json("200 OK", &ok_body(r#"{"status":"ready"}"#))),
+            Step::Raw(json("200 OK", &ok_body(NOT_READY))),
+            Step::StallThen(
+                std::time::Duration::from_secs(24 * 3600),
+                json("200 OK", &ok_body(r#"{"status":"ready"}"#)),
+            ),
+        ])
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        let summary = dir.path().join("summary.md");
+        let args: Vec<String> = [
+            "a",
+            "b",
+            "c",
+            "d",
+            "e",
+            "--account-id",
+            ACCOUNT,
+            "--base-url",
+            &server.base,
+            "--concurrency",
+            "1",
+            "--retries",
+            "0",
+            "--timeout",
+            "24h",
+            "--summary",
+            summary.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec();
+        let env = vec![(TOKEN.0.to_string(), TOKEN.1.to_string())];
+        let run = tokio::task::spawn_blocking(move || {
+            workspace_tests::main_job::run_sync_signalled(&args, &env, 2, ignored, signals)
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            run.code,
+            Some(code),
+            "{name}: {}\n{}",
+            run.stdout,
+            run.stderr
+        );
+        let outcomes: Vec<String> = run
+            .records()
+            .iter()
+            .map(|r| r["outcome"].as_str().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                "ready",
+                "not_ready",
+                "not_attempted",
+                "not_attempted",
+                "not_attempted"
+            ],
+            "{name}"
+        );
+        assert!(
+            run.stderr
+                .contains(&format!("interrupted by {name}: 3 of 5 ids not attempted")),
+            "{name}: {}",
+            run.stderr
+        );
+        let text = std::fs::read_to_string(&summary).unwrap_or_default();
+        assert!(
+            text.starts_with("### cf-mcp-sync: 1 ready, 1 not ready, 0 failed, 3 not attempted\n"),
+            "{name}: {text}"
+        );
+        assert_eq!(text.matches("⏹ not attempted").count(), 3, "{text}");
+        assert_no_secret(&run.stderr);
+    }
+}
