@@ -113,6 +113,105 @@ async fn reset_mid_body() {
     assert_eq!(server.requests(), 3);
 }
 
+/// Answers no HTTP/1.1 reader can take, each as the whole answer to every request.
+fn malformed_answers() -> Vec<(&'static str, Vec<u8>)> {
+    let body = ok_body(r#"{"status":"ready"}"#);
+    let n = body.len();
+    let head = |status: &str, extra: &str| {
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{extra}connection: close\r\n\r\n{body}"
+        )
+        .into_bytes()
+    };
+    let length = format!("content-length: {n}\r\n");
+    vec![
+        (
+            "two different Content-Lengths",
+            head(
+                "200 OK",
+                &format!("content-length: {n}\r\ncontent-length: {}\r\n", n + 1),
+            ),
+        ),
+        (
+            "an obs-folded header",
+            head("200 OK", &format!("x-folded: a\r\n b\r\n{length}")),
+        ),
+        (
+            "a NUL in a header value",
+            head("200 OK", &format!("x-nul: a\0b\r\n{length}")),
+        ),
+        ("status 000", head("000 Zero", &length)),
+        ("status 099", head("099 Low", &length)),
+        (
+            "the HTTP/2 preface",
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec(),
+        ),
+        (
+            "an HTTP/2 SETTINGS frame",
+            vec![0, 0, 0, 4, 0, 0, 0, 0, 0],
+        ),
+        (
+            "a chunk size past 64 bits",
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\nFFFFFFFFFFFFFFFFFFFF\r\nx\r\n0\r\n\r\n"
+                .to_vec(),
+        ),
+    ]
+}
+
+/// What cannot be read now cannot be read on a second try: each malformed answer is one
+/// attempt, not three, and the error says the answer was malformed. A reset or a
+/// timeout (above) is still tried again.
+#[tokio::test]
+async fn malformed_framing_is_reported_once_not_retried() {
+    for (what, answer) in malformed_answers() {
+        let server = FaultServer::start(vec![Step::Raw(answer)]).await;
+        let err = run(&server).await.unwrap_err();
+        let shown = err.to_string();
+        assert!(matches!(err, Error::Transport(_)), "{what}: {err:?}");
+        assert_eq!(
+            (err.attempts(), server.requests()),
+            (1, 1),
+            "{what}: {shown}"
+        );
+        assert!(!err.is_retryable(), "{what}: {shown}");
+        assert!(shown.contains("malformed"), "{what}: {shown}");
+    }
+}
+
+/// hyper reads at most 100 headers; the 101st makes the answer unreadable, and the error
+/// says that, with the count, rather than calling a 2 KB head too large.
+#[tokio::test]
+async fn more_than_100_headers_are_named_by_their_count() {
+    let headers: Vec<(String, String)> = (0..101)
+        .map(|i| (format!("x-h{i}"), "v".to_string()))
+        .collect();
+    let pairs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let answer = response(
+        "200 OK",
+        &pairs,
+        ok_body(r#"{"status":"ready"}"#).as_bytes(),
+    );
+    assert!(answer.len() < 2048, "a small head: {} bytes", answer.len());
+    let server = FaultServer::start(vec![Step::Raw(answer)]).await;
+    let err = run(&server).await.unwrap_err();
+    let shown = err.to_string();
+    assert!(shown.contains("more than 100 headers"), "{shown}");
+    assert!(shown.contains("malformed"), "{shown}");
+    assert_eq!((err.attempts(), server.requests()), (1, 1), "{shown}");
+    // At the limit (98 and content-length and connection: 100), the answer is read.
+    let headers = &pairs[..98];
+    let answer = response(
+        "200 OK",
+        headers,
+        ok_body(r#"{"status":"ready"}"#).as_bytes(),
+    );
+    let server = FaultServer::start(vec![Step::Raw(answer)]).await;
+    assert!(run(&server).await.unwrap().is_ready());
+}
+
 #[tokio::test]
 async fn slow_headers_past_the_attempt_timeout() {
     let server = FaultServer::start(vec![Step::StallThen(Duration::from_secs(30), ready())]).await;

@@ -1115,3 +1115,49 @@ async fn a_credential_echoed_in_another_spelling_is_not_printed_either() {
     assert_no_secret(&run.stderr);
     assert_no_secret(&std::fs::read_to_string(&summary).unwrap_or_default());
 }
+
+// ---- small messages ----
+
+/// Messages that said less (or more) than they meant: a server id ending in a CR names
+/// the CR, as an account id's does (the echo shows it as a space); `http://localhost.`
+/// is loopback like `localhost` and reaches the local server; a 304 says its status
+/// once.
+#[tokio::test(flavor = "multi_thread")]
+async fn small_messages_name_what_they_mean() {
+    for (server_id, account_id) in [("my-server\r", ACCOUNT), (SERVER, "acc\r")] {
+        let run = run_sync_off_runtime(
+            [server_id, "--account-id", account_id, "--mock"],
+            Vec::<(String, String)>::new(),
+        )
+        .await;
+        assert_eq!(run.code, Some(2), "{}", run.stderr);
+        assert!(
+            run.stderr.contains(r"must not contain '\r'"),
+            "{server_id:?} {account_id:?}: {}",
+            run.stderr
+        );
+    }
+
+    let server = FaultServer::start(vec![Step::Raw(ready())]).await;
+    let port = server.base.rsplit(':').next().unwrap_or_default();
+    let report = client(&format!("http://localhost.:{port}"))
+        .build()
+        .expect("localhost. is loopback")
+        .sync(ACCOUNT, SERVER)
+        .await
+        .unwrap();
+    assert!(report.is_ready());
+    assert_eq!(server.requests(), 1);
+
+    let err = sync_once(response(
+        "304 Not Modified",
+        &[("cf-ray", workspace_tests::RAY)],
+        b"",
+    ))
+    .await
+    .unwrap_err()
+    .to_string();
+    assert_eq!(err.matches("304").count(), 1, "{err}");
+    assert_eq!(err.matches("Not Modified").count(), 1, "{err}");
+    assert!(err.contains("conditional request"), "{err}");
+}

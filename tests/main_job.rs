@@ -531,3 +531,199 @@ fn a_command_the_suites_start_dies_with_its_thread() {
         "the child outlived its thread (status {status:#x})"
     );
 }
+
+/// Only the exact status `ready` reads as ready. A status that differs by a character a
+/// reader cannot see (a trailing space, U+2028, NBSP, a zero-width space, a BOM) is
+/// quoted with that character escaped in the text line, the annotation and the summary,
+/// so that it never prints as a ready server's line; the JSON record keeps it as sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_status_that_is_not_exactly_ready_never_reads_as_ready() {
+    let cases = [
+        ("ready ", r#""ready ""#),
+        ("ready\u{2028}", r#""ready\u{2028}""#),
+        ("ready\u{a0}", r#""ready\u{a0}""#),
+        ("ready\u{200b}", r#""ready\u{200b}""#),
+        ("\u{feff}ready", r#""\u{feff}ready""#),
+        ("Ready", r#""Ready""#),
+    ];
+    let script = || {
+        let mut steps = vec![Step::Raw(json("200 OK", &ok_body(r#"{"status":"ready"}"#)))];
+        for (raw, _) in cases {
+            let result = serde_json::json!({ "status": raw }).to_string();
+            steps.push(Step::Raw(json("200 OK", &ok_body(&result))));
+        }
+        steps
+    };
+    let ids: Vec<String> = (0..=cases.len()).map(|i| format!("s{i}")).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.md");
+    let summary_arg = summary.to_str().unwrap().to_string();
+    let argv = |base: &str, output: &str| {
+        let mut argv = ids.clone();
+        argv.extend(
+            [
+                "--account-id",
+                ACCOUNT,
+                "--base-url",
+                base,
+                "--concurrency",
+                "1",
+                "--retries",
+                "0",
+                "--output",
+                output,
+                "--summary",
+                &summary_arg,
+            ]
+            .map(String::from),
+        );
+        argv
+    };
+
+    let server = FaultServer::start(script()).await;
+    let run = run_sync_off_runtime(
+        argv(&server.base, "text"),
+        [TOKEN, ("GITHUB_ACTIONS", "true")],
+    )
+    .await;
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), cases.len() + 1, "{}", run.stdout);
+    assert_eq!(lines[0], "s0  ready");
+    let text = std::fs::read_to_string(&summary).unwrap();
+    for (i, (raw, shown)) in cases.iter().enumerate() {
+        let id = &ids[i + 1];
+        let line = lines[i + 1];
+        assert_ne!(line.trim_end(), format!("{id}  ready"), "{raw:?}");
+        assert!(
+            line.starts_with(&format!("{id}  {shown}")),
+            "{raw:?}: {line:?}"
+        );
+        assert!(
+            raw.is_ascii() || !line.contains(raw),
+            "{raw:?} printed as is: {line:?}"
+        );
+        let annotation = format!("::warning title=cf-mcp-sync {id}::{id} is {shown}");
+        assert!(
+            run.stderr.contains(&annotation),
+            "{annotation}\n{}",
+            run.stderr
+        );
+        // Markdown reads `\\` as one backslash: the rendered cell shows `shown`.
+        let cell = shown.replace('\\', "\\\\");
+        assert!(
+            text.contains(&format!("| {id} | ⚠️ not ready | {cell} |")),
+            "{raw:?}: {text}"
+        );
+    }
+    assert!(!run.stderr.contains("is ready"), "{}", run.stderr);
+    assert!(text.contains("1 ready, 6 not ready, 0 failed"), "{text}");
+
+    // The record keeps the status exactly as the server sent it.
+    let server = FaultServer::start(script()).await;
+    let run = run_sync_off_runtime(argv(&server.base, "json"), [TOKEN]).await;
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    let records = run.records();
+    for (i, (raw, _)) in cases.iter().enumerate() {
+        assert_eq!(records[i + 1]["report"]["status"], *raw);
+        assert_eq!(records[i + 1]["outcome"], "not_ready");
+    }
+}
+
+/// Every terminating signal a process can catch ends a run as SIGINT and SIGTERM do:
+/// the finished records, `not_attempted` for the rest, the summary and the
+/// "interrupted" line, exit 128 + the signal's number. A signal the command was started
+/// ignoring (SIGHUP under `nohup`) stays ignored: the run goes on until the next one.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_catchable_terminating_signal_writes_the_records_and_the_summary() {
+    for (ignored, signals, code, name) in [
+        (&[][..], &[libc::SIGHUP][..], 129, "SIGHUP"),
+        (&[], &[libc::SIGQUIT], 131, "SIGQUIT"),
+        (&[], &[libc::SIGUSR1], 138, "SIGUSR1"),
+        (&[], &[libc::SIGUSR2], 140, "SIGUSR2"),
+        (&[], &[libc::SIGINT], 130, "SIGINT"),
+        (&[], &[libc::SIGTERM], 143, "SIGTERM"),
+        (
+            &[libc::SIGHUP],
+            &[libc::SIGHUP, libc::SIGTERM],
+            143,
+            "SIGTERM",
+        ),
+    ] {
+        // Two ids are answered; every later request stalls (the last step repeats).
+        let server = FaultServer::start(vec![
+            Step::Raw(json("200 OK", &ok_body(r#"{"status":"ready"}"#))),
+            Step::Raw(json("200 OK", &ok_body(NOT_READY))),
+            Step::StallThen(
+                std::time::Duration::from_secs(24 * 3600),
+                json("200 OK", &ok_body(r#"{"status":"ready"}"#)),
+            ),
+        ])
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        let summary = dir.path().join("summary.md");
+        let args: Vec<String> = [
+            "a",
+            "b",
+            "c",
+            "d",
+            "e",
+            "--account-id",
+            ACCOUNT,
+            "--base-url",
+            &server.base,
+            "--concurrency",
+            "1",
+            "--retries",
+            "0",
+            "--timeout",
+            "24h",
+            "--summary",
+            summary.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec();
+        let env = vec![(TOKEN.0.to_string(), TOKEN.1.to_string())];
+        let run = tokio::task::spawn_blocking(move || {
+            workspace_tests::main_job::run_sync_signalled(&args, &env, 2, ignored, signals)
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            run.code,
+            Some(code),
+            "{name}: {}\n{}",
+            run.stdout,
+            run.stderr
+        );
+        let outcomes: Vec<String> = run
+            .records()
+            .iter()
+            .map(|r| r["outcome"].as_str().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                "ready",
+                "not_ready",
+                "not_attempted",
+                "not_attempted",
+                "not_attempted"
+            ],
+            "{name}"
+        );
+        assert!(
+            run.stderr
+                .contains(&format!("interrupted by {name}: 3 of 5 ids not attempted")),
+            "{name}: {}",
+            run.stderr
+        );
+        let text = std::fs::read_to_string(&summary).unwrap_or_default();
+        assert!(
+            text.starts_with("### cf-mcp-sync: 1 ready, 1 not ready, 0 failed, 3 not attempted\n"),
+            "{name}: {text}"
+        );
+        assert_eq!(text.matches("⏹ not attempted").count(), 3, "{text}");
+        assert_no_secret(&run.stderr);
+    }
+}

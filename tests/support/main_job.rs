@@ -202,7 +202,21 @@ pub fn run_sync_interrupted(
     records: usize,
     signal: libc::c_int,
 ) -> Run {
+    run_sync_signalled(args, env, records, &[], &[signal])
+}
+
+/// [`run_sync_interrupted`] in full: the command starts with the `ignored` signals
+/// ignored (as under `nohup`) and every other signal it is sent at its default action
+/// (whatever the test process inherited), and is sent `signals` in order.
+pub fn run_sync_signalled(
+    args: &[String],
+    env: &[(String, String)],
+    records: usize,
+    ignored: &[libc::c_int],
+    signals: &[libc::c_int],
+) -> Run {
     use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
     let mut cmd = Command::new(sync_binary());
     cmd.args(args)
         .env_clear()
@@ -215,6 +229,25 @@ pub fn run_sync_interrupted(
         }
     }
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    let (ignored, sent): (Vec<libc::c_int>, Vec<libc::c_int>) =
+        (ignored.to_vec(), signals.to_vec());
+    // SAFETY: between fork and exec only signal(2) runs, which is async-signal-safe.
+    #[allow(unsafe_code)]
+    unsafe {
+        cmd.pre_exec(move || {
+            for &s in &sent {
+                let action = if ignored.contains(&s) {
+                    libc::SIG_IGN
+                } else {
+                    libc::SIG_DFL
+                };
+                if libc::signal(s, action) == libc::SIG_ERR {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
     let mut child = spawn_tied(&mut cmd);
     let mut err = child.stderr.take().expect("stderr");
     let err_reader = std::thread::spawn(move || {
@@ -233,10 +266,12 @@ pub fn run_sync_interrupted(
         );
     }
     let pid = libc::pid_t::try_from(child.id()).expect("pid");
-    // SAFETY: kill(2) on our own child, which has not been waited for yet.
-    #[allow(unsafe_code)]
-    let sent = unsafe { libc::kill(pid, signal) };
-    assert_eq!(sent, 0, "kill: {}", std::io::Error::last_os_error());
+    for &signal in signals {
+        // SAFETY: kill(2) on our own child, which has not been waited for yet.
+        #[allow(unsafe_code)]
+        let sent = unsafe { libc::kill(pid, signal) };
+        assert_eq!(sent, 0, "kill: {}", std::io::Error::last_os_error());
+    }
     let _ = out.read_to_string(&mut stdout);
     let status = child.wait().expect("wait");
     Run {

@@ -36,9 +36,11 @@ each written as soon as it and every id before it have finished:
    \"error\": {kind, message, http_status, ray_id, attempts, retryable,
               retry_after_ms, cloudflare_errors} or null}
 Fields (and outcome values) are only ever added, never removed or changed in meaning.
-On SIGINT or SIGTERM every id still gets its record, in input order: those that
-finished as usual, the others with \"outcome\": \"not_attempted\" (no result came; one
-in flight may have reached Cloudflare); the exit code is 130 (SIGINT) or 143 (SIGTERM).
+On SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2 or SIGTERM every id still gets its
+record, in input order: those that finished as usual, the others with \"outcome\":
+\"not_attempted\" (no result came; one in flight may have reached Cloudflare); the
+--summary is written too, and the exit code is 128 + the signal's number. A signal
+ignored when the command started (SIGHUP under nohup) stays ignored.
 
 Logs go to stderr: -v info, -vv debug, -vvv trace; -q errors only; RUST_LOG overrides.
 
@@ -47,7 +49,8 @@ Exit codes:
   3  every request succeeded, but some server is not ready (waiting, stale, error)
   1  some request failed (network, timeout, rate limit, refused by Cloudflare)
   2  usage or configuration error; nothing was sent
-  130, 143  interrupted by SIGINT, SIGTERM (what finished is written)";
+  128+n  interrupted by signal n (what finished is written): 129 SIGHUP, 130 SIGINT,
+         131 SIGQUIT, 143 SIGTERM, 138/140 SIGUSR1/SIGUSR2 on Linux";
 
 /// Sync MCP servers behind a Cloudflare Zero Trust MCP portal.
 ///

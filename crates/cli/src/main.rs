@@ -9,6 +9,7 @@ mod output;
 mod pipeline;
 mod progress;
 mod run;
+mod signals;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -15,7 +15,8 @@ pub enum Outcome {
     NotReady,
     /// The request failed.
     Failed,
-    /// The run was interrupted (SIGINT, SIGTERM) before this id's result came.
+    /// The run was interrupted by a signal (SIGINT, SIGTERM, SIGHUP, …) before this
+    /// id's result came.
     NotAttempted,
 }
 

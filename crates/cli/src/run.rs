@@ -16,27 +16,39 @@ use crate::mock;
 use crate::output::{Outcome, Record, text_line, text_not_attempted};
 use crate::pipeline;
 use crate::progress;
+use crate::signals::{Interrupt, Signals};
 
 /// The exit codes `--help` documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
-    /// Every server synced and ready.
-    Ready = 0,
-    /// Some request failed.
-    Failed = 1,
-    /// Usage or configuration error; nothing was sent.
-    Usage = 2,
-    /// Every request succeeded, but some server is not ready.
-    NotReady = 3,
-    /// Interrupted by SIGINT (128 + 2, as a shell reports it).
-    Sigint = 130,
-    /// Interrupted by SIGTERM (128 + 15).
-    Sigterm = 143,
+    /// Every server synced and ready (0).
+    Ready,
+    /// Some request failed (1).
+    Failed,
+    /// Usage or configuration error; nothing was sent (2).
+    Usage,
+    /// Every request succeeded, but some server is not ready (3).
+    NotReady,
+    /// Interrupted by a signal: 128 + its number, as a shell reports it.
+    Interrupted(Interrupt),
+}
+
+impl Exit {
+    /// The process's exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Ready => 0,
+            Self::Failed => 1,
+            Self::Usage => 2,
+            Self::NotReady => 3,
+            Self::Interrupted(signal) => signal.exit_code(),
+        }
+    }
 }
 
 impl From<Exit> for ExitCode {
     fn from(exit: Exit) -> Self {
-        ExitCode::from(exit as u8)
+        ExitCode::from(exit.code())
     }
 }
 
@@ -117,7 +129,7 @@ pub async fn run(job: Job) -> Exit {
             job.server_ids.len()
         ));
     }
-    printer.finish(interrupted.map(|s| s.exit()), &say)
+    printer.finish(interrupted.map(Exit::Interrupted), &say)
 }
 
 /// Why the run stopped before any request.
@@ -460,75 +472,7 @@ fn severity(exit: Exit) -> u8 {
         Exit::NotReady => 1,
         Exit::Failed => 2,
         Exit::Usage => 3,
-        Exit::Sigint | Exit::Sigterm => 4,
-    }
-}
-
-/// The signals that interrupt a run: SIGINT and SIGTERM (Ctrl-C elsewhere).
-struct Signals {
-    #[cfg(unix)]
-    handlers: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
-}
-
-/// Which signal interrupted the run.
-#[derive(Debug, Clone, Copy)]
-enum Interrupt {
-    Int,
-    Term,
-}
-
-impl Interrupt {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Int => "SIGINT",
-            Self::Term => "SIGTERM",
-        }
-    }
-
-    fn exit(self) -> Exit {
-        match self {
-            Self::Int => Exit::Sigint,
-            Self::Term => Exit::Sigterm,
-        }
-    }
-}
-
-impl Signals {
-    /// Takes over SIGINT and SIGTERM (when that fails, they keep their default action:
-    /// the process ends at once, as it did before).
-    fn register() -> Self {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Self {
-                handlers: signal(SignalKind::interrupt())
-                    .and_then(|int| Ok((int, signal(SignalKind::terminate())?)))
-                    .ok(),
-            }
-        }
-        #[cfg(not(unix))]
-        Self {}
-    }
-
-    /// Resolves at the first signal.
-    async fn recv(&mut self) -> Interrupt {
-        #[cfg(unix)]
-        {
-            match &mut self.handlers {
-                Some((int, term)) => tokio::select! {
-                    _ = int.recv() => Interrupt::Int,
-                    _ = term.recv() => Interrupt::Term,
-                },
-                None => std::future::pending().await,
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            match tokio::signal::ctrl_c().await {
-                Ok(()) => Interrupt::Int,
-                Err(_) => std::future::pending().await,
-            }
-        }
+        Exit::Interrupted(_) => 4,
     }
 }
 

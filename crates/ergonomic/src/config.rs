@@ -264,6 +264,7 @@ impl ClientBuilder {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
+            .http1_max_headers(crate::transport::MAX_HEADERS)
             .no_proxy();
         if self.proxy_from_env {
             let env = self.proxy_env.take().unwrap_or_else(ProxyEnv::from_process);
@@ -303,7 +304,7 @@ fn normalise_base_url(raw: &str, allow_insecure_http: bool) -> Result<String, Co
     // The raw text may hold a password (that is one reason it might not parse): it is
     // shown with any user info taken out, and bounded.
     let shown = || one_line(&redact_url(raw.trim()), 200);
-    let url = url::Url::parse(raw.trim())
+    let mut url = url::Url::parse(raw.trim())
         .map_err(|e| ConfigError::new(format!("base URL {:?} is not a URL: {e}", shown())))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(ConfigError::new(
@@ -320,7 +321,7 @@ fn normalise_base_url(raw: &str, allow_insecure_http: bool) -> Result<String, Co
         "https" => {}
         "http" => {
             let loopback = match url.host() {
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                Some(url::Host::Domain(d)) => is_localhost(d),
                 Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
                 Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
                 None => false,
@@ -337,6 +338,12 @@ fn normalise_base_url(raw: &str, allow_insecure_http: bool) -> Result<String, Co
                 "base URL scheme {other:?} is not http(s)"
             )));
         }
+    }
+    // `localhost.` is `localhost` written as a full name (the URL parser lower-cases
+    // it); not every resolver reads /etc/hosts for it, so it is sent as `localhost`.
+    if url.host_str() == Some("localhost.") {
+        url.set_host(Some("localhost"))
+            .map_err(|e| ConfigError::new(format!("base URL {:?}: {e}", shown())))?;
     }
     match url.host() {
         None => {
@@ -366,6 +373,14 @@ fn normalise_base_url(raw: &str, allow_insecure_http: bool) -> Result<String, Co
         Some(_) => {}
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// `localhost`, with or without the root's trailing dot, in any case: loopback by
+/// RFC 6761, so plain http to it keeps the credential on the machine.
+fn is_localhost(name: &str) -> bool {
+    name.strip_suffix('.')
+        .unwrap_or(name)
+        .eq_ignore_ascii_case("localhost")
 }
 
 /// Why DNS cannot carry `name` (RFC 1035: labels of 1 to 63 bytes, 253 in all), if it
@@ -436,6 +451,12 @@ mod tests {
             "http://[::1]:8080"
         );
         assert!(normalise_base_url("http://localhost:1", false).is_ok());
+        assert_eq!(
+            normalise_base_url("http://LocalHost.:1/v4", false).unwrap(),
+            "http://localhost:1/v4"
+        );
+        assert!(normalise_base_url("http://localhost.example:1", false).is_err());
+        assert!(normalise_base_url("http://localhost..:1", false).is_err());
         let label = |n| format!("https://{}.example.com", "a".repeat(n));
         assert!(normalise_base_url(&label(63), false).is_ok());
         let err = normalise_base_url(&label(64), false)

@@ -59,7 +59,8 @@ pub enum Error {
     /// An attempt, or the whole call, ran out of time.
     #[error(transparent)]
     Timeout(TransportError),
-    /// The connection failed after it was made (reset, truncated response).
+    /// The connection failed after it was made (reset, truncated response), or the
+    /// answer was not valid HTTP/1.1 (a malformed head or chunked framing: not retried).
     #[error(transparent)]
     Transport(TransportError),
 }

@@ -22,12 +22,21 @@ fn invalid(field: &'static str, value: &str, reason: impl Into<String>) -> Error
 /// Checks a server id against the spec's constraints (1–32 characters, pattern
 /// `^[a-z0-9_]+(?:-[a-z0-9_]+)*$`), using the generated type that enforces them.
 pub(crate) fn check_server_id(id: &str) -> Result<McpPortalsApiSyncServerId, Error> {
+    const RULE: &str = "1 to 32 of a-z, 0-9, _ in words joined by single -";
     match id.parse::<McpPortalsApiSyncServerId>() {
         Ok(typed) => Ok(typed),
+        // The echo shows an unsafe character as a space, so the reason names it, as
+        // for an account id: a trailing CR (a Windows line ending) must be visible.
         Err(e) => Err(invalid(
             "server id",
             id,
-            format!("{e} (1 to 32 of a-z, 0-9, _ in words joined by single -)"),
+            match id
+                .chars()
+                .find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '_' | '-'))
+            {
+                Some(c) => format!("must not contain {c:?} ({RULE})"),
+                None => format!("{e} ({RULE})"),
+            },
         )),
     }
 }
@@ -103,6 +112,16 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_character_outside_the_pattern_is_named() {
+        let err = check_server_id("my-server\r").unwrap_err().to_string();
+        assert!(err.contains(r"must not contain '\r'"), "{err}");
+        let err = check_server_id("My").unwrap_err().to_string();
+        assert!(err.contains("must not contain 'M'"), "{err}");
+        let err = check_server_id("a--b").unwrap_err().to_string();
+        assert!(!err.contains("must not contain"), "{err}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use cloudflare_mcp_sync_generated::types as api;
 
 use crate::envelope::{ApiErrorItem, ItemList};
 use crate::rate_limit::RateLimit;
-use crate::text::{escaped_line, one_line};
+use crate::text::{one_line, quoted_value};
 
 /// `result` as the spec describes it, read with the type generated from the spec: every
 /// field Cloudflare documents is here, including ones added after this crate's
@@ -94,14 +94,14 @@ impl From<api::McpPortalsApiSyncServerResponseResultStatus> for SyncStatus {
     }
 }
 
-/// The wire value; an unknown one is server text, so it is shown on one line, without
-/// controls or bidi overrides, and cut after 64 characters ([`SyncStatus::as_str`] keeps
-/// it exactly as sent).
+/// The wire value. An unknown one is server text that must not pass for a known one
+/// (`"ready\u{200b}"` is not `ready`): it is shown in double quotes, with controls,
+/// bidi overrides, whitespace other than U+0020 and invisible characters escaped, and
+/// cut after 64 characters ([`SyncStatus::as_str`] keeps it exactly as sent).
 impl fmt::Display for SyncStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            // Escaped, not blanked: an unknown status must not pass for a known one.
-            Self::Unknown(raw) => f.write_str(&escaped_line(raw, 64)),
+            Self::Unknown(raw) => f.write_str(&quoted_value(raw, 64)),
             known => f.write_str(known.as_str()),
         }
     }
@@ -282,14 +282,22 @@ mod tests {
             !shown.contains('\u{1b}') && !shown.contains('\u{202E}'),
             "{shown:?}"
         );
-        assert!(shown.starts_with("syncing"), "{shown:?}");
+        assert!(shown.starts_with("\"syncing"), "{shown:?}");
         assert!(
             SyncStatus::from("x".repeat(500).as_str())
                 .to_string()
                 .chars()
                 .count()
-                <= 65
+                <= 67
         );
+        // Only the exact value reads as a known one; a near miss is quoted, and what
+        // would hide is shown.
+        assert_eq!(SyncStatus::Ready.to_string(), "ready");
+        assert_eq!(
+            SyncStatus::from("ready\u{a0}").to_string(),
+            r#""ready\u{a0}""#
+        );
+        assert_eq!(SyncStatus::from("Ready").to_string(), r#""Ready""#);
     }
 
     /// The serialised report counts the messages it left out, and only when it left

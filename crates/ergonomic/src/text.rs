@@ -73,18 +73,61 @@ pub(crate) fn one_line(text: &str, max: usize) -> String {
     out
 }
 
-/// Like [`one_line`], but what is unsafe for a terminal is shown escaped (`\u{0}`)
-/// rather than blanked: for a value whose every character matters, such as a status
-/// the spec does not list (`"ready\u{0}"` must not look like `ready`).
-pub(crate) fn escaped_line(text: &str, max: usize) -> String {
-    let mut out = String::new();
+/// Characters a reader cannot see, or cannot tell from a plain space: every
+/// whitespace but U+0020 (tabs, NBSP, U+2028, the ideographic space), the zero-width
+/// and format characters (U+200B, U+FEFF, the word joiner, soft hyphen, tags) and the
+/// fillers that render blank (Hangul, Braille, variation selectors).
+pub(crate) fn is_invisible(c: char) -> bool {
+    (c.is_whitespace() && c != ' ')
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{0600}'..='\u{0605}'
+                | '\u{061C}'
+                | '\u{06DD}'
+                | '\u{070F}'
+                | '\u{0890}'..='\u{0891}'
+                | '\u{08E2}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{17B4}'..='\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{2800}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFFB}'
+                | '\u{110BD}'
+                | '\u{110CD}'
+                | '\u{13430}'..='\u{1343F}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
+        )
+}
+
+/// A value whose every character matters, such as a status the spec does not list,
+/// shown so that it cannot pass for another: in double quotes, with `"` and `\`
+/// escaped and every character unsafe for a terminal or invisible written as `\u{…}`
+/// (`"ready\u{200b}"`, `"ready\u{a0}"`, `"ready "` never read as `ready`). The first
+/// `max` characters; `…` after the closing quote marks a cut.
+pub(crate) fn quoted_value(text: &str, max: usize) -> String {
+    let mut out = String::from('"');
     for c in text.chars().take(max) {
-        if is_unsafe_for_terminal(c) {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if is_unsafe_for_terminal(c) || is_invisible(c) => out.extend(c.escape_unicode()),
+            c => out.push(c),
         }
     }
+    out.push('"');
     if text.chars().nth(max).is_some() {
         out.push('…');
     }
@@ -165,13 +208,39 @@ mod tests {
         // The edges: a whole millisecond and a whole second use the larger unit.
         assert_eq!(human_duration(Duration::from_millis(1)), "1ms");
         assert_eq!(human_duration(Duration::from_secs(1)), "1s");
-        assert_eq!(
-            escaped_line("ready\u{0}\u{202e}", 64),
-            "ready\\u{0}\\u{202e}"
-        );
         assert_eq!(human_duration(Duration::ZERO), "0ms");
         assert_eq!(human_duration(Duration::from_secs(300)), "5m");
         assert_eq!(human_duration(Duration::from_millis(1500)), "1.5s");
+    }
+
+    #[test]
+    fn a_quoted_value_shows_every_character_that_could_hide() {
+        assert_eq!(
+            quoted_value("ready\u{0}\u{202e}", 64),
+            r#""ready\u{0}\u{202e}""#
+        );
+        for (raw, shown) in [
+            ("ready ", r#""ready ""#),
+            ("ready\u{2028}", r#""ready\u{2028}""#),
+            ("ready\u{a0}", r#""ready\u{a0}""#),
+            ("ready\u{200b}", r#""ready\u{200b}""#),
+            ("\u{feff}ready", r#""\u{feff}ready""#),
+            ("re\tady", r#""re\u{9}ady""#),
+            ("ready\u{3000}", r#""ready\u{3000}""#),
+            ("ready\u{e0072}", r#""ready\u{e0072}""#),
+            ("ready\u{fe0f}", r#""ready\u{fe0f}""#),
+            ("ready\u{2060}", r#""ready\u{2060}""#),
+            ("\u{ad}ready", r#""\u{ad}ready""#),
+            ("", r#""""#),
+            (r#"a"b\c"#, r#""a\"b\\c""#),
+            ("syncing", r#""syncing""#),
+            ("café", r#""café""#),
+        ] {
+            assert_eq!(quoted_value(raw, 64), shown, "{raw:?}");
+        }
+        assert_eq!(quoted_value("abcdef", 3), r#""abc"…"#);
+        assert!(!is_invisible(' '));
+        assert!(!is_invisible('a'));
     }
 
     #[test]

@@ -6,6 +6,10 @@ use reqwest::header::HeaderMap;
 use crate::error::{ConfigError, Error, ResponseDetails, TransportError, TransportKind};
 use crate::text::one_line;
 
+/// The most headers an answer may have (hyper's default, set explicitly so that the
+/// error for more can name it).
+pub(crate) const MAX_HEADERS: usize = 100;
+
 /// A request as the executor sends it on every attempt.
 #[derive(Debug, Clone)]
 pub(crate) struct Request {
@@ -112,6 +116,16 @@ pub(crate) fn transport_error(e: reqwest::Error) -> Error {
             one_line(&e.without_url().to_string(), 200)
         )));
     }
+    // Bytes that are not HTTP/1.1 now will not be on the next try: one attempt, said
+    // as what it is, not as a broken connection.
+    if crate::tls::tls_failure(&e).is_none()
+        && let Some(why) = malformed(&e)
+    {
+        let message = format!("malformed answer (not valid HTTP/1.1): {why}");
+        let mut err = TransportError::new(TransportKind::Other, message).with_source(e);
+        err.retryable = false;
+        return Error::Transport(err);
+    }
     let kind = if e.is_timeout() {
         TransportKind::Timeout
     } else if e.is_connect() {
@@ -153,6 +167,43 @@ pub(crate) fn transport_error(e: reqwest::Error) -> Error {
         TransportKind::Timeout => Error::Timeout(err),
         TransportKind::Other => Error::Transport(err),
     }
+}
+
+/// Why hyper could not read the answer, when it could not: a head it cannot parse (two
+/// `Content-Length`s, obs-fold, a NUL, status `000`, an HTTP/2 preface, too many
+/// headers) or a chunked body whose framing is broken (its decoder's `InvalidData` /
+/// `InvalidInput`, right under a hyper error). A truncated answer or a reset is not
+/// here: those may go better on another try.
+fn malformed(e: &reqwest::Error) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(hyper) = s.downcast_ref::<hyper::Error>() {
+            if hyper.is_parse() {
+                let text = hyper.to_string();
+                // hyper says this for too many headers and for a head past its buffer.
+                return Some(if text.contains("too large") {
+                    format!(
+                        "more than {MAX_HEADERS} headers, or a head larger than 400 KiB ({text})"
+                    )
+                } else {
+                    text
+                });
+            }
+            let framing = std::error::Error::source(hyper)
+                .and_then(|c| c.downcast_ref::<std::io::Error>())
+                .filter(|io| {
+                    matches!(
+                        io.kind(),
+                        std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput
+                    )
+                });
+            if let Some(io) = framing {
+                return Some(format!("the body's framing is broken: {io}"));
+            }
+        }
+        source = s.source();
+    }
+    None
 }
 
 /// A proxy's refusal to open a tunnel (its answer to `CONNECT` was not a success), from
