@@ -73,6 +73,14 @@ async fn main() {
                 let server = RateLimitedServer::start_limiter(limiter, quota, window).await;
                 let run = run(&binary, &server, &layout, c).await;
                 print_row(limiter, c, label, &run);
+                if std::env::var_os("COMPANY_BENCH_429S").is_some() {
+                    let at = server.counts.limited_at.lock().expect("lock");
+                    let shown: Vec<String> = at
+                        .iter()
+                        .map(|(s, t)| format!("{:.2}/{:.2}", s.as_secs_f64(), t.as_secs_f64()))
+                        .collect();
+                    println!("  429s at (since start / time left): {}", shown.join(" "));
+                }
             }
         }
     }

@@ -35,6 +35,8 @@ pub struct Counts {
     pub limited: AtomicUsize,
     /// Server ids seen, in arrival order.
     pub ids: Mutex<Vec<String>>,
+    /// For each 429: since the server started, and the remaining wait it named.
+    pub limited_at: Mutex<Vec<(Duration, Duration)>>,
 }
 
 /// The running server.
@@ -148,8 +150,18 @@ impl RateLimitedServer {
                             .and_then(|r| r.split('/').next())
                             .unwrap_or("?")
                             .to_string();
-                        let (allowed, remaining, reset) =
-                            state.lock().expect("lock").admit(kind, quota, window);
+                        let (allowed, remaining, reset, since_start) = {
+                            let mut state = state.lock().expect("lock");
+                            let (a, r, t) = state.admit(kind, quota, window);
+                            (a, r, t, state.started.elapsed())
+                        };
+                        if !allowed {
+                            counts
+                                .limited_at
+                                .lock()
+                                .expect("lock")
+                                .push((since_start, reset));
+                        }
                         // Whole seconds, rounded up, as the headers carry them.
                         let secs = reset.as_millis().div_ceil(1000).max(1);
                         let headers = if kind == Limiter::Silent {

@@ -338,8 +338,9 @@ impl Pacer {
                 now,
                 s.in_flight.saturating_sub(1),
             );
+            let new_window = budget.answered() == 1;
             s.budget = Some(budget);
-            s.share = share.or(s.share);
+            s.share = crate::quota::next_share(s.share, share, new_window);
         }
         if limited {
             self.rate_limited.fetch_add(1, Ordering::Relaxed);

@@ -104,6 +104,11 @@ impl Budget {
         Some(even.mul_f64(0.5 + jitter.clamp(0.0, 1.0)))
     }
 
+    /// The answers counted in this window.
+    pub(crate) fn answered(&self) -> u64 {
+        self.answered
+    }
+
     /// Whether nothing more may start before the reset whatever answers come.
     pub(crate) fn spent(&self) -> bool {
         self.min_r == 0
@@ -113,6 +118,26 @@ impl Budget {
     pub(crate) fn limited(&mut self, until: Instant) {
         self.min_r = 0;
         self.reset = self.reset.max(until);
+    }
+}
+
+/// This client's share after an answer: within a window, the lowest measured (a client
+/// whose window started a little before the others' sees itself alone for a moment and
+/// must not take that for the truth); at a new window, the last one grown by a quarter,
+/// so that a client whose company has gone is back to all of it within a few windows.
+pub(crate) fn next_share(
+    known: Option<f64>,
+    measured: Option<f64>,
+    new_window: bool,
+) -> Option<f64> {
+    let known = if new_window {
+        known.map(|s| (s * 1.25).min(1.0))
+    } else {
+        known
+    };
+    match (known, measured) {
+        (Some(k), Some(m)) => Some(k.min(m)),
+        (k, m) => k.or(m),
     }
 }
 
@@ -222,6 +247,25 @@ mod tests {
         let share = share.unwrap();
         assert!((share - 11.0 / 40.0).abs() < 1e-9, "{share}");
         assert_eq!(b.allowance(Some(share)), 2);
+    }
+
+    #[test]
+    fn a_share_falls_within_a_window_and_grows_back_across_windows() {
+        assert_eq!(next_share(None, None, true), None);
+        assert_eq!(next_share(None, Some(0.5), false), Some(0.5));
+        assert_eq!(
+            next_share(Some(0.2), Some(1.0), false),
+            Some(0.2),
+            "a moment alone"
+        );
+        assert_eq!(next_share(Some(0.4), Some(0.1), false), Some(0.1));
+        let mut share = Some(0.2);
+        let mut windows = 0;
+        while share != Some(1.0) {
+            share = next_share(share, None, true);
+            windows += 1;
+        }
+        assert_eq!(windows, 8, "alone again: all of it within 8 windows");
     }
 
     #[test]
