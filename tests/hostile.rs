@@ -1115,3 +1115,60 @@ async fn a_credential_echoed_in_another_spelling_is_not_printed_either() {
     assert_no_secret(&run.stderr);
     assert_no_secret(&std::fs::read_to_string(&summary).unwrap_or_default());
 }
+
+// ---- round 3: shapes, numbers, redaction, memory ----
+
+/// Where Cloudflare's envelope has an object (the body, `result`, `error_details`), a
+/// JSON array, string or number is a decode error naming the field: serde's derived
+/// visitors would otherwise read an array's items as the fields, in order, and
+/// `[true,[],[],{"status":"ready"}]` would be a ready server (exit 0).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_array_where_an_object_belongs_is_a_decode_error_naming_it() {
+    for (body, says) in [
+        (
+            r#"[true,[],[],{"status":"ready"}]"#,
+            "the envelope is an array",
+        ),
+        (r#""ready""#, "the envelope is a string"),
+        (
+            r#"{"success":true,"result":["ready"]}"#,
+            "result is an array",
+        ),
+        (r#"{"success":true,"result":"ready"}"#, "result is a string"),
+        (
+            r#"{"success":true,"result":{"status":"error","error_details":["c",true,1,false,500]}}"#,
+            "result.error_details is an array",
+        ),
+        (
+            r#"{"success":true,"result":{"status":"error","error_details":502}}"#,
+            "result.error_details is a number",
+        ),
+    ] {
+        let server = FaultServer::start(vec![Step::Raw(json("200 OK", body))]).await;
+        let run = run_sync_off_runtime(args(&server.base), token_env(&[])).await;
+        assert_eq!(run.code, Some(1), "{body}: {}", run.stdout);
+        let record = run.record();
+        assert_eq!(record["outcome"], "failed", "{body}");
+        assert_eq!(record["error"]["kind"], "decode", "{body}");
+        let message = record["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{body}: {message}");
+    }
+}
+
+/// The record's `report.result` is the server's JSON as sent: `"status_code": 502`
+/// stays an integer (a Go or Java reader decoding it into an int must not meet
+/// `502.0`), `-32603.0` keeps its point, and fields this version does not know stay.
+#[tokio::test(flavor = "multi_thread")]
+async fn numbers_in_the_record_keep_the_form_they_were_sent_in() {
+    let result = r#"{"status":"error","error":"down","error_details":{"status_code":502,"mcp_code":-32603.0,"retryable":true},"added":{"n":7}}"#;
+    let server = FaultServer::start(vec![Step::Raw(json("200 OK", &ok_body(result)))]).await;
+    let run = run_sync_off_runtime(args(&server.base), token_env(&[])).await;
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert!(
+        run.stdout.contains(&format!(r#""result":{result}"#)),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("502.0"), "{}", run.stdout);
+    assert_eq!(run.record()["report"]["failure"]["status_code"], 502);
+}

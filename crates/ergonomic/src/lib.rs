@@ -258,6 +258,7 @@ mod proxy;
 mod rate_limit;
 mod report;
 mod request;
+mod result;
 mod retry;
 mod scrub;
 mod shared;
