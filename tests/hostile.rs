@@ -1172,3 +1172,120 @@ async fn numbers_in_the_record_keep_the_form_they_were_sent_in() {
     assert!(!run.stdout.contains("502.0"), "{}", run.stdout);
     assert_eq!(run.record()["report"]["failure"]["status_code"], 502);
 }
+
+/// A placeholder credential (`true`, `ready`, `mock`, `test` — common in CI smoke jobs)
+/// changes nothing the server sent: before, every printed line and every body had it
+/// replaced as a plain substring, so `"ready":true` became `"ready":[redacted]` (not
+/// JSON), ids were renamed and a ready server read as not ready. Such a value cannot be
+/// a Cloudflare token: it is warned about and not looked for.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_placeholder_token_changes_nothing_the_server_sent() {
+    let result = r#"{"status":"ready","id":"mock-server","tested":true,"note":"test ready"}"#;
+    let body = format!(
+        r#"{{"success":true,"errors":[],"messages":[{{"code":1,"message":"mock test true ready"}}],"result":{result}}}"#
+    );
+    for token in ["true", "ready", "mock", "test", "test-token"] {
+        let server = FaultServer::start(vec![Step::Raw(json("200 OK", &body))]).await;
+        let mut argv = args(&server.base);
+        argv.extend(["--summary".to_string(), "/dev/null".to_string()]);
+        let run = run_sync_off_runtime(
+            argv,
+            [("CLOUDFLARE_API_TOKEN", token), ("GITHUB_ACTIONS", "true")],
+        )
+        .await;
+        assert_eq!(run.code, Some(0), "{token}: {}\n{}", run.stdout, run.stderr);
+        let record = run.record();
+        assert_eq!(record["outcome"], "ready", "{token}");
+        assert!(
+            run.stdout.contains(&format!(r#""result":{result}"#)),
+            "{token}: {}",
+            run.stdout
+        );
+        assert_eq!(
+            record["report"]["messages"][0]["message"], "mock test true ready",
+            "{token}"
+        );
+        assert!(
+            !run.stdout.contains("[redacted]"),
+            "{token}: {}",
+            run.stdout
+        );
+        assert!(
+            run.stderr
+                .contains("warning: the API token is shorter than 16 characters"),
+            "{token}: {}",
+            run.stderr
+        );
+    }
+    // Text output, and the embedded mock (no credential is used at all), alike.
+    for token in ["true", "ready", "mock"] {
+        let server = FaultServer::start(vec![Step::Raw(json("200 OK", &body))]).await;
+        let mut argv = args(&server.base);
+        argv.extend(["--output".to_string(), "text".to_string()]);
+        let run = run_sync_off_runtime(argv, [("CLOUDFLARE_API_TOKEN", token)]).await;
+        assert_eq!(run.code, Some(0), "{token}: {}", run.stderr);
+        assert_eq!(run.stdout, format!("{SERVER}  ready\n"), "{token}");
+        let run = run_sync_off_runtime(
+            [
+                "mock-server",
+                "other-mock-server",
+                "--account-id",
+                ACCOUNT,
+                "--mock",
+            ],
+            [("CLOUDFLARE_API_TOKEN", token)],
+        )
+        .await;
+        for record in run.records() {
+            assert_eq!(record["mock"], true, "{token}: {}", run.stdout);
+            assert!(
+                record["server_id"]
+                    .as_str()
+                    .is_some_and(|id| id.contains("mock-server")),
+                "{token}: {record}"
+            );
+        }
+        assert!(
+            !run.stdout.contains("[redacted]"),
+            "{token}: {}",
+            run.stdout
+        );
+    }
+}
+
+/// A real-length credential echoed by the server goes from its strings only: a status
+/// of `ready`, a boolean, the numbers and the keys are read and printed as sent, and
+/// the echo (in the result's error, its unknown fields, the messages, escaped or
+/// upper-cased) is `[redacted]` in the record, which stays one valid JSON line.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_length_credential_goes_from_strings_only() {
+    let escaped = format!("\\u0074{}", &secrets::TOKEN[1..]);
+    let upper = secrets::TOKEN.to_uppercase();
+    let result = format!(
+        r#"{{"status":"error","error":"bad {escaped}","error_details":{{"status_code":401,"cause":"{upper}"}},"extra":["{}",7]}}"#,
+        secrets::TOKEN
+    );
+    let body = format!(
+        r#"{{"success":true,"errors":[],"messages":[{{"code":1,"message":"for {}","x":"{escaped}"}}],"result":{result}}}"#,
+        secrets::TOKEN
+    );
+    let server = FaultServer::start(vec![Step::Raw(json("200 OK", &body))]).await;
+    let run = run_sync_off_runtime(args(&server.base), token_env(&[])).await;
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert_no_secret(&run.stdout);
+    assert_no_secret(&run.stderr);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    let record = run.record();
+    assert_eq!(
+        record["report"]["result"],
+        serde_json::json!({"status":"error","error":"bad [redacted]","error_details":{"status_code":401,"cause":"[redacted]"},"extra":["[redacted]",7]})
+    );
+    assert!(
+        run.stdout.contains(r#""status_code":401,"#),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(record["report"]["messages"][0]["message"], "for [redacted]");
+    assert_eq!(record["report"]["messages"][0]["x"], "[redacted]");
+    assert_eq!(record["report"]["failure"]["message"], "bad [redacted]");
+}

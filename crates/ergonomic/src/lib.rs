@@ -256,6 +256,7 @@ mod numbers;
 mod pacer;
 mod proxy;
 mod rate_limit;
+mod redact;
 mod report;
 mod request;
 mod result;
@@ -285,6 +286,7 @@ pub use ids::check_ids;
 pub use rate_limit::RateLimit;
 pub use report::{ResponseMeta, SyncReport, SyncResult, SyncStatus, UpstreamFailure};
 pub use retry::{DEFAULT_MAX_RETRIES, RetryPolicy};
+pub use scrub::MIN_REDACTED_SECRET_CHARS;
 
 /// The READMEs' Rust examples (the repository's and this crate's own, which crates.io
 /// shows), compiled as doctests so that they cannot rot.

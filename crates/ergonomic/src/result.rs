@@ -161,12 +161,12 @@ fn check_shape(text: &str) -> Result<bool, serde_json::Error> {
 /// An error naming `field` unless `raw` (one JSON value) is an object or null.
 pub(crate) fn must_be_object<E: de::Error>(raw: &str, field: &str) -> Result<(), E> {
     let what = match raw.trim_start().as_bytes().first() {
-        Some(b'{') | Some(b'n') => return Ok(()),
+        // Nothing at all is the decoder's to say ("EOF while parsing").
+        Some(b'{') | Some(b'n') | None => return Ok(()),
         Some(b'[') => "an array",
         Some(b'"') => "a string",
         Some(b't' | b'f') => "a boolean",
         Some(_) => "a number",
-        None => "empty",
     };
     Err(E::custom(format_args!("{field} is {what}, not an object")))
 }
