@@ -1289,3 +1289,95 @@ async fn a_real_length_credential_goes_from_strings_only() {
     assert_eq!(record["report"]["messages"][0]["x"], "[redacted]");
     assert_eq!(record["report"]["failure"]["message"], "bad [redacted]");
 }
+
+/// Records finished behind a stalled earlier id wait rendered (up to 64 of them); each
+/// holds at most `MAX_RECORD_TEXT_BYTES` of server text and says `truncated`, so 70 ids
+/// answering a 3.9 MB message while the first id is held stay within the memory goal
+/// (before: 293 MiB). The first id is answered once the 63 the window lets start have
+/// been: a count, not a sleep.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_waiting_behind_a_stalled_id_hold_bounded_text() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::AsyncWriteExt;
+    const IDS: usize = 70;
+    // Ids start at most 64 places past the earliest unwritten one: 63 after the first.
+    const AHEAD: usize = cloudflare_mcp_sync::DEFAULT_MAX_AHEAD - 1;
+    let message = "m".repeat(3_900_000);
+    let big = Arc::new(json(
+        "200 OK",
+        &format!(
+            r#"{{"success":true,"errors":[],"messages":[{{"code":1,"message":"{message}"}}],"result":{{"status":"ready"}}}}"#
+        ),
+    ));
+    drop(message);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let answered = Arc::new(AtomicUsize::new(0));
+    let room = Arc::new(tokio::sync::Notify::new());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let (big, answered, room) = (big.clone(), answered.clone(), room.clone());
+            tokio::spawn(async move {
+                let Some(head) = workspace_tests::read_head(&mut socket).await else {
+                    return;
+                };
+                if head.contains("/server-000/") {
+                    loop {
+                        let notified = room.notified();
+                        if answered.load(Ordering::SeqCst) >= AHEAD {
+                            break;
+                        }
+                        notified.await;
+                    }
+                    let _ = socket.write_all(&ready()).await;
+                } else {
+                    let _ = socket.write_all(&big).await;
+                    let _ = socket.shutdown().await;
+                    answered.fetch_add(1, Ordering::SeqCst);
+                    room.notify_waiters();
+                }
+            });
+        }
+    });
+    let ids: Vec<String> = (0..IDS).map(|i| format!("server-{i:03}")).collect();
+    let mut argv = ids.clone();
+    argv.extend(["--account-id", ACCOUNT, "--base-url", &base].map(String::from));
+    let run = run_sync_off_runtime(
+        argv,
+        token_env(&[("RUST_LOG", "cf_mcp_sync::process=debug")]),
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr_without_exit_log());
+    let records = run.records();
+    let written: Vec<&str> = records
+        .iter()
+        .map(|r| r["server_id"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(written, ids, "every id, once, in input order");
+    assert!(records[0].get("truncated").is_none(), "{}", records[0]);
+    for record in &records[1..] {
+        assert_eq!(record["truncated"], true);
+        assert_eq!(record["outcome"], "ready");
+        let kept = record["report"]["messages"][0]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            kept.starts_with("mmm") && kept.ends_with('…'),
+            "{}",
+            kept.len()
+        );
+    }
+    assert!(
+        run.stdout.len() < IDS * 64 * 1024,
+        "{} bytes",
+        run.stdout.len()
+    );
+    let peak = run.own_peak_rss_kib().expect("the exit log gives the peak");
+    eprintln!("{IDS} ids × 3.9 MB messages, the first held: peak RSS {peak} KiB");
+    assert!(peak > 1024, "{peak} KiB is not a measurement");
+    assert!(
+        peak < RSS_LIMIT_KIB,
+        "peak RSS {peak} KiB is over {RSS_LIMIT_KIB} KiB"
+    );
+}

@@ -239,6 +239,7 @@
 
 #![forbid(unsafe_code)]
 
+mod bound;
 mod bulk;
 mod bulk_options;
 mod client;
