@@ -1161,3 +1161,269 @@ async fn small_messages_name_what_they_mean() {
     assert_eq!(err.matches("Not Modified").count(), 1, "{err}");
     assert!(err.contains("conditional request"), "{err}");
 }
+
+// ---- round 3: shapes, numbers, redaction, memory ----
+
+/// Where Cloudflare's envelope has an object (the body, `result`, `error_details`), a
+/// JSON array, string or number is a decode error naming the field: serde's derived
+/// visitors would otherwise read an array's items as the fields, in order, and
+/// `[true,[],[],{"status":"ready"}]` would be a ready server (exit 0).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_array_where_an_object_belongs_is_a_decode_error_naming_it() {
+    for (body, says) in [
+        (
+            r#"[true,[],[],{"status":"ready"}]"#,
+            "the envelope is an array",
+        ),
+        (r#""ready""#, "the envelope is a string"),
+        (
+            r#"{"success":true,"result":["ready"]}"#,
+            "result is an array",
+        ),
+        (r#"{"success":true,"result":"ready"}"#, "result is a string"),
+        (
+            r#"{"success":true,"result":{"status":"error","error_details":["c",true,1,false,500]}}"#,
+            "result.error_details is an array",
+        ),
+        (
+            r#"{"success":true,"result":{"status":"error","error_details":502}}"#,
+            "result.error_details is a number",
+        ),
+    ] {
+        let server = FaultServer::start(vec![Step::Raw(json("200 OK", body))]).await;
+        let run = run_sync_off_runtime(args(&server.base), token_env(&[])).await;
+        assert_eq!(run.code, Some(1), "{body}: {}", run.stdout);
+        let record = run.record();
+        assert_eq!(record["outcome"], "failed", "{body}");
+        assert_eq!(record["error"]["kind"], "decode", "{body}");
+        let message = record["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{body}: {message}");
+    }
+}
+
+/// The record's `report.result` is the server's JSON as sent: `"status_code": 502`
+/// stays an integer (a Go or Java reader decoding it into an int must not meet
+/// `502.0`), `-32603.0` keeps its point, and fields this version does not know stay.
+#[tokio::test(flavor = "multi_thread")]
+async fn numbers_in_the_record_keep_the_form_they_were_sent_in() {
+    let result = r#"{"status":"error","error":"down","error_details":{"status_code":502,"mcp_code":-32603.0,"retryable":true},"added":{"n":7}}"#;
+    let server = FaultServer::start(vec![Step::Raw(json("200 OK", &ok_body(result)))]).await;
+    let run = run_sync_off_runtime(args(&server.base), token_env(&[])).await;
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert!(
+        run.stdout.contains(&format!(r#""result":{result}"#)),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("502.0"), "{}", run.stdout);
+    assert_eq!(run.record()["report"]["failure"]["status_code"], 502);
+}
+
+/// A placeholder credential (`true`, `ready`, `mock`, `test` — common in CI smoke jobs)
+/// changes nothing the server sent: before, every printed line and every body had it
+/// replaced as a plain substring, so `"ready":true` became `"ready":[redacted]` (not
+/// JSON), ids were renamed and a ready server read as not ready. Such a value cannot be
+/// a Cloudflare token: it is warned about and not looked for.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_placeholder_token_changes_nothing_the_server_sent() {
+    let result = r#"{"status":"ready","id":"mock-server","tested":true,"note":"test ready"}"#;
+    let body = format!(
+        r#"{{"success":true,"errors":[],"messages":[{{"code":1,"message":"mock test true ready"}}],"result":{result}}}"#
+    );
+    for token in ["true", "ready", "mock", "test", "test-token"] {
+        let server = FaultServer::start(vec![Step::Raw(json("200 OK", &body))]).await;
+        let mut argv = args(&server.base);
+        argv.extend(["--summary".to_string(), "/dev/null".to_string()]);
+        let run = run_sync_off_runtime(
+            argv,
+            [("CLOUDFLARE_API_TOKEN", token), ("GITHUB_ACTIONS", "true")],
+        )
+        .await;
+        assert_eq!(run.code, Some(0), "{token}: {}\n{}", run.stdout, run.stderr);
+        let record = run.record();
+        assert_eq!(record["outcome"], "ready", "{token}");
+        assert!(
+            run.stdout.contains(&format!(r#""result":{result}"#)),
+            "{token}: {}",
+            run.stdout
+        );
+        assert_eq!(
+            record["report"]["messages"][0]["message"], "mock test true ready",
+            "{token}"
+        );
+        assert!(
+            !run.stdout.contains("[redacted]"),
+            "{token}: {}",
+            run.stdout
+        );
+        assert!(
+            run.stderr
+                .contains("warning: the API token is shorter than 16 characters"),
+            "{token}: {}",
+            run.stderr
+        );
+    }
+    // Text output, and the embedded mock (no credential is used at all), alike.
+    for token in ["true", "ready", "mock"] {
+        let server = FaultServer::start(vec![Step::Raw(json("200 OK", &body))]).await;
+        let mut argv = args(&server.base);
+        argv.extend(["--output".to_string(), "text".to_string()]);
+        let run = run_sync_off_runtime(argv, [("CLOUDFLARE_API_TOKEN", token)]).await;
+        assert_eq!(run.code, Some(0), "{token}: {}", run.stderr);
+        assert_eq!(run.stdout, format!("{SERVER}  ready\n"), "{token}");
+        let run = run_sync_off_runtime(
+            [
+                "mock-server",
+                "other-mock-server",
+                "--account-id",
+                ACCOUNT,
+                "--mock",
+            ],
+            [("CLOUDFLARE_API_TOKEN", token)],
+        )
+        .await;
+        for record in run.records() {
+            assert_eq!(record["mock"], true, "{token}: {}", run.stdout);
+            assert!(
+                record["server_id"]
+                    .as_str()
+                    .is_some_and(|id| id.contains("mock-server")),
+                "{token}: {record}"
+            );
+        }
+        assert!(
+            !run.stdout.contains("[redacted]"),
+            "{token}: {}",
+            run.stdout
+        );
+    }
+}
+
+/// A real-length credential echoed by the server goes from its strings only: a status
+/// of `ready`, a boolean, the numbers and the keys are read and printed as sent, and
+/// the echo (in the result's error, its unknown fields, the messages, escaped or
+/// upper-cased) is `[redacted]` in the record, which stays one valid JSON line.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_length_credential_goes_from_strings_only() {
+    let escaped = format!("\\u0074{}", &secrets::TOKEN[1..]);
+    let upper = secrets::TOKEN.to_uppercase();
+    let result = format!(
+        r#"{{"status":"error","error":"bad {escaped}","error_details":{{"status_code":401,"cause":"{upper}"}},"extra":["{}",7]}}"#,
+        secrets::TOKEN
+    );
+    let body = format!(
+        r#"{{"success":true,"errors":[],"messages":[{{"code":1,"message":"for {}","x":"{escaped}"}}],"result":{result}}}"#,
+        secrets::TOKEN
+    );
+    let server = FaultServer::start(vec![Step::Raw(json("200 OK", &body))]).await;
+    let run = run_sync_off_runtime(args(&server.base), token_env(&[])).await;
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert_no_secret(&run.stdout);
+    assert_no_secret(&run.stderr);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    let record = run.record();
+    assert_eq!(
+        record["report"]["result"],
+        serde_json::json!({"status":"error","error":"bad [redacted]","error_details":{"status_code":401,"cause":"[redacted]"},"extra":["[redacted]",7]})
+    );
+    assert!(
+        run.stdout.contains(r#""status_code":401,"#),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(record["report"]["messages"][0]["message"], "for [redacted]");
+    assert_eq!(record["report"]["messages"][0]["x"], "[redacted]");
+    assert_eq!(record["report"]["failure"]["message"], "bad [redacted]");
+}
+
+/// Records finished behind a stalled earlier id wait rendered (up to 64 of them); each
+/// holds at most `MAX_RECORD_TEXT_BYTES` of server text and says `truncated`, so 70 ids
+/// answering a 3.9 MB message while the first id is held stay within the memory goal
+/// (before: 293 MiB). The first id is answered once the 63 the window lets start have
+/// been: a count, not a sleep.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_waiting_behind_a_stalled_id_hold_bounded_text() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::AsyncWriteExt;
+    const IDS: usize = 70;
+    // Ids start at most 64 places past the earliest unwritten one: 63 after the first.
+    const AHEAD: usize = cloudflare_mcp_sync::DEFAULT_MAX_AHEAD - 1;
+    let message = "m".repeat(3_900_000);
+    let big = Arc::new(json(
+        "200 OK",
+        &format!(
+            r#"{{"success":true,"errors":[],"messages":[{{"code":1,"message":"{message}"}}],"result":{{"status":"ready"}}}}"#
+        ),
+    ));
+    drop(message);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let answered = Arc::new(AtomicUsize::new(0));
+    let room = Arc::new(tokio::sync::Notify::new());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let (big, answered, room) = (big.clone(), answered.clone(), room.clone());
+            tokio::spawn(async move {
+                let Some(head) = workspace_tests::read_head(&mut socket).await else {
+                    return;
+                };
+                if head.contains("/server-000/") {
+                    loop {
+                        let notified = room.notified();
+                        if answered.load(Ordering::SeqCst) >= AHEAD {
+                            break;
+                        }
+                        notified.await;
+                    }
+                    let _ = socket.write_all(&ready()).await;
+                } else {
+                    let _ = socket.write_all(&big).await;
+                    let _ = socket.shutdown().await;
+                    answered.fetch_add(1, Ordering::SeqCst);
+                    room.notify_waiters();
+                }
+            });
+        }
+    });
+    let ids: Vec<String> = (0..IDS).map(|i| format!("server-{i:03}")).collect();
+    let mut argv = ids.clone();
+    argv.extend(["--account-id", ACCOUNT, "--base-url", &base].map(String::from));
+    let run = run_sync_off_runtime(
+        argv,
+        token_env(&[("RUST_LOG", "cf_mcp_sync::process=debug")]),
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr_without_exit_log());
+    let records = run.records();
+    let written: Vec<&str> = records
+        .iter()
+        .map(|r| r["server_id"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(written, ids, "every id, once, in input order");
+    assert!(records[0].get("truncated").is_none(), "{}", records[0]);
+    for record in &records[1..] {
+        assert_eq!(record["truncated"], true);
+        assert_eq!(record["outcome"], "ready");
+        let kept = record["report"]["messages"][0]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            kept.starts_with("mmm") && kept.ends_with('…'),
+            "{}",
+            kept.len()
+        );
+    }
+    assert!(
+        run.stdout.len() < IDS * 64 * 1024,
+        "{} bytes",
+        run.stdout.len()
+    );
+    let peak = run.own_peak_rss_kib().expect("the exit log gives the peak");
+    eprintln!("{IDS} ids × 3.9 MB messages, the first held: peak RSS {peak} KiB");
+    assert!(peak > 1024, "{peak} KiB is not a measurement");
+    assert!(
+        peak < RSS_LIMIT_KIB,
+        "peak RSS {peak} KiB is over {RSS_LIMIT_KIB} KiB"
+    );
+}

@@ -32,9 +32,10 @@ Output (--output json): one JSON object per server id, one per line, in input or
 each written as soon as it and every id before it have finished:
   {\"server_id\", \"mock\", \"outcome\": \"ready\"|\"not_ready\"|\"failed\"|\"not_attempted\",
    \"report\": {status, ready, failure, messages, http_status, ray_id, attempts,
-               rate_limit} or null,
+               rate_limit, result (Cloudflare's, as sent)} or null,
    \"error\": {kind, message, http_status, ray_id, attempts, retryable,
-              retry_after_ms, cloudflare_errors} or null}
+              retry_after_ms, cloudflare_errors} or null,
+   \"truncated\": true only when the server's text passed 32 KiB and was cut}
 Fields (and outcome values) are only ever added, never removed or changed in meaning.
 On SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2 or SIGTERM every id still gets its
 record, in input order: those that finished as usual, the others with \"outcome\":

@@ -2,8 +2,16 @@
 //! the text line. Server text reaches the terminal only through the library's
 //! `Display` impls, which strip controls and bidi overrides and bound the length.
 
+use std::borrow::Cow;
+
 use cloudflare_mcp_sync::{ApiErrorItem, Error, SyncReport};
 use serde::Serialize;
+
+/// Server text one record holds at most (about; JSON escapes come on top). Up to 64
+/// finished records wait behind a slow earlier id, each with Cloudflare's strings
+/// kept whole by the library: 70 ids answering a 3.9 MB message with the first id
+/// stalled took 293 MiB. A record past this is cut and says `"truncated": true`.
+pub const MAX_RECORD_TEXT_BYTES: usize = 32 * 1024;
 
 /// How one server's sync ended, from the exit code's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -42,9 +50,14 @@ pub struct Record<'a> {
     /// `ready`, `not_ready`, `failed`, or `not_attempted` (an interrupted run).
     pub outcome: Outcome,
     /// The library's report (its `Serialize` shape), when Cloudflare answered with one.
-    pub report: Option<&'a SyncReport>,
+    pub report: Option<Cow<'a, SyncReport>>,
     /// Why the request failed, when it did.
     pub error: Option<ErrorRecord<'a>>,
+    /// Present, and true, when the server's text was more than
+    /// [`MAX_RECORD_TEXT_BYTES`]: strings cut (ending in `…`), items past the bound
+    /// counted in `messages_omitted`, the result's later members left out.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 /// The `error` of a [`Record`].
@@ -65,17 +78,40 @@ pub struct ErrorRecord<'a> {
     /// The wait the server advised, in milliseconds.
     pub retry_after_ms: Option<u128>,
     /// Cloudflare's error items (`code`, `message`, …).
-    pub cloudflare_errors: &'a [ApiErrorItem],
+    pub cloudflare_errors: Cow<'a, [ApiErrorItem]>,
 }
 
 impl<'a> Record<'a> {
     /// The record of one server's result.
     pub fn new(server_id: &'a str, mock: bool, result: &'a Result<SyncReport, Error>) -> Self {
+        let mut truncated = false;
+        let report =
+            result
+                .as_ref()
+                .ok()
+                .map(|r| match r.with_text_within(MAX_RECORD_TEXT_BYTES) {
+                    Some(cut) => {
+                        truncated = true;
+                        Cow::Owned(cut)
+                    }
+                    None => Cow::Borrowed(r),
+                });
+        let errors = result.as_ref().err().map(|e| {
+            let all = e.cloudflare_errors();
+            match ApiErrorItem::list_within(all, MAX_RECORD_TEXT_BYTES) {
+                Some((cut, _)) => {
+                    truncated = true;
+                    Cow::Owned(cut)
+                }
+                None => Cow::Borrowed(all),
+            }
+        });
         Self {
             server_id,
             mock,
             outcome: Outcome::of(result),
-            report: result.as_ref().ok(),
+            report,
+            truncated,
             error: result.as_ref().err().map(|e| ErrorRecord {
                 kind: kind(e),
                 message: e.to_string(),
@@ -84,7 +120,7 @@ impl<'a> Record<'a> {
                 attempts: e.attempts(),
                 retryable: e.is_retryable(),
                 retry_after_ms: e.retry_after().map(|d| d.as_millis()),
-                cloudflare_errors: e.cloudflare_errors(),
+                cloudflare_errors: errors.unwrap_or_default(),
             }),
         }
     }
@@ -99,6 +135,7 @@ impl<'a> Record<'a> {
             outcome: Outcome::NotAttempted,
             report: None,
             error: None,
+            truncated: false,
         }
     }
 }

@@ -136,48 +136,6 @@ pub fn defuse(line: &str, json: bool) -> String {
     line.replace("##[", if json { "#\\u0023[" } else { "#\u{2060}#[" })
 }
 
-/// The credentials the run was given, taken out of everything it prints. The library
-/// already scrubs them from what servers send; this also catches one a server sent
-/// in another spelling the decoder then undid (a JSON `\u005f`, an email's case).
-#[derive(Default)]
-pub struct Redactor {
-    secrets: Vec<String>,
-}
-
-impl Redactor {
-    /// For these secret values (blank and very short ones are skipped).
-    pub fn new(values: impl IntoIterator<Item = String>) -> Self {
-        let mut secrets: Vec<String> = values
-            .into_iter()
-            .map(|v| v.trim().to_ascii_lowercase())
-            .filter(|v| v.len() >= 4)
-            .collect();
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        Self { secrets }
-    }
-
-    /// `text` with every secret, in any ASCII case, replaced by `[redacted]`.
-    pub fn clean(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for secret in &self.secrets {
-            // ASCII lower-casing keeps every byte where it was, so positions found in
-            // the lower-cased copy are positions in the text. One pass: what replaces
-            // a secret is never searched again.
-            let lower = out.to_ascii_lowercase();
-            let mut cleaned = String::with_capacity(out.len());
-            let mut from = 0;
-            for (at, _) in lower.match_indices(secret.as_str()) {
-                cleaned.push_str(out.get(from..at).unwrap_or_default());
-                cleaned.push_str("[redacted]");
-                from = at + secret.len();
-            }
-            cleaned.push_str(out.get(from..).unwrap_or_default());
-            out = cleaned;
-        }
-        out
-    }
-}
-
 /// Text for a Markdown table cell: one line, bounded, with what Markdown or HTML would
 /// read as markup escaped (server text must not format, link or inject).
 fn cell(text: &str) -> String {
@@ -333,25 +291,6 @@ mod tests {
             "JSON readers get the text back"
         );
         assert_eq!(defuse("plain # [x]", false), "plain # [x]");
-    }
-
-    #[test]
-    fn secrets_in_any_ascii_case_are_redacted() {
-        let r = Redactor::new([
-            "Tok_SECRET_1234".to_string(),
-            "Alice@Example.com".to_string(),
-            " ".to_string(),
-        ]);
-        assert_eq!(
-            r.clean("tok_secret_1234 / TOK_SECRET_1234 / alice@example.COM / ok"),
-            "[redacted] / [redacted] / [redacted] / ok"
-        );
-        assert_eq!(Redactor::default().clean("same"), "same");
-        // A secret that is part of the replacement is replaced once, not forever.
-        assert_eq!(
-            Redactor::new(["redacted".to_string()]).clean("a redacted b"),
-            "a [redacted] b"
-        );
     }
 
     #[test]

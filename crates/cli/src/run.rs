@@ -159,7 +159,17 @@ async fn client(job: &Job, say: &impl Fn(&str)) -> Result<(Client, bool), Failur
     } else {
         let credentials = Credentials::from_env().map_err(Error::Config)?;
         match credentials {
-            Some(credentials) => (credentials, job.base_url.clone(), false),
+            Some(credentials) => {
+                // Not refused: a smoke job against a local server uses such values.
+                for part in credentials.too_short_to_redact() {
+                    say(&format!(
+                        "warning: the {part} is shorter than {} characters, so it is not \
+                         Cloudflare's; it is not looked for in what servers send back",
+                        cloudflare_mcp_sync::MIN_REDACTED_SECRET_CHARS
+                    ));
+                }
+                (credentials, job.base_url.clone(), false)
+            }
             // Never a silent mock: a CI job whose secret is misnamed must fail, not
             // report a success that synced nothing.
             None => {
@@ -266,8 +276,6 @@ struct Printer {
     written: std::io::Result<()>,
     quiet: u8,
     worst: Exit,
-    /// The run's credentials, taken out of every line before it is printed.
-    redactor: pipeline::Redactor,
     /// With `--summary`: each id's row and outcome, by input position.
     summary: Option<(std::path::PathBuf, Vec<Option<SummaryRow>>)>,
     annotations: bool,
@@ -296,20 +304,16 @@ impl Printer {
                 .clone()
                 .map(|path| (path, job.server_ids.iter().map(|_| None).collect())),
             annotations: job.annotations,
-            redactor: pipeline::Redactor::new(
-                [ENV_API_TOKEN, ENV_EMAIL, ENV_API_KEY]
-                    .into_iter()
-                    .filter_map(|name| std::env::var(name).ok()),
-            ),
         }
     }
 
     /// The result of id `i`: rendered now, written as soon as every id before it is.
     fn finished(&mut self, i: usize, result: &Result<SyncReport, Error>) {
         let Some(id) = self.ids.get(i) else { return };
-        // Everything printed holds server text: no credential in it, and nothing a CI
-        // runner would read as a workflow command.
-        let safe = |text: String, json: bool| pipeline::defuse(&self.redactor.clean(&text), json);
+        // Everything printed holds server text: nothing a CI runner would read as a
+        // workflow command. The library took the run's credentials out of that text
+        // (only out of the server's strings, never out of ids, keys or statuses).
+        let safe = |text: String, json: bool| pipeline::defuse(&text, json);
         let line = match self.output {
             Output::Text => Ok(safe(text_line(id, self.width, result), false)),
             Output::Json => serde_json::to_string(&Record::new(id, self.mock, result))
@@ -322,10 +326,7 @@ impl Printer {
             (Output::Json, Err(e)) => Some(safe(format!("error: {id}: {e}"), false)),
             _ => None,
         };
-        let row = self
-            .summary
-            .is_some()
-            .then(|| self.redactor.clean(&pipeline::row(id, result)));
+        let row = self.summary.is_some().then(|| pipeline::row(id, result));
         if let (Some(row), Some(slot)) = (
             row,
             self.summary.as_mut().and_then(|(_, rows)| rows.get_mut(i)),

@@ -104,6 +104,19 @@ impl Credentials {
         }
     }
 
+    /// The parts of these credentials (`"API token"`, `"API key"`) too short to be
+    /// Cloudflare's, which a client therefore does not look for in what servers send
+    /// back (see [`MIN_REDACTED_SECRET_CHARS`](crate::MIN_REDACTED_SECRET_CHARS)): a
+    /// placeholder such as `test` would otherwise replace ordinary words. Names only,
+    /// never values, so that a caller can warn.
+    pub fn too_short_to_redact(&self) -> Vec<&'static str> {
+        let short = |v: &SecretString| !crate::scrub::is_redactable(v.expose_secret());
+        match self {
+            Self::ApiToken(token) => short(token).then_some("API token").into_iter().collect(),
+            Self::GlobalKey { key, .. } => short(key).then_some("API key").into_iter().collect(),
+        }
+    }
+
     /// The secret values themselves, for taking them out of what servers send back.
     pub(crate) fn secret_values(&self) -> Vec<&str> {
         match self {

@@ -13,11 +13,9 @@ use crate::envelope::{ItemList, bounded_list};
 use crate::error::{Error, ResponseDetails, SNIPPET_CHARS};
 use crate::header_names::{CF_RAY, CONTENT_TYPE, LOCATION};
 
-use crate::numbers::{float_to_i64, parse_integral};
 use crate::rate_limit::RateLimit;
-use crate::report::{
-    ResponseMeta, ResultParts, SyncReport, SyncResult, SyncStatus, UpstreamFailure,
-};
+use crate::report::{ResponseMeta, SyncReport};
+use crate::result::{decode_result, must_be_object};
 use crate::retry;
 use crate::text::one_line;
 
@@ -88,6 +86,11 @@ pub fn decode_response(
                 source,
             }
         };
+        // An array would fill the envelope's fields in order (serde's derived
+        // visitor): `[true,[],[],{"status":"ready"}]` must not read as ready.
+        if let Err(source) = must_be_object(&first_value_text(body), "the envelope") {
+            return Err(decode_error("body", source));
+        }
         let envelope: SuccessEnvelope<'_> = match serde_json::from_slice(body) {
             Ok(e) => e,
             Err(source) => return Err(decode_error("body", source)),
@@ -122,7 +125,9 @@ pub fn decode_response(
 
     let mut details = details();
     let envelope = if json {
-        serde_json::from_slice::<ErrorEnvelope>(body).ok()
+        must_be_object::<serde_json::Error>(&first_value_text(body), "the envelope")
+            .ok()
+            .and_then(|()| serde_json::from_slice::<ErrorEnvelope>(body).ok())
     } else {
         None
     };
@@ -181,6 +186,16 @@ fn looks_like_json(content_type: Option<&str>, body: &[u8]) -> bool {
     }
 }
 
+/// The first bytes of the body's JSON value (past leading whitespace), enough to see
+/// what kind of value it is.
+fn first_value_text(body: &[u8]) -> std::borrow::Cow<'_, str> {
+    let start = body
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .unwrap_or(body.len());
+    String::from_utf8_lossy(body.get(start..start.saturating_add(1)).unwrap_or_default())
+}
+
 /// The start of a body, as one line of text (invalid UTF-8 replaced).
 fn snippet(body: &[u8]) -> String {
     // Cut the bytes first so a huge body costs nothing; 4 bytes per char at most.
@@ -193,198 +208,10 @@ fn snippet(body: &[u8]) -> String {
     s
 }
 
-/// Reads `result` (raw JSON) with the generated type from the spec. A number the
-/// generated type cannot hold (`1e400`) does not lose the report: the same fields are
-/// then read leniently and the number is kept as text.
-pub(crate) fn decode_result(result: &RawValue) -> Result<ResultParts, serde_json::Error> {
-    let text = result.get();
-    if text.len() > SHAPE_CHECK_BYTES {
-        check_status_shape(text)?;
-    }
-    match serde_json::from_str::<SyncResult>(text) {
-        Ok(result) => {
-            let (status, failure) = from_generated(result.clone());
-            Ok((status, failure, result))
-        }
-        Err(strict) => match serde_json::from_str::<LenientResult>(text) {
-            Ok(lenient) if lenient.numbers_look_like_numbers() => {
-                let (status, failure) = from_lenient(lenient);
-                Ok((status, failure, without_unfit_numbers(text)))
-            }
-            _ => Err(strict),
-        },
-    }
-}
-
-/// The generated type read from `text` without the `error_details` numbers it cannot
-/// hold (they are in [`UpstreamFailure::unparsed_numbers`]); every other field, including
-/// ones this version does not name, is kept.
-fn without_unfit_numbers(text: &str) -> SyncResult {
-    type Fields = std::collections::BTreeMap<String, Box<RawValue>>;
-    let read = || -> Option<SyncResult> {
-        let mut top: Fields = serde_json::from_str(text).ok()?;
-        if let Some(raw) = top.get("error_details") {
-            let mut details: Fields = serde_json::from_str(raw.get()).ok()?;
-            details.retain(|_, v| {
-                !v.get()
-                    .starts_with(|c: char| c == '-' || c.is_ascii_digit())
-                    || serde_json::from_str::<f64>(v.get()).is_ok()
-            });
-            let details = serde_json::value::to_raw_value(&details).ok()?;
-            top.insert("error_details".into(), details);
-        }
-        serde_json::from_str(&serde_json::to_string(&top).ok()?).ok()
-    };
-    read().unwrap_or_default()
-}
-
-/// Results larger than this get their `status` checked before the generated type reads
-/// them: its open enum buffers whatever `status` holds, and a huge array there would
-/// cost many times its size in memory before failing.
-const SHAPE_CHECK_BYTES: usize = 4096;
-
-fn check_status_shape(text: &str) -> Result<(), serde_json::Error> {
-    #[derive(Deserialize)]
-    struct Shape<'a> {
-        #[serde(default, borrow)]
-        status: Option<&'a RawValue>,
-    }
-    let shape: Shape<'_> = serde_json::from_str(text)?;
-    match shape.status.map(RawValue::get) {
-        Some(raw) if !raw.starts_with('"') => {
-            Err(serde::de::Error::custom("result.status is not a string"))
-        }
-        _ => Ok(()),
-    }
-}
-
-fn from_generated(result: SyncResult) -> (SyncStatus, Option<UpstreamFailure>) {
-    let status = result
-        .status
-        .map_or_else(|| SyncStatus::Unknown(String::new()), SyncStatus::from);
-    let failure = (result.error.is_some() || result.error_details.is_some()).then(|| {
-        let d = result.error_details.unwrap_or_default();
-        let number = |v: f64| Number {
-            value: float_to_i64(v),
-            text: v.to_string(),
-        };
-        upstream_failure(
-            result.error,
-            d.cause,
-            d.is_upstream,
-            d.retryable,
-            d.mcp_code.map(number),
-            d.status_code.map(number),
-        )
-    });
-    (status, failure)
-}
-
-/// A number of the result as an integer when it is one, and as it was written.
-struct Number {
-    value: Option<i64>,
-    text: String,
-}
-
-/// The failure, with `mcp_code` as `i64` and `status_code` as `u16` when they fit; a
-/// number that does not is kept as text in `unparsed_numbers`, never rounded.
-fn upstream_failure(
-    message: Option<String>,
-    cause: Option<String>,
-    is_upstream: Option<bool>,
-    retryable: Option<bool>,
-    mcp_code: Option<Number>,
-    status_code: Option<Number>,
-) -> UpstreamFailure {
-    let mut unparsed = Vec::new();
-    let mcp_code = mcp_code.and_then(|n| {
-        if n.value.is_none() {
-            unparsed.push(("mcp_code".to_string(), n.text.clone()));
-        }
-        n.value
-    });
-    let status_code = status_code.and_then(|n| {
-        let code = n.value.and_then(|v| u16::try_from(v).ok());
-        if code.is_none() {
-            unparsed.push(("status_code".to_string(), n.text.clone()));
-        }
-        code
-    });
-    UpstreamFailure {
-        message,
-        cause,
-        is_upstream,
-        mcp_code,
-        status_code,
-        retryable,
-        unparsed_numbers: unparsed,
-    }
-}
-
-/// The result's fields with numbers kept as text: the fallback when a number does not
-/// fit the generated type's `f64`.
-#[derive(Deserialize)]
-struct LenientResult {
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
-    #[serde(default)]
-    error_details: Option<LenientDetails>,
-}
-
-#[derive(Deserialize, Default)]
-struct LenientDetails {
-    #[serde(default)]
-    cause: Option<String>,
-    #[serde(default)]
-    is_upstream: Option<bool>,
-    #[serde(default)]
-    retryable: Option<bool>,
-    #[serde(default)]
-    mcp_code: Option<Box<RawValue>>,
-    #[serde(default)]
-    status_code: Option<Box<RawValue>>,
-}
-
-impl LenientResult {
-    /// Only numbers may differ from what the generated type takes.
-    fn numbers_look_like_numbers(&self) -> bool {
-        let is_number = |v: &Option<Box<RawValue>>| {
-            v.as_ref().is_none_or(|raw| {
-                raw.get()
-                    .starts_with(|c: char| c == '-' || c.is_ascii_digit())
-            })
-        };
-        self.error_details
-            .as_ref()
-            .is_none_or(|d| is_number(&d.mcp_code) && is_number(&d.status_code))
-    }
-}
-
-fn from_lenient(result: LenientResult) -> (SyncStatus, Option<UpstreamFailure>) {
-    let status = SyncStatus::from(result.status.as_deref().unwrap_or(""));
-    let failure = (result.error.is_some() || result.error_details.is_some()).then(|| {
-        let d = result.error_details.unwrap_or_default();
-        let number = |raw: Box<RawValue>| Number {
-            value: parse_integral(raw.get()),
-            text: raw.get().to_string(),
-        };
-        upstream_failure(
-            result.error,
-            d.cause,
-            d.is_upstream,
-            d.retryable,
-            d.mcp_code.map(number),
-            d.status_code.map(number),
-        )
-    });
-    (status, failure)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::SyncStatus;
     use reqwest::header::HeaderValue;
 
     fn json_headers() -> HeaderMap {
@@ -450,6 +277,32 @@ mod tests {
             assert!(matches!(err, Error::Decode { .. }), "{err:?}");
             assert!(err.to_string().contains(expected), "{err}");
         }
+    }
+
+    /// A 2xx body that is a JSON array is not an envelope, whatever its items: read in
+    /// order they would say success and ready.
+    #[test]
+    fn an_envelope_that_is_not_an_object_is_a_decode_error_naming_it() {
+        for (body, says) in [
+            (
+                &br#"[true,[],[],{"status":"ready"}]"#[..],
+                "the envelope is an array",
+            ),
+            (b" \n\"ready\"", "the envelope is a string"),
+            (b"42", "the envelope is a number"),
+        ] {
+            let err = decode_response(200, json_headers(), body, 1).unwrap_err();
+            assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+            assert!(err.to_string().contains(says), "{err}");
+        }
+        let result = br#"{"success":true,"result":["ready"]}"#;
+        let err = decode_response(200, json_headers(), result, 1).unwrap_err();
+        assert!(err.to_string().contains("result is an array"), "{err}");
+        // An error status's array body is not read as one either: its start is shown.
+        let err = decode_response(500, json_headers(), br#"[[{"code":1,"message":"m"}]]"#, 1)
+            .unwrap_err();
+        assert!(err.cloudflare_errors().is_empty(), "{err:?}");
+        assert!(err.details().and_then(|d| d.snippet.as_deref()).is_some());
     }
 
     /// An error envelope with items shows them; one with nothing to show (empty
@@ -531,31 +384,6 @@ mod tests {
         let body = "🙂".repeat(SNIPPET_CHARS + 1);
         let s = snippet(body.as_bytes());
         assert_eq!(s, format!("{}…", "🙂".repeat(SNIPPET_CHARS)));
-    }
-
-    /// A result over SHAPE_CHECK_BYTES has its status looked at before the generated
-    /// type reads it (an array there is refused as such); one at the bound goes straight
-    /// to the generated type, whose own error names the type it wanted.
-    #[test]
-    fn only_results_over_the_bound_have_their_status_shape_checked() {
-        let decode = |status: &str, size: usize| {
-            let head = format!(r#"{{"status":{status},"pad":""#);
-            let text = format!("{head}{}\"}}", "x".repeat(size - head.len() - 2));
-            assert_eq!(text.len(), size);
-            decode_result(&RawValue::from_string(text).unwrap())
-        };
-        let at_bound = decode("[1]", SHAPE_CHECK_BYTES).unwrap_err().to_string();
-        assert!(
-            !at_bound.contains("result.status is not a string"),
-            "{at_bound}"
-        );
-        let over = decode("[1]", SHAPE_CHECK_BYTES + 1)
-            .unwrap_err()
-            .to_string();
-        assert!(over.contains("result.status is not a string"), "{over}");
-        // A string passes the check.
-        let (status, failure, _) = decode(r#""ready""#, SHAPE_CHECK_BYTES + 1).unwrap();
-        assert_eq!((status, failure.is_none()), (SyncStatus::Ready, true));
     }
 
     #[test]

@@ -144,7 +144,7 @@ impl Error {
         self
     }
 
-    fn details_mut(&mut self) -> Option<&mut ResponseDetails> {
+    pub(crate) fn details_mut(&mut self) -> Option<&mut ResponseDetails> {
         with_details!(self, d => &mut **d)
     }
 }

@@ -28,7 +28,8 @@ pub(crate) struct Executor {
     pub(crate) max_body_bytes: usize,
     /// Shared by every call through the client: the rate limit is the account's.
     pub(crate) pacer: Pacer,
-    /// The credentials' values, taken out of every response before it is read.
+    /// The credentials' values, taken out of every response's headers before they are
+    /// read, and out of the decoded report or error (`redact.rs`).
     pub(crate) scrub: Scrubber,
 }
 
@@ -204,8 +205,6 @@ impl Executor {
             &self.scrub,
         )
         .await?;
-        // A server that echoes a credential does not get it into a report or an error.
-        let scrubbed = self.scrub.bytes(response.body.as_slice());
         let limited = response.status == 429;
         let advised = limited
             .then(|| retry::advised_wait(&response.headers, std::time::SystemTime::now()))
@@ -227,7 +226,7 @@ impl Executor {
         decode(
             response.status,
             response.headers,
-            scrubbed.as_deref().unwrap_or(response.body.as_slice()),
+            response.body.as_slice(),
             attempt,
         )
     }

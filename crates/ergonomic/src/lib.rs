@@ -239,6 +239,7 @@
 
 #![forbid(unsafe_code)]
 
+mod bound;
 mod bulk;
 mod bulk_options;
 mod client;
@@ -257,8 +258,10 @@ mod pacer;
 mod proxy;
 mod quota;
 mod rate_limit;
+mod redact;
 mod report;
 mod request;
+mod result;
 mod retry;
 mod scrub;
 mod shared;
@@ -285,6 +288,7 @@ pub use ids::check_ids;
 pub use rate_limit::RateLimit;
 pub use report::{ResponseMeta, SyncReport, SyncResult, SyncStatus, UpstreamFailure};
 pub use retry::{DEFAULT_MAX_RETRIES, RetryPolicy};
+pub use scrub::MIN_REDACTED_SECRET_CHARS;
 
 /// The READMEs' Rust examples (the repository's and this crate's own, which crates.io
 /// shows), compiled as doctests so that they cannot rot.

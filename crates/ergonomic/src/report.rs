@@ -19,8 +19,14 @@ use crate::text::{one_line, quoted_value};
 /// integers are `i64` and numbers `f64`.
 pub type SyncResult = api::McpPortalsApiSyncServerResponseResult;
 
-/// What `result` decodes to: the status, the upstream failure, and the generated type.
-pub(crate) type ResultParts = (SyncStatus, Option<UpstreamFailure>, SyncResult);
+/// What `result` decodes to: the status, the upstream failure, the generated type, and
+/// the JSON as sent.
+pub(crate) type ResultParts = (
+    SyncStatus,
+    Option<UpstreamFailure>,
+    SyncResult,
+    Box<serde_json::value::RawValue>,
+);
 
 /// The server's sync state. Open: a value Cloudflare adds later arrives as
 /// [`SyncStatus::Unknown`] with the raw string, instead of failing the call.
@@ -213,6 +219,11 @@ pub struct SyncReport {
     /// hand-written fields above. When a number did not fit its type, that number is
     /// left out here and kept in [`UpstreamFailure::unparsed_numbers`].
     pub result: SyncResult,
+    /// `result` as the server sent it (every field, numbers in their own form: `502`
+    /// stays `502` where [`SyncReport::result`]'s `f64` would print `502.0`), with any
+    /// credential taken out of its strings. This is the serialised report's `result`.
+    /// When a number in it does not fit an `f64`, it is [`SyncReport::result`]'s JSON.
+    pub result_json: Box<serde_json::value::RawValue>,
 }
 
 impl SyncReport {
@@ -233,7 +244,7 @@ impl SyncReport {
     }
 
     pub(crate) fn new(
-        (status, failure, result): ResultParts,
+        (status, failure, result, result_json): ResultParts,
         messages: ItemList,
         meta: ResponseMeta,
     ) -> Self {
@@ -244,6 +255,7 @@ impl SyncReport {
             messages_omitted: messages.omitted,
             meta,
             result,
+            result_json,
         }
     }
 }
@@ -263,7 +275,7 @@ impl Serialize for SyncReport {
         st.serialize_field("ray_id", &self.meta.ray_id)?;
         st.serialize_field("attempts", &self.meta.attempts)?;
         st.serialize_field("rate_limit", &self.meta.rate_limit)?;
-        st.serialize_field("result", &self.result)?;
+        st.serialize_field("result", &self.result_json)?;
         st.end()
     }
 }

@@ -1,8 +1,13 @@
 //! Taking the client's own secrets out of what comes back. A server, a proxy or a
 //! misbehaving upstream that echoes the token, key or email (in an error message, a
 //! `cf-ray`, a `Location`, a text body) must not put it into a report, an error, a
-//! record or a log: every response's headers and body pass through here before
-//! anything reads them.
+//! record or a log.
+//!
+//! Only where a server's answer can carry text is anything replaced: header values,
+//! and the strings of what was decoded (messages, causes, the result's string values),
+//! after decoding. Keys, JSON structure, numbers, booleans and the body the decoder
+//! reads are never touched, so redaction cannot change what a response means
+//! (`redact.rs` walks the decoded report or error).
 
 use std::fmt;
 
@@ -12,12 +17,32 @@ use secrecy::{ExposeSecret, SecretString};
 /// What replaces a secret.
 pub(crate) const REDACTED: &str = "[redacted]";
 
-/// Shorter values are not searched for: they would match ordinary text, and no real
-/// token, key or email is that short.
-const MIN_SECRET_LEN: usize = 4;
+/// Tokens and keys shorter than this are not looked for in what servers send back.
+///
+/// Cloudflare's API tokens are 40 characters and its global API keys 37, so a shorter
+/// value is a placeholder (`test`, `mock`, `ready`, `test-token`) that cannot
+/// authenticate to Cloudflare; looking for it would replace ordinary words in the
+/// server's text. 16 leaves room for tokens of other endpoints (a proxy, a test
+/// server) while no ordinary word is that long. Such values are warned about
+/// ([`Credentials::too_short_to_redact`](crate::Credentials::too_short_to_redact))
+/// rather than refused: a CI smoke job against a local mock uses them legitimately.
+/// An email (it holds an `@`) is looked for whatever its length: it can only match
+/// text that names it.
+pub const MIN_REDACTED_SECRET_CHARS: usize = 16;
 
-/// The secrets to look for, longest first (so that a token that contains the email is
-/// replaced whole).
+/// Whether `value` (trimmed) is looked for in responses.
+pub(crate) fn is_redactable(value: &str) -> bool {
+    let v = value.trim();
+    if v.contains('@') {
+        v.len() >= 3
+    } else {
+        v.len() >= MIN_REDACTED_SECRET_CHARS
+    }
+}
+
+/// The secrets to look for, ASCII lower-cased (the search ignores ASCII case: an
+/// email's case means nothing, and a server may echo a token upper-cased), longest
+/// first (so that a token that contains the email is replaced whole).
 #[derive(Clone, Default)]
 pub(crate) struct Scrubber {
     secrets: Vec<SecretString>,
@@ -30,40 +55,69 @@ impl fmt::Debug for Scrubber {
 }
 
 impl Scrubber {
-    /// A scrubber for these secret values (blank or very short ones are skipped).
+    /// A scrubber for these secret values (blank, short and non-ASCII ones are skipped:
+    /// see [`MIN_REDACTED_SECRET_CHARS`]; a header cannot carry non-ASCII anyway).
     pub(crate) fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
         let mut secrets: Vec<SecretString> = values
             .into_iter()
-            .map(str::trim)
-            .filter(|v| v.len() >= MIN_SECRET_LEN)
-            .map(|v| SecretString::from(v.to_string()))
+            .filter(|v| is_redactable(v) && v.is_ascii())
+            .map(|v| SecretString::from(v.trim().to_ascii_lowercase()))
             .collect();
         secrets.sort_by_key(|s| std::cmp::Reverse(s.expose_secret().len()));
         Self { secrets }
     }
 
-    /// `bytes` with every secret replaced, or `None` when none occurs (the common
-    /// case, which costs one search per secret and no copy).
-    pub(crate) fn bytes(&self, bytes: &[u8]) -> Option<Vec<u8>> {
-        let mut out: Option<Vec<u8>> = None;
+    /// Whether there is nothing to look for (then every method is a no-op).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.secrets.is_empty()
+    }
+
+    /// Whether any secret occurs in `text`, in any ASCII case.
+    pub(crate) fn occurs_in(&self, text: &[u8]) -> bool {
+        self.secrets
+            .iter()
+            .any(|s| find_ascii_caseless(text, s.expose_secret().as_bytes()).is_some())
+    }
+
+    /// `text` with every secret replaced, or `None` when none occurs (the common case:
+    /// one search per secret and no copy).
+    pub(crate) fn text(&self, text: &str) -> Option<String> {
+        let mut out: Option<String> = None;
         for secret in &self.secrets {
             let needle = secret.expose_secret().as_bytes();
-            let haystack = out.as_deref().unwrap_or(bytes);
-            if memchr::memmem::find(haystack, needle).is_none() {
+            let haystack = out.as_deref().unwrap_or(text);
+            if find_ascii_caseless(haystack.as_bytes(), needle).is_none() {
                 continue;
             }
-            let mut replaced = Vec::with_capacity(haystack.len());
+            // Secrets are ASCII, so every match starts and ends on a character boundary.
+            let mut replaced = String::with_capacity(haystack.len());
             let mut rest = haystack;
-            while let Some(at) = memchr::memmem::find(rest, needle) {
-                let (before, found) = rest.split_at(at);
-                replaced.extend_from_slice(before);
-                replaced.extend_from_slice(REDACTED.as_bytes());
-                rest = found.get(needle.len()..).unwrap_or_default();
+            while let Some(at) = find_ascii_caseless(rest.as_bytes(), needle) {
+                replaced.push_str(rest.get(..at).unwrap_or_default());
+                replaced.push_str(REDACTED);
+                rest = rest.get(at + needle.len()..).unwrap_or_default();
             }
-            replaced.extend_from_slice(rest);
+            replaced.push_str(rest);
             out = Some(replaced);
         }
         out
+    }
+
+    /// Replaces secrets in `s`, in place.
+    pub(crate) fn string(&self, s: &mut String) {
+        if let Some(clean) = self.text(s) {
+            *s = clean;
+        }
+    }
+
+    /// Replaces secrets in the string values of `v` (never its keys), in place.
+    pub(crate) fn value(&self, v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::String(s) => self.string(s),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| self.value(i)),
+            serde_json::Value::Object(map) => map.values_mut().for_each(|i| self.value(i)),
+            _ => {}
+        }
     }
 
     /// Replaces secrets in the values of `headers`, in place.
@@ -72,32 +126,60 @@ impl Scrubber {
             return;
         }
         for value in headers.values_mut() {
-            if let Some(clean) = self.bytes(value.as_bytes()) {
+            let clean = value.to_str().ok().and_then(|v| self.text(v));
+            let opaque = value.to_str().is_err() && self.occurs_in(value.as_bytes());
+            if let Some(clean) = clean {
                 // Only visible ASCII went in and came out, so this cannot fail; should
                 // it, the value goes rather than the secret staying.
-                *value = HeaderValue::from_bytes(&clean)
+                *value = HeaderValue::from_str(&clean)
                     .unwrap_or_else(|_| HeaderValue::from_static(REDACTED));
+            } else if opaque {
+                *value = HeaderValue::from_static(REDACTED);
             }
         }
     }
+}
+
+/// The first position of `needle` (ASCII lower-case) in `haystack`, ignoring ASCII
+/// case, without copying either.
+fn find_ascii_caseless(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = *needle.first()?;
+    let (lower, upper) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    let mut from = 0;
+    while let Some(i) = memchr::memchr2(lower, upper, haystack.get(from..)?) {
+        let at = from + i;
+        if haystack
+            .get(at..at + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+        {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const TOKEN: &str = "Tok_SECRET_1234567890";
+
     #[test]
-    fn every_occurrence_of_every_secret_goes_and_nothing_else_changes() {
-        let s = Scrubber::new(["tok-123456", "me@example.com", "k3y-abcdef", "", "ab"]);
-        let body = br#"{"message":"Bearer tok-123456 for me@example.com, again tok-123456; ab"}"#;
-        let clean = String::from_utf8(s.bytes(body).unwrap()).unwrap();
+    fn every_occurrence_of_every_secret_goes_in_any_case_and_nothing_else_changes() {
+        let s = Scrubber::new([TOKEN, "me@example.com", "k3y-abcdef-0123456789", "", "ab"]);
+        let text =
+            "Bearer tok_secret_1234567890 for ME@example.com, again TOK_SECRET_1234567890; ab";
         assert_eq!(
-            clean,
-            r#"{"message":"Bearer [redacted] for [redacted], again [redacted]; ab"}"#
+            s.text(text).as_deref(),
+            Some("Bearer [redacted] for [redacted], again [redacted]; ab")
         );
-        assert!(s.bytes(b"nothing secret here").is_none());
+        assert!(s.text("nothing secret here").is_none());
         let mut headers = HeaderMap::new();
-        headers.insert("cf-ray", HeaderValue::from_static("k3y-abcdef-AMS"));
+        headers.insert(
+            "cf-ray",
+            HeaderValue::from_static("k3y-abcdef-0123456789-AMS"),
+        );
         headers.insert("x-other", HeaderValue::from_static("plain"));
         s.headers(&mut headers);
         assert_eq!(headers["cf-ray"], "[redacted]-AMS");
@@ -107,8 +189,39 @@ mod tests {
 
     #[test]
     fn a_secret_inside_a_longer_one_leaves_no_fragment() {
-        let s = Scrubber::new(["abcd", "xxabcdxx"]);
-        let clean = s.bytes(b"[xxabcdxx] [abcd]").unwrap();
-        assert_eq!(clean, b"[[redacted]] [[redacted]]");
+        let s = Scrubber::new(["abcdefghijklmnop", "xxabcdefghijklmnopxx"]);
+        let clean = s.text("[xxabcdefghijklmnopxx] [abcdefghijklmnop]").unwrap();
+        assert_eq!(clean, "[[redacted]] [[redacted]]");
+    }
+
+    /// A placeholder token cannot be a Cloudflare token and would match ordinary words:
+    /// it is not looked for. An email is, whatever its length. A secret that is part of
+    /// the replacement is replaced once, not forever.
+    #[test]
+    fn placeholders_are_not_looked_for_and_emails_always_are() {
+        let s = Scrubber::new(["true", "ready", "test-token", "mock", "a@b.co"]);
+        assert_eq!(
+            s.text("ready: true, test-token mock, mail A@B.CO")
+                .as_deref(),
+            Some("ready: true, test-token mock, mail [redacted]")
+        );
+        assert!(!is_redactable(&"x".repeat(MIN_REDACTED_SECRET_CHARS - 1)));
+        assert!(is_redactable(&"x".repeat(MIN_REDACTED_SECRET_CHARS)));
+        let r = Scrubber::new(["[redacted]-redacted-redacted"]);
+        assert_eq!(
+            r.text("a [REDACTED]-redacted-redacted b").as_deref(),
+            Some("a [redacted] b")
+        );
+    }
+
+    #[test]
+    fn values_lose_secrets_in_strings_only() {
+        let s = Scrubber::new([TOKEN]);
+        let mut v = serde_json::json!({TOKEN: [TOKEN, 1, true, {"k": format!("x{TOKEN}")}]});
+        s.value(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({TOKEN: ["[redacted]", 1, true, {"k": "x[redacted]"}]})
+        );
     }
 }

@@ -36,7 +36,13 @@ impl Inner {
             status = tracing::field::Empty,
             ray_id = tracing::field::Empty,
         );
-        let run = std::pin::pin!(self.executor.run(&request, &decode_response, budget));
+        // Decoded first, then the client's secrets taken out of the server's text: what
+        // the decoder reads is what the server sent.
+        let scrub = &self.executor.scrub;
+        let decode = |status, headers, body: &[u8], attempts| {
+            scrub.outcome(decode_response(status, headers, body, attempts))
+        };
+        let run = std::pin::pin!(self.executor.run(&request, &decode, budget));
         in_span(span, run).await
     }
 
