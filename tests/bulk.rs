@@ -214,8 +214,11 @@ async fn without_headers_the_first_429_teaches_the_limit() {
     let (ok, limited) = paced_run(Limiter::Silent).await;
     assert_eq!(ok, 100);
     // The first 429 says where the limit is. The requests already in flight then (8,
-    // the concurrency) were sent before anyone knew; after it, at most 2 % more.
-    assert!(limited <= 8 + 2, "{limited} 429s");
+    // the concurrency) were sent before anyone knew. The quota learned then is probed
+    // upwards so that one learned in company does not pin a run (`company.rs`): it
+    // doubles once (at most another 8 in flight when that overshoots), then grows by one
+    // per clean window (one 429 a probe, 5 windows). Before the probing: at most 10.
+    assert!(limited <= 8 + 8 + 5 + 2, "{limited} 429s");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,7 +32,7 @@ use tokio::time::Instant;
 
 use crate::line::{Line, either};
 use crate::numbers::clamp_wait;
-use crate::quota::{Budget, Learned};
+use crate::quota::{Budget, Learned, LearnedWait};
 use crate::rate_limit::RateLimit;
 
 /// A 429 without `Retry-After` waits this long.
@@ -301,8 +301,17 @@ impl Pacer {
         if !s.seen_answer && s.in_flight == 0 {
             s.alone_since = Some(now);
         }
+        let in_flight = s.in_flight;
         if let Some(learned) = &mut s.learned {
-            learned.start(now).map_err(Wait::Until)?;
+            let window_end = learned.window_start + learned.window;
+            learned.start(now, in_flight).map_err(|wait| match wait {
+                LearnedWait::WindowEnd(end) => Wait::Until(end),
+                // Pacing is this client's restraint: it never fails a request early.
+                LearnedWait::Pace(due) => Wait::AnswerOr(due),
+                // A probe past the good quota waits for the answers out; any answer
+                // may free it, and the window's end does in any case.
+                LearnedWait::Probe => Wait::AnswerOr(window_end),
+            })?;
         }
         if s.run_start.is_none() {
             s.run_start = Some(now);
@@ -357,12 +366,8 @@ impl Pacer {
             s.run_ok = 0;
         } else {
             s.run_ok += 1;
-            // A success that started before the limit was learned, answered after: it
-            // fitted in the window the limit was learned from.
-            if let Some(learned) = &mut s.learned
-                && started < learned.learned_at
-            {
-                learned.quota += 1;
+            if let Some(learned) = &mut s.learned {
+                learned.succeeded(started);
             }
         }
     }

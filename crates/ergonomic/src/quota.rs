@@ -141,6 +141,17 @@ pub(crate) fn next_share(
     }
 }
 
+/// What a start under a learned quota waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LearnedWait {
+    /// The quota is used up until the window ends.
+    WindowEnd(Instant),
+    /// Its even place in the window.
+    Pace(Instant),
+    /// A probe past the quota known good: the answers of the requests in flight.
+    Probe,
+}
+
 /// A limit learned from 429s without headers: `quota` starts per `window`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Learned {
@@ -150,16 +161,25 @@ pub(crate) struct Learned {
     pub(crate) window: Duration,
     pub(crate) window_start: Instant,
     pub(crate) started: u64,
+    /// Successes answered in the current window: the quota a 429 in it teaches.
+    ok: u64,
+    /// A quota a window has used without a 429. Starts past it probe the limit, so they
+    /// go one at a time: a probe that finds the limit costs one 429, not one per
+    /// request in flight.
+    good: u64,
     /// Below this the quota doubles after a clean window, from it on it grows by one
     /// (TCP's slow-start threshold): half the quota a 429 cut short, or what succeeded.
     threshold: u64,
 }
 
 impl Learned {
-    /// What a 429 answered at `now`, holding until `until`, teaches after `run_ok`
-    /// successes since `run_start`. With no success since the last hold the 429 was
-    /// not this client's doing (another client spent the window): it teaches nothing,
-    /// and a quota learned before stays, its window restarting at `until`.
+    /// What a 429 answered at `now`, holding until `until`, teaches. The first one: the
+    /// `run_ok` successes since `run_start` are the quota of one window, which ends
+    /// when the server says to come back. Later ones: the successes of the current
+    /// window are its quota (at most halving it), the window's length stays. With no success since the last
+    /// hold the 429 was not this client's doing (another client spent the window): it
+    /// teaches nothing, and a quota learned before stays, its window restarting at
+    /// `until`.
     pub(crate) fn from_429(
         known: Option<Learned>,
         run_start: Option<Instant>,
@@ -167,31 +187,48 @@ impl Learned {
         now: Instant,
         until: Instant,
     ) -> Option<Learned> {
-        match (run_start, run_ok) {
-            (Some(start), ok) if ok > 0 => Some(Learned {
+        let restart = |l: Learned| Learned {
+            window_start: until,
+            started: 0,
+            ok: 0,
+            ..l
+        };
+        match known {
+            // Halved at most (multiplicative decrease): in company a window's successes
+            // are this client's part of it, which another window may give back.
+            Some(l) if l.ok > 0 => Some(restart(Learned {
                 learned_at: now,
-                quota: ok,
+                quota: l.ok.max(l.quota / 2),
+                good: l.ok.min(l.good),
+                threshold: (l.quota / 2).max(l.ok),
+                ..l
+            })),
+            Some(l) => Some(restart(l)),
+            None => run_start.filter(|_| run_ok > 0).map(|start| Learned {
+                learned_at: now,
+                quota: run_ok,
                 window: until.saturating_duration_since(start),
                 window_start: until,
                 started: 0,
-                threshold: known.map_or(u64::MAX, |l| (l.quota / 2).max(ok)),
-            }),
-            _ => known.map(|l| Learned {
-                window_start: until,
-                started: 0,
-                ..l
+                ok: 0,
+                good: run_ok,
+                threshold: u64::MAX,
             }),
         }
     }
 
-    /// Takes a place at `now`, or says when the window ends. A window that ended with
-    /// its quota used and no 429 (a 429 restarts the window) grows the quota: doubled
-    /// up to the threshold, then by one. A quota learned in company, or from a window
-    /// another client shared, grows back once the company has gone.
-    pub(crate) fn start(&mut self, now: Instant) -> Result<(), Instant> {
+    /// Takes a place at `now`, or says what to wait for. Starts are spread evenly over
+    /// the window: requests that clients release together when a window opens would
+    /// spend it at once, and a client whose hold ends a little later (`Retry-After` is
+    /// whole seconds) would find every window spent, every time. A window that ended with its quota used and no 429 (a 429
+    /// restarts the window) makes that quota good and grows it: doubled up to the
+    /// threshold, then by one. A quota learned in company, or from a window another
+    /// client shared, grows back once the company has gone.
+    pub(crate) fn start(&mut self, now: Instant, in_flight: u64) -> Result<(), LearnedWait> {
         let window_end = self.window_start + self.window;
         if now >= window_end {
             if self.started >= self.quota {
+                self.good = self.quota;
                 self.quota = if self.quota < self.threshold {
                     self.quota.saturating_mul(2).min(self.threshold)
                 } else {
@@ -200,11 +237,32 @@ impl Learned {
             }
             self.window_start = now;
             self.started = 0;
+            self.ok = 0;
         } else if self.started >= self.quota {
-            return Err(window_end);
+            return Err(LearnedWait::WindowEnd(window_end));
+        }
+        let due = self.window_start
+            + self
+                .window
+                .mul_f64(self.started as f64 / self.quota.max(1) as f64);
+        if now < due {
+            return Err(LearnedWait::Pace(due));
+        }
+        if self.started >= self.good && in_flight > 0 {
+            return Err(LearnedWait::Probe);
         }
         self.started += 1;
         Ok(())
+    }
+
+    /// A success answered: it counts into the current window's, and one that started
+    /// before the quota was learned fitted in the window it was learned from.
+    pub(crate) fn succeeded(&mut self, started: Instant) {
+        self.ok += 1;
+        if started < self.learned_at {
+            self.quota += 1;
+            self.good = self.good.max(self.quota);
+        }
     }
 
     /// The end of the window when its quota is used up.
@@ -293,6 +351,18 @@ mod tests {
         );
     }
 
+    /// Starts as many as the window lets start, each at its even place in it.
+    fn fill(l: &mut Learned, from: Instant) {
+        let mut at = from;
+        loop {
+            match l.start(at, 0) {
+                Ok(()) => {}
+                Err(LearnedWait::Pace(due)) => at = due,
+                Err(_) => return,
+            }
+        }
+    }
+
     #[test]
     fn a_quota_used_without_a_429_grows_back() {
         let now = Instant::now();
@@ -301,28 +371,31 @@ mod tests {
         let mut at = l.window_start;
         let mut quotas = vec![];
         for _ in 0..6 {
-            while l.start(at).is_ok() {}
+            fill(&mut l, at);
             quotas.push(l.quota);
             at += l.window;
         }
         assert_eq!(quotas, [1, 2, 4, 8, 16, 32], "doubles: no threshold yet");
-        // A 429 after 40 successes: the threshold is half the quota it cut short.
-        let cut = Learned::from_429(Some(l), Some(at), 40, at, at + l.window).unwrap();
+        // A 429 after 40 successes in the window: the threshold is half the quota it
+        // cut short, or what succeeded.
+        l.ok = 40;
+        let mut cut = Learned::from_429(Some(l), None, 0, at, at + l.window).unwrap();
         assert_eq!((cut.quota, cut.threshold), (40, 40));
-        let mut l = Learned::from_429(Some(cut), Some(at), 10, at, at + l.window).unwrap();
-        assert_eq!((l.quota, l.threshold), (10, 20));
+        cut.ok = 10;
+        let mut l = Learned::from_429(Some(cut), None, 0, at, at + l.window).unwrap();
+        assert_eq!(
+            (l.quota, l.threshold, l.good),
+            (20, 20, 10),
+            "halved, not cut to 10"
+        );
         let mut at = l.window_start;
         let mut quotas = vec![];
         for _ in 0..4 {
-            while l.start(at).is_ok() {}
+            fill(&mut l, at);
             quotas.push(l.quota);
             at += l.window;
         }
-        assert_eq!(
-            quotas,
-            [10, 20, 21, 22],
-            "doubles to the threshold, then by one"
-        );
+        assert_eq!(quotas, [20, 21, 22, 23], "from the threshold on, by one");
     }
 
     #[test]
@@ -331,8 +404,39 @@ mod tests {
         let mut l =
             Learned::from_429(None, Some(now), 4, now, now + Duration::from_secs(1)).unwrap();
         let at = l.window_start;
-        l.start(at).unwrap();
-        l.start(at + l.window).unwrap();
-        assert_eq!(l.quota, 4);
+        l.start(at, 0).unwrap();
+        l.start(at + l.window, 0).unwrap();
+        assert_eq!(l.quota, 4, "1 of 4 started");
+    }
+
+    /// Past the quota known good, starts go one at a time: a probe that finds the limit
+    /// draws one 429, not one per request in flight.
+    #[test]
+    fn starts_past_the_good_quota_go_one_at_a_time() {
+        let now = Instant::now();
+        let mut l =
+            Learned::from_429(None, Some(now), 2, now, now + Duration::from_secs(1)).unwrap();
+        let at = l.window_start;
+        let half = l.window / 2;
+        assert_eq!(l.start(at, 0), Ok(()));
+        assert_eq!(l.start(at, 1), Err(LearnedWait::Pace(at + half)), "evenly");
+        let beside = l.start(at + half, 1);
+        assert_eq!(
+            beside,
+            Ok(()),
+            "within the good quota, beside one in flight"
+        );
+        // The window ends clean: quota 4, good 2.
+        let next = at + l.window;
+        let quarter = l.window / 4;
+        assert_eq!(l.start(next, 0), Ok(()));
+        assert_eq!(l.start(next + quarter, 1), Ok(()));
+        let probe = l.start(next + half, 2);
+        assert_eq!(
+            probe,
+            Err(LearnedWait::Probe),
+            "a probe waits for the answers"
+        );
+        assert_eq!(l.start(next + half, 0), Ok(()), "and goes alone");
     }
 }
