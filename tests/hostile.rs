@@ -1427,3 +1427,26 @@ async fn records_waiting_behind_a_stalled_id_hold_bounded_text() {
         "peak RSS {peak} KiB is over {RSS_LIMIT_KIB} KiB"
     );
 }
+
+/// Found by attack (round 3): a snippet and a decoder's message are raw text cut to a
+/// length, so a token spelled with a JSON escape (`…1\u0063…` decodes to the token)
+/// passed, and one cut at the snippet's end passed but for its last characters. Both
+/// are `[redacted]` now, in the error's Display and Debug alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_in_a_snippet_escaped_or_cut_are_redacted() {
+    use workspace_tests::secrets::{TOKEN, assert_no_secret};
+    let (head, last) = TOKEN.split_at(TOKEN.len() - 1);
+    let escaped = format!(
+        r#"{{"success":true,"errors":[],"messages":[],"result":["{head}\u{:04x}"]}}"#,
+        u32::from(last.chars().next().unwrap())
+    );
+    let padding = "x".repeat(160);
+    let cut = format!(r#"{{"success":false,"echo":"{padding}{TOKEN}"}}"#);
+    for (status, body) in [("200 OK", escaped), ("400 Bad Request", cut)] {
+        let err = sync_once(json(status, &body)).await.unwrap_err();
+        let shown = format!("{err}\n{err:?}");
+        assert_no_secret(&shown);
+        assert!(!shown.contains(&TOKEN[..8]), "{shown}");
+        assert!(shown.contains("[redacted]"), "{status}: {shown}");
+    }
+}

@@ -80,6 +80,28 @@ async fn main() {
                         .map(|(s, t)| format!("{:.2}/{:.2}", s.as_secs_f64(), t.as_secs_f64()))
                         .collect();
                     println!("  429s at (since start / time left): {}", shown.join(" "));
+                    // Per window, per process: admitted/refused.
+                    let arrivals = server.counts.arrivals.lock().expect("lock");
+                    let windows = arrivals
+                        .iter()
+                        .map(|a| (a.0.as_secs_f64() / window.as_secs_f64()) as usize)
+                        .max()
+                        .unwrap_or(0);
+                    for w in 0..=windows {
+                        let mut cells = Vec::new();
+                        for p in 0..layout.len() {
+                            let prefix = format!("p{p}-");
+                            let (mut ok, mut no) = (0, 0);
+                            for a in arrivals.iter().filter(|a| {
+                                (a.0.as_secs_f64() / window.as_secs_f64()) as usize == w
+                                    && a.1.starts_with(&prefix)
+                            }) {
+                                if a.2 { ok += 1 } else { no += 1 }
+                            }
+                            cells.push(format!("{ok:>2}/{no:<2}"));
+                        }
+                        println!("  window {w:>2}: {}", cells.join(" "));
+                    }
                 }
             }
         }

@@ -37,6 +37,9 @@ pub struct Counts {
     pub ids: Mutex<Vec<String>>,
     /// For each 429: since the server started, and the remaining wait it named.
     pub limited_at: Mutex<Vec<(Duration, Duration)>>,
+    /// For each request: since the server started, its server id, and whether it was
+    /// admitted.
+    pub arrivals: Mutex<Vec<(Duration, String, bool)>>,
 }
 
 /// The running server.
@@ -162,6 +165,11 @@ impl RateLimitedServer {
                                 .expect("lock")
                                 .push((since_start, reset));
                         }
+                        counts.arrivals.lock().expect("lock").push((
+                            since_start,
+                            id.clone(),
+                            allowed,
+                        ));
                         // Whole seconds, rounded up, as the headers carry them.
                         let secs = reset.as_millis().div_ceil(1000).max(1);
                         let headers = if kind == Limiter::Silent {

@@ -83,6 +83,11 @@ pub struct Job {
 
 /// Runs the job and says how it ended.
 pub async fn run(job: Job) -> Exit {
+    // Registered first, so that a signal while the ids are checked and the client is
+    // built is ours too: it is kept until the syncs start, which then end at once with
+    // every id `not_attempted` and the summary written (found by attack: a SIGHUP in the
+    // first 20 ms killed the process with nothing written).
+    let mut signals = Signals::register();
     let say = |line: &str| {
         if job.quiet < 2 {
             to_stderr(line);
@@ -106,9 +111,6 @@ pub async fn run(job: Job) -> Exit {
             return exit;
         }
     };
-    // Registered before the first request, so that a signal at any point of the syncs
-    // is ours to handle (the records of what finished are kept).
-    let mut signals = Signals::register();
     let bar =
         (job.progress && job.server_ids.len() > 1).then(|| progress::bar(job.server_ids.len()));
     let printer = Arc::new(Mutex::new(Printer::new(&job, mock, bar.clone())));

@@ -4,14 +4,22 @@
 //!
 //! Both are made for company: the limit is the account's, shared with other copies of
 //! the command, wrangler, Terraform. So a counted window is spent in proportion to this
-//! client's share of what the window saw spent, and a learned quota is never learned
-//! from a 429 that this client's own requests did not cause, and grows back after a
-//! window it used without a 429 (additive increase, multiplicative decrease, as TCP
-//! and the AWS SDKs' adaptive retry do).
+//! client's share of what the window saw spent, spread over the window; and a learned
+//! quota is never learned from a 429 that this client's own requests did not cause,
+//! is halved at most by one that they did, and grows back after a window used without
+//! a 429, as TCP's congestion window and the AWS SDKs' adaptive retry do.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+/// A fall of `r` more than this many times this client's own requests is not
+/// believed (see [`Budget::share`]).
+const ABSURD_FALL: u64 = 200;
+
+/// A fall of `r` of this much within a window shows a share worth trusting over the
+/// one carried from earlier windows, even when it is larger.
+const TELLING_FALL: u64 = 8;
 
 /// A share below this is taken as this: a client that has seen others spend the window
 /// still takes a place now and then, so that it learns when they have gone.
@@ -65,15 +73,24 @@ impl Budget {
     }
 
     /// This client's part of what was spent between the highest and the lowest `r` it
-    /// saw: at most its answers since the highest one plus those still in flight (which
-    /// may have been counted already). Alone, that is everything: 1.
+    /// saw: at most its answers in the window but one (the highest's own) plus those
+    /// still in flight (which may have been counted already). Alone, that is
+    /// everything: 1. An estimate that errs towards this client: an answer of its own
+    /// that came before the highest `r` counts as if it came after.
     fn share(&self, in_flight: u64) -> Option<f64> {
         let spent = self.max_r.saturating_sub(self.min_r);
-        if spent == 0 {
+        let ours = self.answered - 1 + in_flight;
+        // A fall far past what many clients could spend is no count but a stray
+        // number (`r=18446744073709551615` then `r=39`): no evidence either way.
+        if spent == 0 || spent > ours.max(1).saturating_mul(ABSURD_FALL) {
             return None;
         }
-        let ours = (self.answered - 1 + in_flight) as f64;
-        Some((ours / spent as f64).clamp(MIN_SHARE, 1.0))
+        Some((ours as f64 / spent as f64).clamp(MIN_SHARE, 1.0))
+    }
+
+    /// Whether the window has shown enough to trust its share over an earlier one.
+    pub(crate) fn telling(&self) -> bool {
+        self.max_r.saturating_sub(self.min_r) >= TELLING_FALL
     }
 
     /// How many of this client's requests may be out at once: its share of what is left
@@ -97,10 +114,10 @@ impl Budget {
         now: Instant,
         jitter: f64,
     ) -> Option<Duration> {
-        let share = share.filter(|s| *s < 1.0)?;
+        share.filter(|s| *s < 1.0)?;
         let left = self.reset.saturating_duration_since(now);
-        let even = left.div_f64(allowance.max(1) as f64);
-        let _ = share;
+        // `left` is at most a day (resets are clamped), the factors finite and small.
+        let even = left / u32::try_from(allowance.max(1)).unwrap_or(u32::MAX);
         Some(even.mul_f64(0.5 + jitter.clamp(0.0, 1.0)))
     }
 
@@ -121,38 +138,39 @@ impl Budget {
     }
 }
 
-/// This client's share after an answer: within a window, the lowest measured (a client
-/// whose window started a little before the others' sees itself alone for a moment and
-/// must not take that for the truth); at a new window, the last one grown by a quarter,
-/// so that a client whose company has gone is back to all of it within a few windows.
+/// This client's share after an answer: within a window, the lowest measured until the
+/// window has shown a telling fall of `r` (a client whose window started a little
+/// before the others' sees itself alone for a moment and must not take that for the
+/// truth), then what it measures; at a new window, the last one grown by half, so that
+/// a client whose company has gone is back to all of it within a few windows.
 pub(crate) fn next_share(
     known: Option<f64>,
     measured: Option<f64>,
     new_window: bool,
+    telling: bool,
 ) -> Option<f64> {
     let known = if new_window {
-        known.map(|s| (s * 1.25).min(1.0))
+        known.map(|s| (s * 1.5).min(1.0))
     } else {
         known
     };
     match (known, measured) {
+        (Some(_), Some(m)) if telling => Some(m),
         (Some(k), Some(m)) => Some(k.min(m)),
         (k, m) => k.or(m),
     }
 }
 
-/// What a start under a learned quota waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LearnedWait {
-    /// The quota is used up until the window ends.
-    WindowEnd(Instant),
-    /// Its even place in the window.
-    Pace(Instant),
-    /// A probe past the quota known good: the answers of the requests in flight.
-    Probe,
-}
-
-/// A limit learned from 429s without headers: `quota` starts per `window`.
+/// A limit learned from 429s without headers: `quota` requests of each `window` may
+/// be out at once; past it, requests go one at a time until a 429 says the window is
+/// spent.
+///
+/// That makes probing for room cheap (a probe that finds the limit draws one 429, not
+/// one per request in flight) and never idle: a quota learned in company, or from a
+/// window another client shared, costs this client nothing when the others have gone,
+/// and what its windows answer without a 429 becomes its quota. A 429 that its own
+/// requests caused halves the quota at most (multiplicative decrease, as TCP's
+/// congestion window and the AWS SDKs' adaptive retry do).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Learned {
     /// When the 429 that taught it was answered.
@@ -160,26 +178,20 @@ pub(crate) struct Learned {
     pub(crate) quota: u64,
     pub(crate) window: Duration,
     pub(crate) window_start: Instant,
-    pub(crate) started: u64,
-    /// Successes answered in the current window: the quota a 429 in it teaches.
+    started: u64,
+    /// Successes answered in the current window: the quota a 429 in it teaches, and
+    /// that a window without one leaves.
     ok: u64,
-    /// A quota a window has used without a 429. Starts past it probe the limit, so they
-    /// go one at a time: a probe that finds the limit costs one 429, not one per
-    /// request in flight.
-    good: u64,
-    /// Below this the quota doubles after a clean window, from it on it grows by one
-    /// (TCP's slow-start threshold): half the quota a 429 cut short, or what succeeded.
-    threshold: u64,
 }
 
 impl Learned {
     /// What a 429 answered at `now`, holding until `until`, teaches. The first one: the
     /// `run_ok` successes since `run_start` are the quota of one window, which ends
     /// when the server says to come back. Later ones: the successes of the current
-    /// window are its quota (at most halving it), the window's length stays. With no success since the last
-    /// hold the 429 was not this client's doing (another client spent the window): it
-    /// teaches nothing, and a quota learned before stays, its window restarting at
-    /// `until`.
+    /// window are its quota (at most halving it); the window's length stays. With no
+    /// success since the last hold the 429 was not this client's doing (another client
+    /// spent the window): it teaches nothing, and a quota learned before stays, its
+    /// window restarting at `until`.
     pub(crate) fn from_429(
         known: Option<Learned>,
         run_start: Option<Instant>,
@@ -194,13 +206,9 @@ impl Learned {
             ..l
         };
         match known {
-            // Halved at most (multiplicative decrease): in company a window's successes
-            // are this client's part of it, which another window may give back.
             Some(l) if l.ok > 0 => Some(restart(Learned {
                 learned_at: now,
                 quota: l.ok.max(l.quota / 2),
-                good: l.ok.min(l.good),
-                threshold: (l.quota / 2).max(l.ok),
                 ..l
             })),
             Some(l) => Some(restart(l)),
@@ -211,48 +219,30 @@ impl Learned {
                 window_start: until,
                 started: 0,
                 ok: 0,
-                good: run_ok,
-                threshold: u64::MAX,
             }),
         }
     }
 
-    /// Takes a place at `now`, or says what to wait for. Starts are spread evenly over
-    /// the window: requests that clients release together when a window opens would
-    /// spend it at once, and a client whose hold ends a little later (`Retry-After` is
-    /// whole seconds) would find every window spent, every time. A window that ended with its quota used and no 429 (a 429
-    /// restarts the window) makes that quota good and grows it: doubled up to the
-    /// threshold, then by one. A quota learned in company, or from a window another
-    /// client shared, grows back once the company has gone.
-    pub(crate) fn start(&mut self, now: Instant, in_flight: u64) -> Result<(), LearnedWait> {
-        let window_end = self.window_start + self.window;
-        if now >= window_end {
-            if self.started >= self.quota {
-                self.good = self.quota;
-                self.quota = if self.quota < self.threshold {
-                    self.quota.saturating_mul(2).min(self.threshold)
-                } else {
-                    self.quota + 1
-                };
-            }
+    /// Takes a place at `now` with `in_flight` requests out; `false` while a start past
+    /// the quota must wait for the answers out. A window that ended without a 429 (a
+    /// 429 restarts the window) leaves what it answered as the quota, if more.
+    pub(crate) fn start(&mut self, now: Instant, in_flight: u64) -> bool {
+        if now >= self.window_end() {
+            self.quota = self.quota.max(self.ok);
             self.window_start = now;
             self.started = 0;
             self.ok = 0;
-        } else if self.started >= self.quota {
-            return Err(LearnedWait::WindowEnd(window_end));
         }
-        let due = self.window_start
-            + self
-                .window
-                .mul_f64(self.started as f64 / self.quota.max(1) as f64);
-        if now < due {
-            return Err(LearnedWait::Pace(due));
-        }
-        if self.started >= self.good && in_flight > 0 {
-            return Err(LearnedWait::Probe);
+        if self.started >= self.quota && in_flight > 0 {
+            return false;
         }
         self.started += 1;
-        Ok(())
+        true
+    }
+
+    /// When the current window ends.
+    pub(crate) fn window_end(&self) -> Instant {
+        self.window_start + self.window
     }
 
     /// A success answered: it counts into the current window's, and one that started
@@ -261,14 +251,7 @@ impl Learned {
         self.ok += 1;
         if started < self.learned_at {
             self.quota += 1;
-            self.good = self.good.max(self.quota);
         }
-    }
-
-    /// The end of the window when its quota is used up.
-    pub(crate) fn used_up_until(&self, now: Instant) -> Option<Instant> {
-        let end = self.window_start + self.window;
-        (self.started >= self.quota && end > now).then_some(end)
     }
 }
 
@@ -309,21 +292,53 @@ mod tests {
 
     #[test]
     fn a_share_falls_within_a_window_and_grows_back_across_windows() {
-        assert_eq!(next_share(None, None, true), None);
-        assert_eq!(next_share(None, Some(0.5), false), Some(0.5));
-        assert_eq!(
-            next_share(Some(0.2), Some(1.0), false),
-            Some(0.2),
-            "a moment alone"
-        );
-        assert_eq!(next_share(Some(0.4), Some(0.1), false), Some(0.1));
-        let mut share = Some(0.2);
+        assert_eq!(next_share(None, None, true, false), None);
+        assert_eq!(next_share(None, Some(0.5), false, false), Some(0.5));
+        let alone = next_share(Some(0.2), Some(1.0), false, false);
+        assert_eq!(alone, Some(0.2), "a moment alone");
+        let telling = next_share(Some(0.2), Some(1.0), false, true);
+        assert_eq!(telling, Some(1.0), "a telling window alone");
+        assert_eq!(next_share(Some(0.4), Some(0.1), false, false), Some(0.1));
+        let mut share = Some(0.05);
         let mut windows = 0;
         while share != Some(1.0) {
-            share = next_share(share, None, true);
+            share = next_share(share, None, true, false);
             windows += 1;
         }
         assert_eq!(windows, 8, "alone again: all of it within 8 windows");
+    }
+
+    #[test]
+    fn in_company_starts_are_spread_over_what_is_left_of_the_window() {
+        let now = Instant::now();
+        let (b, _) = Budget::count(None, 10, now + Duration::from_secs(2), now, 0);
+        assert_eq!(b.spacing(None, 4, now, 0.5), None, "alone: at once");
+        assert_eq!(b.spacing(Some(1.0), 4, now, 0.5), None);
+        let gap = |j| b.spacing(Some(0.5), 4, now, j).unwrap();
+        assert_eq!(gap(0.5), Duration::from_millis(500), "2 s left, 4 to start");
+        assert_eq!(gap(0.0), Duration::from_millis(250));
+        assert_eq!(gap(2.0), Duration::from_millis(750), "jitter is clamped");
+        let later = now + Duration::from_secs(3);
+        assert_eq!(
+            b.spacing(Some(0.5), 0, later, 0.5),
+            Some(Duration::ZERO),
+            "past the reset"
+        );
+    }
+
+    /// Found by attack: one stray `r` (2^64 - 1) made a lone client's share 5 %.
+    #[test]
+    fn a_stray_count_is_no_evidence_of_company() {
+        let now = Instant::now();
+        let reset = now + Duration::from_secs(20);
+        let (b, _) = Budget::count(None, u64::MAX, reset, now, 0);
+        let (b, share) = Budget::count(Some(b), 39, reset, now, 2);
+        assert_eq!(share, None);
+        assert_eq!(
+            b.allowance(share),
+            5,
+            "slow start only: twice the 2 answers, and one"
+        );
     }
 
     #[test]
@@ -351,92 +366,38 @@ mod tests {
         );
     }
 
-    /// Starts as many as the window lets start, each at its even place in it.
-    fn fill(l: &mut Learned, from: Instant) {
-        let mut at = from;
-        loop {
-            match l.start(at, 0) {
-                Ok(()) => {}
-                Err(LearnedWait::Pace(due)) => at = due,
-                Err(_) => return,
-            }
-        }
-    }
-
     #[test]
-    fn a_quota_used_without_a_429_grows_back() {
-        let now = Instant::now();
-        let mut l =
-            Learned::from_429(None, Some(now), 1, now, now + Duration::from_secs(1)).unwrap();
-        let mut at = l.window_start;
-        let mut quotas = vec![];
-        for _ in 0..6 {
-            fill(&mut l, at);
-            quotas.push(l.quota);
-            at += l.window;
-        }
-        assert_eq!(quotas, [1, 2, 4, 8, 16, 32], "doubles: no threshold yet");
-        // A 429 after 40 successes in the window: the threshold is half the quota it
-        // cut short, or what succeeded.
-        l.ok = 40;
-        let mut cut = Learned::from_429(Some(l), None, 0, at, at + l.window).unwrap();
-        assert_eq!((cut.quota, cut.threshold), (40, 40));
-        cut.ok = 10;
-        let mut l = Learned::from_429(Some(cut), None, 0, at, at + l.window).unwrap();
-        assert_eq!(
-            (l.quota, l.threshold, l.good),
-            (20, 20, 10),
-            "halved, not cut to 10"
-        );
-        let mut at = l.window_start;
-        let mut quotas = vec![];
-        for _ in 0..4 {
-            fill(&mut l, at);
-            quotas.push(l.quota);
-            at += l.window;
-        }
-        assert_eq!(quotas, [20, 21, 22, 23], "from the threshold on, by one");
-    }
-
-    #[test]
-    fn a_quota_not_used_up_does_not_grow() {
+    fn a_quota_is_what_a_window_answered_and_a_429_halves_it_at_most() {
         let now = Instant::now();
         let mut l =
             Learned::from_429(None, Some(now), 4, now, now + Duration::from_secs(1)).unwrap();
+        assert_eq!((l.quota, l.window), (4, Duration::from_secs(1)));
+        // A window that answered 40 without a 429 (4 at once, then one at a time).
         let at = l.window_start;
-        l.start(at, 0).unwrap();
-        l.start(at + l.window, 0).unwrap();
-        assert_eq!(l.quota, 4, "1 of 4 started");
+        for _ in 0..40 {
+            assert!(l.start(at, 0));
+            l.succeeded(at);
+        }
+        assert!(l.start(at + l.window, 0), "the next window");
+        assert_eq!(l.quota, 40);
+        // A 429 after 3 successes: halved, not cut to 3.
+        l.ok = 3;
+        let l = Learned::from_429(Some(l), None, 0, at, at + l.window).unwrap();
+        assert_eq!((l.quota, l.window), (20, Duration::from_secs(1)));
     }
 
-    /// Past the quota known good, starts go one at a time: a probe that finds the limit
-    /// draws one 429, not one per request in flight.
+    /// Past the quota, starts go one at a time: a probe that finds the limit draws one
+    /// 429, not one per request in flight.
     #[test]
-    fn starts_past_the_good_quota_go_one_at_a_time() {
+    fn starts_past_the_quota_go_one_at_a_time() {
         let now = Instant::now();
         let mut l =
             Learned::from_429(None, Some(now), 2, now, now + Duration::from_secs(1)).unwrap();
         let at = l.window_start;
-        let half = l.window / 2;
-        assert_eq!(l.start(at, 0), Ok(()));
-        assert_eq!(l.start(at, 1), Err(LearnedWait::Pace(at + half)), "evenly");
-        let beside = l.start(at + half, 1);
-        assert_eq!(
-            beside,
-            Ok(()),
-            "within the good quota, beside one in flight"
-        );
-        // The window ends clean: quota 4, good 2.
-        let next = at + l.window;
-        let quarter = l.window / 4;
-        assert_eq!(l.start(next, 0), Ok(()));
-        assert_eq!(l.start(next + quarter, 1), Ok(()));
-        let probe = l.start(next + half, 2);
-        assert_eq!(
-            probe,
-            Err(LearnedWait::Probe),
-            "a probe waits for the answers"
-        );
-        assert_eq!(l.start(next + half, 0), Ok(()), "and goes alone");
+        assert!(l.start(at, 0));
+        assert!(l.start(at, 1), "within the quota, beside one in flight");
+        assert!(!l.start(at, 2), "a probe waits for the answers");
+        assert!(l.start(at, 0), "and goes alone");
+        assert!(!l.start(at, 1));
     }
 }

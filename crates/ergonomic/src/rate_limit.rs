@@ -68,9 +68,14 @@ impl RateLimit {
                         continue;
                     };
                     let t = param(member, "t").and_then(server_seconds);
-                    let tighter = tightest.as_ref().is_none_or(|(r0, t0, _)| {
-                        r < *r0 || (r == *r0 && t.unwrap_or_default() > t0.unwrap_or_default())
-                    });
+                    // A member without a usable `t` cannot start a count: those with
+                    // one come first, then the fewest left, then the longest wait.
+                    let key = |r: u64, t: Option<Duration>| {
+                        (t.is_none(), r, std::cmp::Reverse(t.unwrap_or_default()))
+                    };
+                    let tighter = tightest
+                        .as_ref()
+                        .is_none_or(|(r0, t0, _)| key(r, t) < key(*r0, *t0));
                     if tighter {
                         tightest = Some((r, t, policy_name(member)));
                     }
@@ -150,22 +155,32 @@ fn members(header: &str) -> impl Iterator<Item = &str> {
     cuts.into_iter().map(str::trim).filter(|m| !m.is_empty())
 }
 
-/// A member's name: the item before its first `;`, unquoted.
+/// A member split into its name (unquoted) and its parameters: a quoted name ends at
+/// its closing quote, so a `;` inside it (`"a;r=0";r=50`) is no parameter.
+fn split_member(member: &str) -> (&str, &str) {
+    let member = member.trim();
+    if let Some(quoted) = member.strip_prefix('"') {
+        match quoted.find('"') {
+            Some(end) => (&quoted[..end], &quoted[end + 1..]),
+            None => (quoted, ""),
+        }
+    } else {
+        member
+            .split_once(';')
+            .map_or((member, ""), |(n, p)| (n.trim(), p))
+    }
+}
+
+/// A member's name.
 fn policy_name(member: &str) -> String {
-    member
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .trim_matches('"')
-        .to_string()
+    split_member(member).0.to_string()
 }
 
 /// `key=value` among a member's parameters (`"default";r=50;t=30`).
 fn param<'a>(member: &'a str, key: &str) -> Option<&'a str> {
-    member
+    split_member(member)
+        .1
         .split(';')
-        .skip(1)
         .filter_map(|part| part.trim().split_once('='))
         .find(|(k, _)| k.trim() == key)
         .map(|(_, v)| v.trim().trim_matches('"'))
@@ -261,6 +276,24 @@ mod tests {
         let rl = RateLimit::from_headers(&h).unwrap();
         assert_eq!((rl.remaining, rl.limit), (Some(2), Some(1000)));
         assert_eq!(rl.window, Some(Duration::from_secs(86400)));
+    }
+
+    /// Found by attack: a member without `t` won and hid a full count; a `;` inside a
+    /// quoted name read as a parameter.
+    #[test]
+    fn a_member_without_t_or_a_name_with_a_semicolon_misleads_nothing() {
+        let rl = RateLimit::from_headers(&ratelimit(&[r#""a";r=0, "b";r=40;t=30"#])).unwrap();
+        assert_eq!(
+            (rl.remaining, rl.reset),
+            (Some(40), Some(Duration::from_secs(30)))
+        );
+        let rl = RateLimit::from_headers(&ratelimit(&[r#""a;r=0";r=50;t=30"#])).unwrap();
+        assert_eq!(rl.remaining, Some(50));
+        let rl = RateLimit::from_headers(&ratelimit(&[r#"plain;r=7;t=3"#])).unwrap();
+        assert_eq!(
+            (rl.remaining, rl.reset),
+            (Some(7), Some(Duration::from_secs(3)))
+        );
     }
 
     /// A comma inside a quoted name does not split the member.

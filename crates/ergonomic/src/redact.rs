@@ -69,8 +69,12 @@ impl Scrubber {
         self.items(&mut d.messages);
         self.option(&mut d.ray_id);
         self.option(&mut d.content_type);
-        self.option(&mut d.snippet);
-        self.option(&mut d.problem);
+        if let Some(s) = &mut d.snippet {
+            self.excerpt(s);
+        }
+        if let Some(s) = &mut d.problem {
+            self.excerpt(s);
+        }
     }
 
     fn items(&self, items: &mut [ApiErrorItem]) {
