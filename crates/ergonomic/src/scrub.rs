@@ -169,15 +169,17 @@ impl Scrubber {
             .iter()
             .filter_map(|secret| {
                 let secret = secret.expose_secret().as_bytes();
-                (CUT_SECRET_CHARS..secret.len())
-                    .rev()
-                    .find(|&n| lower.as_bytes().ends_with(&secret[..n]))
+                (CUT_SECRET_CHARS..secret.len()).rev().find(|&n| {
+                    secret
+                        .get(..n)
+                        .is_some_and(|p| lower.as_bytes().ends_with(p))
+                })
             })
             .max();
         if let Some(n) = cut {
             // Secrets are ASCII: the tail starts on a character boundary.
             let keep = body.len() - n;
-            *s = format!("{}{REDACTED}…", &body[..keep]);
+            *s = format!("{}{REDACTED}…", body.get(..keep).unwrap_or_default());
         }
     }
 
