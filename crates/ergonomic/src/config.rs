@@ -264,7 +264,6 @@ impl ClientBuilder {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .http1_max_headers(crate::transport::MAX_HEADERS)
             .no_proxy();
         if self.proxy_from_env {
             let env = self.proxy_env.take().unwrap_or_else(ProxyEnv::from_process);

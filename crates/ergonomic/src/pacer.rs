@@ -39,6 +39,9 @@ use crate::numbers::clamp_wait;
 use crate::quota::{Budget, Learned};
 use crate::rate_limit::RateLimit;
 
+/// In company, how far after a reset each client's probe may go, drawn at random.
+const PROBE_SPREAD: Duration = Duration::from_millis(500);
+
 /// A 429 without `Retry-After` waits this long, and one whose advice is shorter
 /// (`Retry-After: 0`) too: a 429 means the window is spent, and retrying at once only
 /// spends requests on more 429s (found by attack: 180 of 190 requests were 429 and 20
@@ -79,6 +82,8 @@ struct State {
     last_start: Option<Instant>,
     /// Spreads the spacing of clients in company (a counter, hashed).
     spacing_draws: u64,
+    /// In company, when the probe after a reset goes (drawn once per reset).
+    probe_at: Option<Instant>,
     /// Requests started and not yet answered.
     in_flight: u64,
     /// Nobody starts before this (a 429's advice).
@@ -265,13 +270,31 @@ impl Pacer {
                 }
                 s.budget = None;
             } else {
+                // In company, each client's probe goes at its own moment within
+                // PROBE_SPREAD of the reset: probes sent together when a sliding window
+                // frees one place draw a 429 each but one.
+                if s.share.is_some_and(|share| share < 1.0) {
+                    let at = match s.probe_at {
+                        Some(at) => at,
+                        None => {
+                            let at = budget.reset + PROBE_SPREAD.mul_f64(s.jitter());
+                            s.probe_at = Some(at);
+                            at
+                        }
+                    };
+                    if at > now {
+                        return Err(Wait::AnswerOr(at));
+                    }
+                }
+                s.probe_at = None;
                 s.in_flight += 1;
                 s.alone_since = Some(now);
                 return Ok(());
             }
         }
         if let Some(budget) = s.budget {
-            let allowance = budget.allowance(s.share);
+            let roll = s.jitter();
+            let allowance = budget.allowance(s.share, roll);
             // In company, starts are spread over what is left of the window: requests
             // spent at once leave nothing for clients whose window starts a little later.
             if let Some(gap) = budget.spacing(s.share, allowance, now, s.jitter()) {
@@ -382,7 +405,7 @@ impl Pacer {
         let blocked = s.blocked_until.filter(|t| *t > now);
         let spent = s
             .budget
-            .filter(|b| b.allowance(s.share) <= s.in_flight && b.reset > now)
+            .filter(|b| b.allowance(s.share, 1.0) <= s.in_flight && b.reset > now)
             .map(|b| b.reset);
         [blocked, spent].into_iter().flatten().max()
     }

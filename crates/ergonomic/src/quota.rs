@@ -97,11 +97,19 @@ impl Budget {
     /// (all of it, alone), and while a window is young, no more than twice the answers
     /// it has had (slow start: a client that does not yet know whether others share the
     /// window does not spend it in one burst).
-    pub(crate) fn allowance(&self, share: Option<f64>) -> u64 {
-        let share = share.unwrap_or(1.0);
-        // Floor: a share that rounds to nothing waits for the next window.
-        let mine = (self.min_r as f64 * share) as u64;
-        mine.min(2 * self.answered + 1)
+    ///
+    /// A share of what is left is rarely whole: it is rounded up when `roll` (in
+    /// `[0, 1)`, drawn anew for each decision) falls below half its fraction, so that
+    /// clients in company spend some of the window's last requests, rather than all
+    /// leaving them (rounded down: six clients left a third of each window unused) or all
+    /// taking them (rounded up, or at the fraction itself: 4 % of requests drew a 429).
+    /// `roll` of 1 rounds down.
+    pub(crate) fn allowance(&self, share: Option<f64>, roll: f64) -> u64 {
+        let mine = self.min_r as f64 * share.unwrap_or(1.0);
+        let whole = mine.floor();
+        let up = u64::from(roll < (mine - whole) / 2.0);
+        // `whole` is at most `min_r`, a `u64`: the cast cannot wrap.
+        (whole as u64 + up).min(2 * self.answered + 1)
     }
 
     /// In company (a share below 1), the time between this client's starts that spreads
@@ -190,8 +198,9 @@ impl Learned {
     /// when the server says to come back. Later ones: the successes of the current
     /// window are its quota (at most halving it); the window's length stays. With no
     /// success since the last hold the 429 was not this client's doing (another client
-    /// spent the window): it teaches nothing, and a quota learned before stays, its
-    /// window restarting at `until`.
+    /// spent the window): it teaches no quota; one learned before stays, its window
+    /// restarting at `until`, and without one the next window opens with a single
+    /// request.
     pub(crate) fn from_429(
         known: Option<Learned>,
         run_start: Option<Instant>,
@@ -212,14 +221,24 @@ impl Learned {
                 ..l
             })),
             Some(l) => Some(restart(l)),
-            None => run_start.filter(|_| run_ok > 0).map(|start| Learned {
-                learned_at: now,
-                quota: run_ok,
-                window: until.saturating_duration_since(start),
-                window_start: until,
-                started: 0,
-                ok: 0,
-            }),
+            None => {
+                // No success yet: the window is someone else's, and as long as the
+                // wait it advised. A quota of one lets the next window open with one
+                // request and go on one at a time while they succeed, instead of every
+                // request in flight drawing a 429 again.
+                let (start, quota) = match run_start {
+                    Some(start) if run_ok > 0 => (start, run_ok),
+                    _ => (now, 1),
+                };
+                Some(Learned {
+                    learned_at: now,
+                    quota,
+                    window: until.saturating_duration_since(start),
+                    window_start: until,
+                    started: 0,
+                    ok: 0,
+                })
+            }
         }
     }
 
@@ -270,8 +289,12 @@ mod tests {
             assert_eq!(share, Some(1.0), "r={r}");
             b = next;
         }
-        assert_eq!(b.allowance(Some(1.0)), 21, "slow start: 2 x 10 answers + 1");
-        assert_eq!(b.allowance(None), 21);
+        assert_eq!(
+            b.allowance(Some(1.0), 0.0),
+            21,
+            "slow start: 2 x 10 answers + 1"
+        );
+        assert_eq!(b.allowance(None, 0.0), 21);
     }
 
     #[test]
@@ -282,12 +305,17 @@ mod tests {
         // Our second answer: 20 were spent meanwhile, one of them ours.
         let (b, share) = Budget::count(Some(b), 29, reset, now, 0);
         assert_eq!(share, Some(MIN_SHARE.max(1.0 / 20.0)));
-        assert_eq!(b.allowance(share), 1, "5 % of 29, floored");
+        assert_eq!(b.allowance(share, 1.0), 1, "5 % of 29, rounded down");
+        assert_eq!(
+            b.allowance(share, 0.2),
+            2,
+            "rounded up when the roll is below .45"
+        );
         let (b, share) = Budget::count(Some(b), 9, reset, now, 9);
         // Ours: the 2 answers after the highest r and the 9 in flight, of 40 spent.
         let share = share.unwrap();
         assert!((share - 11.0 / 40.0).abs() < 1e-9, "{share}");
-        assert_eq!(b.allowance(Some(share)), 2);
+        assert_eq!(b.allowance(Some(share), 1.0), 2);
     }
 
     #[test]
@@ -335,7 +363,7 @@ mod tests {
         let (b, share) = Budget::count(Some(b), 39, reset, now, 2);
         assert_eq!(share, None);
         assert_eq!(
-            b.allowance(share),
+            b.allowance(share, 1.0),
             5,
             "slow start only: twice the 2 answers, and one"
         );
@@ -350,11 +378,18 @@ mod tests {
     }
 
     #[test]
-    fn a_429_with_no_success_of_ours_teaches_nothing() {
+    fn a_429_with_no_success_of_ours_teaches_no_quota() {
         let now = Instant::now();
         let until = now + Duration::from_secs(20);
-        assert!(Learned::from_429(None, Some(now), 0, now, until).is_none());
-        assert!(Learned::from_429(None, None, 0, now, until).is_none());
+        for run_start in [Some(now), None] {
+            let first = Learned::from_429(None, run_start, 0, now, until).unwrap();
+            assert_eq!(first.quota, 1, "the next window opens with one request");
+            assert_eq!(
+                first.window,
+                Duration::from_secs(20),
+                "as long as the advice"
+            );
+        }
         let known = Learned::from_429(None, Some(now), 7, now, until).unwrap();
         assert_eq!((known.quota, known.window), (7, Duration::from_secs(20)));
         let later = until + Duration::from_secs(3);

@@ -60,6 +60,11 @@ impl RateLimit {
         let mut policies: Vec<(String, Option<u64>, Option<Duration>)> = Vec::new();
         // One pass over the (few) headers instead of a hashed lookup per name.
         for (name, value) in headers {
+            // Every name this reads starts so: one comparison skips the others.
+            let n = name.as_str().as_bytes();
+            if !n.starts_with(b"ratelimit") && !n.starts_with(b"x-ratelimit") {
+                continue;
+            }
             let Ok(v) = value.to_str() else { continue };
             let num = || v.trim().parse::<u64>().ok();
             if *name == h::RATELIMIT {

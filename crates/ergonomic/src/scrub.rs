@@ -205,7 +205,10 @@ impl Scrubber {
         if self.secrets.is_empty() {
             return;
         }
-        for value in headers.values_mut() {
+        // Secrets are sorted longest first: a value shorter than the last cannot hold any
+        // (most headers, `date`, `server`, `content-length`, are shorter than a token).
+        let shortest = self.secrets.last().map_or(0, |s| s.expose_secret().len());
+        for value in headers.values_mut().filter(|v| v.len() >= shortest) {
             let clean = value.to_str().ok().and_then(|v| self.text(v));
             let opaque = value.to_str().is_err() && self.occurs_in(value.as_bytes());
             if let Some(clean) = clean {
