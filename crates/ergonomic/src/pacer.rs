@@ -1,31 +1,20 @@
 //! Pacing under Cloudflare's rate limit, which counts per user and account, not per
 //! call: one pacer per [`Client`](crate::Client), fed by every response it sees.
 //!
-//! What it reads and what it does:
-//! - `Ratelimit: …;r=<remaining>;t=<seconds>`: the lowest `r` answered in the current
-//!   window belongs to the request that reached the server last, so it counts every
-//!   answered request; requests still in flight may not be counted yet. A request
-//!   starts only while this client's part of that `r` is larger than the number it has
-//!   in flight: alone, all of it; in company (other jobs, wrangler, Terraform on the
-//!   same account), its share of what the window saw spent, its starts spread over
-//!   what is left of the window ([`crate::quota::Budget`]). A new window starts slowly
-//!   (no more in flight than twice the answers it has had), so clients that start
-//!   together learn of each other before they spend it. With none left and nothing in
-//!   flight, requests wait until `t` has passed; then one request goes alone and its
-//!   answer starts the new window (the spent window is kept until then: it is what
-//!   holds the others back; an answer without the header drops it).
+//! What it reads and what it does (the arithmetic of the limit is `quota.rs`'s):
+//! - `Ratelimit: …;r=<remaining>;t=<seconds>`: a request starts only while this
+//!   client's part of the lowest `r` of the window is larger than what it has in flight
+//!   (alone, all of it; in company, its share, spread over the window, after a slow
+//!   start). With none left and nothing in flight, requests wait until `t` has passed;
+//!   then one request goes alone and its answer starts the new window.
 //! - every wait a server names is clamped to
-//!   [`MAX_SERVER_WAIT`](crate::numbers::MAX_SERVER_WAIT) before it meets an
-//!   `Instant`: no number from a server can overflow the clock.
-//! - no rate-limit header: nothing is known, so nothing is held back, until a 429.
-//! - requests take their turns in the order they asked: only the one that has waited
-//!   longest may start, so when a window has room for one request, it goes to the id
-//!   that has waited for it, not to whichever task the clock wakes first (a retrying id
-//!   could otherwise take every window while another id's deadline ran out unsent).
-//! - a 429 with `Retry-After`: nobody starts before the advised wait is over. Without
-//!   headers, the pacer also learns a quota per window from it, halves it at most on a
-//!   later 429 and doubles it after a window used without one; a 429 that none of this
-//!   client's successes led up to teaches nothing ([`crate::quota::Learned`]).
+//!   [`MAX_SERVER_WAIT`](crate::numbers::MAX_SERVER_WAIT) before it meets an `Instant`.
+//! - no rate-limit header: nothing is held back until a 429; then a quota is learned.
+//! - requests take their turns in the order they asked: when a window has room for one
+//!   request, it goes to the id that has waited for it, not to whichever task the clock
+//!   wakes first (a retrying id could otherwise take every window while another id's
+//!   deadline ran out unsent).
+//! - a 429: nobody starts before the advised wait is over, a second at least.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -160,17 +149,9 @@ enum Wait {
 }
 
 impl State {
-    /// A number in `[0, 1)`, different at each draw and in each process: clients that
-    /// see the same count do not space their starts in step.
+    /// A number in `[0, 1)`, different at each draw (see [`crate::quota::draw`]).
     fn jitter(&mut self) -> f64 {
-        use std::hash::{BuildHasher, Hasher};
-        thread_local! {
-            static KEYS: std::collections::hash_map::RandomState = Default::default();
-        }
-        self.spacing_draws = self.spacing_draws.wrapping_add(1);
-        let mut h = KEYS.with(|k| k.build_hasher());
-        h.write_u64(self.spacing_draws);
-        (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+        crate::quota::draw(&mut self.spacing_draws)
     }
 }
 
@@ -274,14 +255,8 @@ impl Pacer {
                 // PROBE_SPREAD of the reset: probes sent together when a sliding window
                 // frees one place draw a 429 each but one.
                 if s.share.is_some_and(|share| share < 1.0) {
-                    let at = match s.probe_at {
-                        Some(at) => at,
-                        None => {
-                            let at = budget.reset + PROBE_SPREAD.mul_f64(s.jitter());
-                            s.probe_at = Some(at);
-                            at
-                        }
-                    };
+                    let spread = PROBE_SPREAD.mul_f64(s.jitter());
+                    let at = *s.probe_at.get_or_insert(budget.reset + spread);
                     if at > now {
                         return Err(Wait::AnswerOr(at));
                     }

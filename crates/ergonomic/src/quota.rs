@@ -13,6 +13,20 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+/// A number in `[0, 1)` from the standard library's randomly keyed hasher over a
+/// counter, different at each draw and in each process: clients that see the same
+/// count do not space their starts or round their shares in step.
+pub(crate) fn draw(counter: &mut u64) -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    thread_local! {
+        static KEYS: std::collections::hash_map::RandomState = Default::default();
+    }
+    *counter = counter.wrapping_add(1);
+    let mut h = KEYS.with(|k| k.build_hasher());
+    h.write_u64(*counter);
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
 /// A fall of `r` more than this many times this client's own requests is not
 /// believed (see [`Budget::share`]).
 const ABSURD_FALL: u64 = 200;
