@@ -3,13 +3,20 @@
 //! a request may start; this decides *which* one looks first.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
+use tokio::sync::Notify;
 use tokio::sync::futures::Notified;
 
-/// Tickets of the requests waiting, oldest first.
+/// Tickets of the requests waiting, oldest first, each with the bell that tells it that
+/// it has become first (made when it first waits behind another).
+///
+/// One bell per waiter, rung for the new first only: a bell shared by the whole line
+/// woke every waiter at every start, which at 128 calls in flight cost more than the
+/// calls themselves (found by profiling: 2.8 times the raw client's instructions).
 #[derive(Debug, Default)]
 pub(crate) struct Line {
-    tickets: VecDeque<u64>,
+    tickets: VecDeque<(u64, Option<Arc<Notify>>)>,
     next: u64,
 }
 
@@ -18,20 +25,32 @@ impl Line {
     pub(crate) fn join(&mut self) -> u64 {
         let ticket = self.next;
         self.next = self.next.wrapping_add(1);
-        self.tickets.push_back(ticket);
+        self.tickets.push_back((ticket, None));
         ticket
     }
 
     /// Whether `ticket` is the oldest waiting.
     pub(crate) fn is_first(&self, ticket: u64) -> bool {
-        self.tickets.front() == Some(&ticket)
+        self.tickets.front().is_some_and(|(t, _)| *t == ticket)
     }
 
-    /// Takes `ticket` out of the line; true if it was the first (the next one may look).
-    pub(crate) fn leave(&mut self, ticket: u64) -> bool {
+    /// The bell of `ticket`, which is not first: rung when it becomes first. Asked
+    /// under the same lock as [`Line::is_first`], so no ring can fall between the two
+    /// (and a ring before the wait is kept: `notify_one` stores it).
+    pub(crate) fn bell(&mut self, ticket: u64) -> Option<Arc<Notify>> {
+        let (_, bell) = self.tickets.iter_mut().find(|(t, _)| *t == ticket)?;
+        Some(bell.get_or_insert_with(Arc::default).clone())
+    }
+
+    /// Takes `ticket` out of the line; if it was the first, the bell of the new first
+    /// (to ring once the lock is released), and whether it was first.
+    pub(crate) fn leave(&mut self, ticket: u64) -> (bool, Option<Arc<Notify>>) {
         let was_first = self.is_first(ticket);
-        self.tickets.retain(|t| *t != ticket);
-        was_first
+        self.tickets.retain(|(t, _)| *t != ticket);
+        let next = was_first
+            .then(|| self.tickets.front().and_then(|(_, bell)| bell.clone()))
+            .flatten();
+        (was_first, next)
     }
 
     #[cfg(test)]
@@ -63,10 +82,16 @@ mod tests {
         let mut line = Line::default();
         let (a, b, c) = (line.join(), line.join(), line.join());
         assert!(line.is_first(a) && !line.is_first(b));
-        assert!(!line.leave(b), "b was not first");
-        assert!(line.leave(a), "a was first");
+        assert!(!line.leave(b).0, "b was not first");
+        let c_bell = line.bell(c).unwrap();
+        let (was_first, rung) = line.leave(a);
+        assert!(was_first, "a was first");
+        assert!(
+            std::sync::Arc::ptr_eq(&rung.unwrap(), &c_bell),
+            "c's bell rings"
+        );
         assert!(line.is_first(c));
-        assert!(line.leave(c));
+        assert!(line.leave(c).0);
         assert!(line.is_empty());
     }
 }

@@ -44,6 +44,13 @@ pub(crate) fn float_seconds(secs: f64) -> Option<Duration> {
     (secs >= 0.0).then(|| clamp_wait(Duration::try_from_secs_f64(secs).unwrap_or(MAX_SERVER_WAIT)))
 }
 
+/// `now + wait` for a wait a server named, clamped first: `RateLimit` is public and its
+/// durations can be anything, so the clamp is where the `Instant` is made.
+pub(crate) fn after(now: tokio::time::Instant, wait: Duration) -> tokio::time::Instant {
+    // Past a day from now the clock cannot end; `now` is only the unreachable fallback.
+    now.checked_add(clamp_wait(wait)).unwrap_or(now)
+}
+
 /// A wait no longer than [`MAX_SERVER_WAIT`]: what every server number passes through
 /// before it is added to an `Instant`.
 pub(crate) fn clamp_wait(wait: Duration) -> Duration {

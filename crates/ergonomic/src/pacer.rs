@@ -24,7 +24,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::line::{Line, either};
-use crate::numbers::clamp_wait;
+use crate::numbers::after;
 use crate::quota::{Budget, Learned};
 use crate::rate_limit::RateLimit;
 
@@ -42,21 +42,15 @@ const DEFAULT_WAIT: Duration = Duration::from_secs(1);
 /// healthy servers' syncs time out behind it.
 pub(crate) const ALONE_AT_MOST: Duration = Duration::from_secs(2);
 
-/// `now + wait` for a wait a server named, clamped first. `RateLimit` is public and
-/// its durations can be anything, so the clamp is here, where the `Instant` is made.
-fn after(now: Instant, wait: Duration) -> Instant {
-    // Past a day from now the clock cannot end; `now` is only the unreachable fallback.
-    now.checked_add(clamp_wait(wait)).unwrap_or(now)
-}
-
 /// The client's pacer.
 #[derive(Debug, Default)]
 pub(crate) struct Pacer {
     state: Mutex<State>,
     /// Wakes requests waiting for an answer (the one request sent alone).
     answered: Notify,
-    /// Wakes requests waiting in line when the first one leaves it.
-    turn: Notify,
+    /// Wakes the requests waiting behind the first when a hold appears that may outlast
+    /// their deadlines (the first's leaving rings its successor's own bell: `line.rs`).
+    held: Notify,
     rate_limited: AtomicUsize,
 }
 
@@ -118,8 +112,12 @@ impl Drop for Permit<'_> {
     fn drop(&mut self) {
         let mut s = self.pacer.lock();
         s.in_flight = s.in_flight.saturating_sub(1);
+        let held = s.hold(Instant::now(), true).is_some();
         drop(s);
         self.pacer.answered.notify_waiters();
+        if held {
+            self.pacer.held.notify_waiters();
+        }
     }
 }
 
@@ -133,10 +131,10 @@ struct Place<'a> {
 impl Drop for Place<'_> {
     fn drop(&mut self) {
         let mut s = self.pacer.lock();
-        let was_first = s.line.leave(self.ticket);
+        let (_, next) = s.line.leave(self.ticket);
         drop(s);
-        if was_first {
-            self.pacer.turn.notify_waiters();
+        if let Some(bell) = next {
+            bell.notify_one();
         }
     }
 }
@@ -149,6 +147,23 @@ enum Wait {
 }
 
 impl State {
+    /// Until when a 429's advice or a window's count holds requests back. `no_answer`:
+    /// only a hold no answer can end (a window spent with nothing in flight); otherwise
+    /// also a full one. (A learned quota used up is none: past it requests go one at a
+    /// time.)
+    fn hold(&self, now: Instant, no_answer: bool) -> Option<Instant> {
+        let blocked = self.blocked_until.filter(|t| *t > now);
+        let full = |b: &Budget| match no_answer {
+            true => self.in_flight == 0 && b.spent(),
+            false => b.allowance(self.share, 1.0) <= self.in_flight,
+        };
+        let spent = self.budget.filter(|b| b.reset > now && full(b));
+        [blocked, spent.map(|b| b.reset)]
+            .into_iter()
+            .flatten()
+            .max()
+    }
+
     /// A number in `[0, 1)`, different at each draw (see [`crate::quota::draw`]).
     fn jitter(&mut self) -> f64 {
         crate::quota::draw(&mut self.spacing_draws)
@@ -166,25 +181,30 @@ impl Pacer {
     ///
     /// Turns are fair, as with tokio's `Semaphore`: a request that has been polled once
     /// keeps its place until it starts or is dropped, so a call left alive but never
-    /// polled again holds back the calls behind it on this client. Every start wakes
-    /// the requests in line once (fine for the hundreds a bulk run has in flight).
+    /// polled again holds back the calls behind it on this client. A start wakes only
+    /// the next in line; an answer only the first, and the others only when it brings a
+    /// hold.
     pub(crate) async fn acquire(&self, deadline: Instant) -> Result<Permit<'_>, Instant> {
         let place = self.join_line();
         loop {
-            // Registered before the state is read: an answer, or the first in line
-            // leaving, between the two still wakes us.
+            // Registered before the state is read: an answer, or a hold, between the
+            // two still wakes us.
             let answered = self.answered.notified();
-            let turn = self.turn.notified();
-            if !self.lock().line.is_first(place.ticket) {
+            let held = self.held.notified();
+            let bell = {
+                let mut s = self.lock();
+                let first = s.line.is_first(place.ticket);
+                (!first).then(|| s.line.bell(place.ticket)).flatten()
+            };
+            if let Some(bell) = bell {
                 // What holds the first holds everyone: only the first need look, but a
-                // hold that outlasts this request's deadline is its answer now. Holds
-                // come with answers, so an answer wakes us to look again.
+                // hold that outlasts this request's deadline is its answer now.
                 if let Some(until) = self.hold_no_answer_ends(Instant::now())
                     && until > deadline
                 {
                     return Err(until);
                 }
-                either(turn, answered).await;
+                either(bell.notified(), held).await;
                 continue;
             }
             match self.try_start(Instant::now()) {
@@ -204,18 +224,8 @@ impl Pacer {
         }
     }
 
-    /// The instant before which no request can start whatever answers come, if there is
-    /// one: a 429's advice, a window spent with nothing in flight. (A full window with
-    /// requests in flight is not one: an answer may free a place; nor is a learned quota
-    /// used up: past it requests go one at a time.)
     fn hold_no_answer_ends(&self, now: Instant) -> Option<Instant> {
-        let s = self.lock();
-        let blocked = s.blocked_until.filter(|t| *t > now);
-        let spent = s
-            .budget
-            .filter(|b| s.in_flight == 0 && b.spent() && b.reset > now)
-            .map(|b| b.reset);
-        [blocked, spent].into_iter().flatten().max()
+        self.lock().hold(now, true)
     }
 
     /// Takes a ticket at the end of the line.
@@ -379,14 +389,7 @@ impl Pacer {
 
     /// Until when requests are held back for the rate limit, if they are now.
     pub(crate) fn holding_until(&self) -> Option<Instant> {
-        let now = Instant::now();
-        let s = self.lock();
-        let blocked = s.blocked_until.filter(|t| *t > now);
-        let spent = s
-            .budget
-            .filter(|b| b.allowance(s.share, 1.0) <= s.in_flight && b.reset > now)
-            .map(|b| b.reset);
-        [blocked, spent].into_iter().flatten().max()
+        self.lock().hold(Instant::now(), false)
     }
 
     /// 429s seen so far.
