@@ -69,24 +69,29 @@ async fn clients_sharing_a_silent_limit_all_finish() {
     assert_eq!(server.counts.ok.load(Ordering::Relaxed), 120);
 }
 
-/// Four clients against one counted limit, started together: each spends its share of
-/// what is left, found from how fast `r` falls beside its own requests, spread over the
-/// window, instead of all of it at once. Against a fixed window fewer than 5 % of
-/// requests draw a 429 (the issue measured 17.5 % for six processes); against a sliding
-/// one, where every place that frees is contended, fewer than 10 % (5–8 % measured).
-/// The window is 2 s: with `t` in whole seconds, a 1-s window cannot be told from the
-/// next one.
+/// Four clients of 32 at a time against one counted limit, started together: each
+/// spends its share of what is left, found from how fast `r` falls beside its own
+/// requests, spread over the window, after a slow start, instead of all of it at once
+/// (which sends some 128 requests at the 36 left of the first window: three quarters of
+/// them 429). Fewer than one request in eight draws a 429: the share measured in quiet
+/// runs is 0–6 %, and the bound leaves room for a loaded machine (the count a client
+/// sees is as fresh as its last answer). The window is 2 s: with `t` in whole seconds,
+/// a 1-s window cannot be told from the next one. BENCHMARKS.md has six processes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_sharing_a_counted_limit_rarely_overshoot() {
-    for (limiter, at_most_one_in) in [(Limiter::Fixed, 20), (Limiter::Sliding, 10)] {
+    for limiter in [Limiter::Fixed, Limiter::Sliding] {
         let server = RateLimitedServer::start_limiter(limiter, 40, Duration::from_secs(2)).await;
-        let failed = in_company(&server, 4, 40, 16, Duration::from_secs(40)).await;
+        let failed = in_company(&server, 4, 40, 32, Duration::from_secs(40)).await;
         assert_eq!(failed, 0, "{limiter:?}");
         let ok = server.counts.ok.load(Ordering::Relaxed);
         let limited = server.counts.limited.load(Ordering::Relaxed);
         assert_eq!(ok, 160, "{limiter:?}");
+        eprintln!(
+            "{limiter:?}: {limited} of {} requests were 429",
+            ok + limited
+        );
         assert!(
-            limited * at_most_one_in < ok + limited,
+            limited * 8 < ok + limited,
             "{limiter:?}: {limited} of {} requests were 429",
             ok + limited
         );

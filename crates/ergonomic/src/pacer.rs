@@ -21,7 +21,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::Notify;
-use tokio::time::Instant;
+use tokio::time::{Instant, timeout_at};
 
 use crate::line::{Line, either};
 use crate::numbers::after;
@@ -216,7 +216,8 @@ impl Pacer {
                     });
                 }
                 Err(Wait::Until(when)) if when > deadline => return Err(when),
-                Err(Wait::Until(when)) => tokio::time::sleep_until(when).await,
+                // A later 429 may push the hold past the deadline: look again then.
+                Err(Wait::Until(when)) => drop(timeout_at(when, self.held.notified()).await),
                 Err(Wait::AnswerOr(when)) => {
                     let _ = tokio::time::timeout_at(when, answered).await;
                 }
@@ -255,7 +256,7 @@ impl Pacer {
                 // Requests of the old window still out: their answers may come any
                 // time. The one sent alone: at most ALONE_AT_MOST, then nothing is
                 // known of the new window, as after an answer without the header.
-                let until = s.alone_since.unwrap_or(now) + ALONE_AT_MOST;
+                let until = *s.alone_since.get_or_insert(now) + ALONE_AT_MOST;
                 if until > now {
                     return Err(Wait::AnswerOr(until));
                 }
@@ -305,7 +306,7 @@ impl Pacer {
             });
         }
         if !s.seen_answer && s.in_flight > 0 {
-            let until = s.alone_since.unwrap_or(now) + ALONE_AT_MOST;
+            let until = *s.alone_since.get_or_insert(now) + ALONE_AT_MOST;
             if until > now {
                 return Err(Wait::AnswerOr(until));
             }
@@ -366,11 +367,10 @@ impl Pacer {
             self.rate_limited.fetch_add(1, Ordering::Relaxed);
             let until = after(now, advised.unwrap_or(DEFAULT_WAIT).max(DEFAULT_WAIT));
             s.blocked_until = Some(s.blocked_until.map_or(until, |t| t.max(until)));
+            let spent_count = counted.is_some_and(|(r, _)| r == 0);
             if let Some(budget) = &mut s.budget {
-                budget.limited(until);
-                // A counted window overspent: someone else spends it too. A client that
-                // took it for its own takes half at most in the next one (found by the
-                // company bench: the first client into a window spent it all, twice).
+                budget.limited(until, spent_count);
+                // Overspent: a client that took the window for its own takes half at most.
                 s.share = Some(s.share.unwrap_or(1.0).min(0.5));
             } else {
                 // No headers: what succeeded since the run began is the quota of one
@@ -872,6 +872,79 @@ mod tests {
         first.answered(None, true, Some(Duration::ZERO));
         drop(first);
         assert_eq!(p.holding_until(), Some(now + DEFAULT_WAIT));
+    }
+
+    /// Found by the second attack: a request of the old window that never answered held
+    /// every start after the reset until its attempt timed out (the bound on waiting for
+    /// it was counted from each look, so it never came).
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_request_of_the_old_window_holds_the_new_one_a_bounded_time() {
+        let p = counted(5, 1).await;
+        let _stalled = p.acquire(far()).await.unwrap();
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let t0 = Instant::now();
+        let started = tokio::time::timeout(ALONE_AT_MOST * 2, p.acquire(far())).await;
+        assert!(
+            started.is_ok(),
+            "still waiting after {:?}",
+            Instant::now() - t0
+        );
+    }
+
+    /// Found by the second attack: a 429 advising 2 s beside a count resetting in 60 s
+    /// held the client 60 s, and a call with 30 s left failed at once. The advice
+    /// rules, unless the 429's own count says nothing is left.
+    #[tokio::test(start_paused = true)]
+    async fn a_429_with_room_left_holds_for_its_advice() {
+        for known in [true, false] {
+            let p = if known {
+                counted(50, 60).await
+            } else {
+                Pacer::default()
+            };
+            let a = p.acquire(far()).await.unwrap();
+            a.answered(Some(&rl(50, 60)), true, Some(Duration::from_secs(2)));
+            drop(a);
+            let t0 = Instant::now();
+            let permit = p.acquire(t0 + Duration::from_secs(30)).await;
+            assert!(permit.is_ok(), "known window {known}");
+            // The advice, and the probe's spread in company (a 429 halves the share).
+            let waited = Instant::now() - t0;
+            assert!(waited >= Duration::from_secs(2), "{waited:?}");
+            assert!(
+                waited <= Duration::from_secs(2) + PROBE_SPREAD,
+                "{waited:?}"
+            );
+        }
+        let p = Pacer::default();
+        let a = p.acquire(far()).await.unwrap();
+        a.answered(Some(&rl(0, 60)), true, Some(Duration::from_secs(2)));
+        drop(a);
+        let spent = p.acquire(Instant::now() + Duration::from_secs(30)).await;
+        assert!(spent.is_err(), "a spent count holds to its reset");
+    }
+
+    /// Found by the second attack: the first in line, sleeping out a hold within its
+    /// deadline, learned of a later 429's longer hold only when the first hold ended.
+    #[tokio::test(start_paused = true)]
+    async fn the_first_in_line_is_told_at_once_of_a_hold_past_its_deadline() {
+        let p = Pacer::default();
+        let first = p.acquire(far()).await.unwrap();
+        first.answered(None, false, None);
+        drop(first);
+        let (a, b) = (
+            p.acquire(far()).await.unwrap(),
+            p.acquire(far()).await.unwrap(),
+        );
+        a.answered(None, true, Some(Duration::from_secs(5)));
+        drop(a);
+        let t0 = Instant::now();
+        let mut waiting = Box::pin(p.acquire(t0 + Duration::from_secs(10)));
+        assert!(still_waiting(&mut waiting).await);
+        b.answered(None, true, Some(Duration::from_secs(60)));
+        drop(b);
+        assert!(waiting.await.is_err());
+        assert_eq!(Instant::now(), t0, "told at once");
     }
 
     #[tokio::test]

@@ -153,10 +153,17 @@ impl Budget {
         self.min_r == 0
     }
 
-    /// A 429 answered in this window: it is spent until `until` at least.
-    pub(crate) fn limited(&mut self, until: Instant) {
+    /// A 429 answered in this window: it is spent until `until`, the advice; until its
+    /// reset as well only when the 429's own count says nothing is left (found by
+    /// attack: a 429 advising 2 s beside a count resetting in 60 s held every call for
+    /// 60 s, and failed those with less time left at once).
+    pub(crate) fn limited(&mut self, until: Instant, spent_count: bool) {
         self.min_r = 0;
-        self.reset = self.reset.max(until);
+        self.reset = if spent_count {
+            self.reset.max(until)
+        } else {
+            until
+        };
     }
 }
 
@@ -204,6 +211,11 @@ pub(crate) struct Learned {
     /// Successes answered in the current window: the quota a 429 in it teaches, and
     /// that a window without one leaves.
     ok: u64,
+    /// After a 429 with no success before it, one request at a time until one succeeds:
+    /// a quota learned long ago must not send a burst into a window still spent (found
+    /// by attack: all in flight drew a 429 after every hold). A request out meanwhile
+    /// holds the others until its answer or its attempt timeout.
+    cautious: bool,
 }
 
 impl Learned {
@@ -232,9 +244,13 @@ impl Learned {
             Some(l) if l.ok > 0 => Some(restart(Learned {
                 learned_at: now,
                 quota: l.ok.max(l.quota / 2),
+                cautious: false,
                 ..l
             })),
-            Some(l) => Some(restart(l)),
+            Some(l) => Some(Learned {
+                cautious: true,
+                ..restart(l)
+            }),
             None => {
                 // No success yet: the window is someone else's, and as long as the
                 // wait it advised. A quota of one lets the next window open with one
@@ -251,6 +267,7 @@ impl Learned {
                     window_start: until,
                     started: 0,
                     ok: 0,
+                    cautious: false,
                 })
             }
         }
@@ -266,7 +283,7 @@ impl Learned {
             self.started = 0;
             self.ok = 0;
         }
-        if self.started >= self.quota && in_flight > 0 {
+        if (self.started >= self.quota || self.cautious) && in_flight > 0 {
             return false;
         }
         self.started += 1;
@@ -282,6 +299,7 @@ impl Learned {
     /// before the quota was learned fitted in the window it was learned from.
     pub(crate) fn succeeded(&mut self, started: Instant) {
         self.ok += 1;
+        self.cautious = false;
         if started < self.learned_at {
             self.quota += 1;
         }
@@ -433,6 +451,20 @@ mod tests {
         l.ok = 3;
         let l = Learned::from_429(Some(l), None, 0, at, at + l.window).unwrap();
         assert_eq!((l.quota, l.window), (20, Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn after_a_429_with_no_success_one_goes_until_one_succeeds() {
+        let now = Instant::now();
+        let l = Learned::from_429(None, Some(now), 600, now, now + Duration::from_secs(1));
+        let later = now + Duration::from_secs(2);
+        let mut l = Learned::from_429(l, None, 0, later, later + Duration::from_secs(1)).unwrap();
+        assert_eq!(l.quota, 600, "kept: the 429 was not this client's doing");
+        let at = l.window_start;
+        assert!(l.start(at, 0));
+        assert!(!l.start(at, 1), "one at a time while cautious");
+        l.succeeded(at);
+        assert!(l.start(at, 1), "the quota again after a success");
     }
 
     /// Past the quota, starts go one at a time: a probe that finds the limit draws one

@@ -30,8 +30,30 @@ pub(crate) const REDACTED: &str = "[redacted]";
 /// text that names it.
 pub const MIN_REDACTED_SECRET_CHARS: usize = 16;
 
-/// The shortest start of a secret taken out where an excerpt was cut.
-const CUT_SECRET_CHARS: usize = 4;
+/// The shortest start of a secret taken out where an excerpt was cut: long enough that
+/// an ordinary word (an email's `admin`, `info`) is not taken for one.
+const CUT_SECRET_CHARS: usize = 8;
+
+/// `text` without an escape that a cut left unfinished at its end (`\`, `\u`, `\u00`).
+fn drop_broken_escape(text: &str) -> &str {
+    let from = text.len().saturating_sub(5);
+    match text.get(from..).and_then(|end| end.rfind('\\')) {
+        Some(at) => {
+            let at = from + at;
+            let rest = text.get(at + 1..).unwrap_or_default();
+            let unfinished = rest.is_empty()
+                || (rest.starts_with('u')
+                    && rest.len() < 5
+                    && rest.bytes().skip(1).all(|b| b.is_ascii_hexdigit()));
+            if unfinished {
+                text.get(..at).unwrap_or(text)
+            } else {
+                text
+            }
+        }
+        None => text,
+    }
+}
 
 /// `text` with its JSON string escapes undone (`\u0044` → `D`, a surrogate pair → its
 /// character, `\/` → `/`); escapes that are not valid are kept as written.
@@ -41,7 +63,12 @@ fn unescape_json(text: &str) -> String {
     while let Some(at) = rest.find('\\') {
         out.push_str(&rest[..at]);
         rest = &rest[at..];
-        let hex = |s: &str| s.get(2..6).and_then(|h| u32::from_str_radix(h, 16).ok());
+        // Four hex digits exactly (`from_str_radix` would also take a sign: `\u+041`).
+        let hex = |s: &str| {
+            s.get(2..6)
+                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+        };
         let (ch, used) = match rest.as_bytes().get(1) {
             Some(b'u') => match hex(rest) {
                 Some(hi @ 0xD800..=0xDBFF) => match rest.get(6..8).zip(hex(&rest[6..])) {
@@ -147,25 +174,52 @@ impl Scrubber {
     /// spellings escape [`Scrubber::text`]: a JSON escape only a decoder undoes
     /// (`…ABC\u0044`), and a secret cut short at the excerpt's end (`…0123456789AB…`).
     /// The first is looked for in the text with its JSON escapes undone (the excerpt is
-    /// then shown so, redacted); the second as a tail of 4 or more characters that
-    /// begins a secret, before the `…` that marks the cut.
+    /// then shown so, redacted); the second as a tail of 8 or more characters that
+    /// begins a secret, before the `…` that marks the cut, in that same reading (a cut
+    /// can fall inside an escape). Text that holds neither is left as it is.
     pub(crate) fn excerpt(&self, s: &mut String) {
         if self.is_empty() {
             return;
         }
-        if s.contains('\\') {
-            let unescaped = unescape_json(s);
-            if let Some(clean) = self.text(&unescaped) {
-                *s = clean;
-            }
-        }
-        self.string(s);
-        let Some(body) = s.strip_suffix('…') else {
-            return;
+        let (text, cut) = match s.strip_suffix('…') {
+            Some(body) => (body, true),
+            None => (s.as_str(), false),
         };
-        let lower = body.to_ascii_lowercase();
-        let cut = self
-            .secrets
+        // The text as a decoder would read it: escapes undone, and at a cut, an escape
+        // the cut broke (`…\u00`) dropped.
+        let read = if text.contains('\\') {
+            let unescaped = unescape_json(text);
+            if cut {
+                drop_broken_escape(&unescaped).to_string()
+            } else {
+                unescaped
+            }
+        } else {
+            text.to_string()
+        };
+        let whole = self.text(&read);
+        let redacted = whole.as_deref().unwrap_or(&read);
+        let tail = cut.then(|| self.cut_secret_at_end(redacted)).flatten();
+        if whole.is_none() && tail.is_none() {
+            return;
+        }
+        // Secrets are ASCII: the tail starts on a character boundary.
+        let keep = redacted.len() - tail.unwrap_or(0);
+        let mut clean = redacted.get(..keep).unwrap_or_default().to_string();
+        if tail.is_some() {
+            clean.push_str(REDACTED);
+        }
+        if cut {
+            clean.push('…');
+        }
+        *s = clean;
+    }
+
+    /// The length of the longest start of a secret, of [`CUT_SECRET_CHARS`] or more,
+    /// that `text` ends with (any ASCII case).
+    fn cut_secret_at_end(&self, text: &str) -> Option<usize> {
+        let lower = text.to_ascii_lowercase();
+        self.secrets
             .iter()
             .filter_map(|secret| {
                 let secret = secret.expose_secret().as_bytes();
@@ -175,12 +229,7 @@ impl Scrubber {
                         .is_some_and(|p| lower.as_bytes().ends_with(p))
                 })
             })
-            .max();
-        if let Some(n) = cut {
-            // Secrets are ASCII: the tail starts on a character boundary.
-            let keep = body.len() - n;
-            *s = format!("{}{REDACTED}…", body.get(..keep).unwrap_or_default());
-        }
+            .max()
     }
 
     /// Replaces secrets in `s`, in place.
@@ -260,11 +309,11 @@ mod tests {
         let mut cut = format!("{{\"echo\":\"xx{}…", &LONG_TOKEN[..39]);
         s.excerpt(&mut cut);
         assert_eq!(cut, r#"{"echo":"xx[redacted]…"#);
-        let mut short_tail = "ends with abc…".to_string();
+        let mut short_tail = "ends with abcdefg…".to_string();
         s.excerpt(&mut short_tail);
         assert_eq!(
-            short_tail, "ends with abc…",
-            "3 characters are not a secret"
+            short_tail, "ends with abcdefg…",
+            "7 characters are not a secret"
         );
         let mut plain = r#"no secret \u00e9 here…"#.to_string();
         s.excerpt(&mut plain);
@@ -272,6 +321,32 @@ mod tests {
             plain, r#"no secret \u00e9 here…"#,
             "unchanged when nothing is found"
         );
+    }
+
+    /// Found by the second attack: an escape inside the cut part, a cut inside an
+    /// escape, an escaped email; and `\u+041` is no escape.
+    #[test]
+    fn cut_secrets_are_found_in_the_text_as_decoded() {
+        let s = Scrubber::new([LONG_TOKEN, "ops+cloudflare@example.com"]);
+        for (raw, shown) in [
+            (
+                r#"{"echo":"abc\u0064efghijklmnopqrstuvwxyz0123456789ABC…"#,
+                r#"{"echo":"[redacted]…"#,
+            ),
+            (
+                r#"{"echo":"abcdefghijklmnopqrstuvwxyz0123456789ABC\u00…"#,
+                r#"{"echo":"[redacted]…"#,
+            ),
+            (r#""user ops\u002Bcloudflare@exam…"#, r#""user [redacted]…"#),
+        ] {
+            let mut text = raw.to_string();
+            s.excerpt(&mut text);
+            assert_eq!(text, shown);
+        }
+        let mut word = "please contact your admin…".to_string();
+        Scrubber::new(["admin@example.com"]).excerpt(&mut word);
+        assert_eq!(word, "please contact your admin…", "an ordinary word");
+        assert_eq!(unescape_json(r"\u+041"), r"\u+041");
     }
 
     #[test]
