@@ -4,10 +4,6 @@
 //! decoder read and decided (ready or not, ids, numbers) is what the server sent.
 //! Also catches an echo in a spelling only the decoder undoes (`\u0074ok…`).
 
-use std::fmt;
-
-use serde::Deserializer;
-use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use cloudflare_mcp_sync_generated::types::McpPortalsApiSyncServerResponseResultStatus as Status;
@@ -96,100 +92,51 @@ impl Scrubber {
     }
 
     /// `raw` with the secrets out of its string values, or `None` when no string holds
-    /// one. Keys, numbers (in the form sent) and structure are copied as they are; the
-    /// walk streams, so a large result costs no tree in memory.
+    /// one. Only those string literals are rewritten; every other byte (keys as they
+    /// were spelled, numbers in the form sent, spacing) is copied as it is, and nothing
+    /// is parsed into a tree, so depth and size cost nothing.
     pub(crate) fn raw(&self, raw: &RawValue) -> Option<Box<RawValue>> {
         let text = raw.get();
         // Without an escape, every string reads as it is written: one search decides.
         if memchr::memchr(b'\\', text.as_bytes()).is_none() && !self.occurs_in(text.as_bytes()) {
             return None;
         }
-        let mut found = false;
         let mut out = String::with_capacity(text.len());
-        self.rewrite(text, &mut out, &mut found).ok()?;
-        found.then(|| RawValue::from_string(out).ok()).flatten()
-    }
-
-    fn rewrite(&self, text: &str, out: &mut String, found: &mut bool) -> serde_json::Result<()> {
-        match text.as_bytes().first() {
-            Some(b'"') => {
-                let s: String = serde_json::from_str(text)?;
-                match self.text(&s) {
-                    Some(clean) => {
-                        *found = true;
-                        out.push_str(&serde_json::to_string(&clean)?);
-                    }
-                    None => out.push_str(text),
-                }
+        let (mut copied, mut at) = (0, 0);
+        // `raw` is valid JSON: outside strings, a quote only ever opens one.
+        while let Some(start) = text.get(at..).and_then(|t| t.find('"')).map(|o| at + o) {
+            let end = string_end(text, start)?;
+            at = end;
+            let after = text.get(end..).unwrap_or_default().trim_start();
+            if after.starts_with(':') {
+                continue; // a key
             }
-            Some(b'{' | b'[') => {
-                let mut de = serde_json::Deserializer::from_str(text);
-                Walk {
-                    scrub: self,
-                    out,
-                    found,
-                }
-                .deserialize(&mut de)?;
+            let literal = text.get(start..end)?;
+            let value: String = serde_json::from_str(literal).ok()?;
+            if let Some(clean) = self.text(&value) {
+                out.push_str(text.get(copied..start)?);
+                out.push_str(&serde_json::to_string(&clean).ok()?);
+                copied = end;
             }
-            _ => out.push_str(text),
         }
-        Ok(())
+        if copied == 0 {
+            return None;
+        }
+        out.push_str(text.get(copied..)?);
+        RawValue::from_string(out).ok()
     }
 }
 
-/// One level of an object or array, each value copied or rewritten into `out`.
-struct Walk<'a> {
-    scrub: &'a Scrubber,
-    out: &'a mut String,
-    found: &'a mut bool,
-}
-
-impl<'de> DeserializeSeed<'de> for Walk<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
-        de.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Walk<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object or an array")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        self.out.push('{');
-        let mut first = true;
-        while let Some(key) = map.next_key::<String>()? {
-            let value: &'de RawValue = map.next_value()?;
-            if !std::mem::take(&mut first) {
-                self.out.push(',');
-            }
-            let key = serde_json::to_string(&key).map_err(serde::de::Error::custom)?;
-            self.out.push_str(&key);
-            self.out.push(':');
-            self.scrub
-                .rewrite(value.get(), self.out, self.found)
-                .map_err(serde::de::Error::custom)?;
+/// The end (past its closing quote) of the string literal that opens at `start`.
+fn string_end(text: &str, start: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = start + 1;
+    loop {
+        match bytes.get(i)? {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
         }
-        self.out.push('}');
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        self.out.push('[');
-        let mut first = true;
-        while let Some(value) = seq.next_element::<&'de RawValue>()? {
-            if !std::mem::take(&mut first) {
-                self.out.push(',');
-            }
-            self.scrub
-                .rewrite(value.get(), self.out, self.found)
-                .map_err(serde::de::Error::custom)?;
-        }
-        self.out.push(']');
-        Ok(())
     }
 }
 
@@ -213,6 +160,17 @@ mod tests {
                 r#"{{"status":"error","n":502,"f":-32603.0,"{TOKEN}":["[redacted]",true,null,{{"k":"x [redacted]"}}]}}"#
             )
         );
+        // Found by attack: keys were re-encoded (`\u0041` became `A`) and spacing lost
+        // when a result was rewritten. Both stay as sent, at any depth.
+        let deep = format!(
+            "{}{{\"\\u0041\" : \"{TOKEN}\", \"n\": 1.50}}{}",
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        let clean = s
+            .raw(&RawValue::from_string(deep.clone()).unwrap())
+            .unwrap();
+        assert_eq!(clean.get(), deep.replace(TOKEN, "[redacted]"));
         let plain = RawValue::from_string(r#"{"status":"ready","m":"a\nb"}"#.into()).unwrap();
         assert!(
             s.raw(&plain).is_none(),
