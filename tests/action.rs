@@ -3,7 +3,9 @@
 //! substituted, the variables a runner sets (`GITHUB_ACTIONS`, `RUNNER_*`, fresh
 //! `GITHUB_OUTPUT` per step, `GITHUB_STEP_SUMMARY`, `GITHUB_PATH`), stopping at the first
 //! failing step. The release is served from 127.0.0.1 (`CF_MCP_SYNC_RELEASE_BASE`): an
-//! archive of the workspace's own `cf-mcp-sync` and its `.sha256`.
+//! archive of the workspace's own `cf-mcp-sync` and its `.sha256`. `github.action_path`
+//! (the action's files at the ref a workflow pinned) is the workspace, or a folder whose
+//! `crates/cli/Cargo.toml` says another version, as a commit pinned by SHA would.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,6 +41,28 @@ fn version() -> &'static str {
 fn tag() -> &'static str {
     static TAG: OnceLock<String> = OnceLock::new();
     TAG.get_or_init(|| format!("v{}", version()))
+}
+
+/// The action's files at the pinned ref: this workspace, whose manifest says the built
+/// command's version (a tag pin, or a SHA pin of a released commit).
+fn released_files() -> PathBuf {
+    workspace_root()
+}
+
+/// The action's files at a commit whose manifest says `version` (a SHA pin of another
+/// commit); only the manifest the install step reads is there.
+fn files_saying(version: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let cli = dir.path().join("crates/cli");
+    std::fs::create_dir_all(&cli).unwrap();
+    std::fs::write(
+        cli.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"cf-mcp-sync\"\nversion = \"{version}\"\n\n[dependencies]\ncloudflare-mcp-sync = {{ path = \"../ergonomic\", version = \"0.0.1\" }}\n"
+        ),
+    )
+    .unwrap();
+    dir
 }
 
 fn action() -> Value {
@@ -139,7 +163,11 @@ impl ActionRun {
     }
 
     fn output(&self, key: &str) -> Option<&str> {
-        self.outputs.get("sync")?.get(key).map(String::as_str)
+        self.output_of("sync", key)
+    }
+
+    fn output_of(&self, step: &str, key: &str) -> Option<&str> {
+        self.outputs.get(step)?.get(key).map(String::as_str)
     }
 
     /// The summary table's row for `id`.
@@ -166,12 +194,13 @@ impl ActionRun {
 }
 
 /// Substitutes the expressions the action uses: `inputs.*` (given or default),
-/// `steps.<id>.outputs.*` and `github.action_ref`. Anything else is a test failure.
+/// `steps.<id>.outputs.*`, `github.action_path` and `github.token` (none: a test that
+/// wants one gives the `github-token` input). Anything else is a test failure.
 fn substitute(
     text: &str,
     inputs: &BTreeMap<String, String>,
     outputs: &BTreeMap<String, BTreeMap<String, String>>,
-    action_ref: &str,
+    action_path: &Path,
 ) -> String {
     let mut out = String::new();
     let mut rest = text;
@@ -193,8 +222,10 @@ fn substitute(
                 .and_then(|o| o.get(key))
                 .cloned()
                 .unwrap_or_default()
-        } else if expr == "github.action_ref" {
-            action_ref.to_string()
+        } else if expr == "github.action_path" {
+            action_path.display().to_string()
+        } else if expr == "github.token" {
+            String::new()
         } else {
             panic!("an expression the test does not know: {expr}")
         };
@@ -227,13 +258,13 @@ fn parse_outputs(text: &str) -> BTreeMap<String, String> {
 }
 
 /// Runs action.yml's steps with `given` inputs, as the runner would.
-fn run_action(given: &[(&str, &str)], action_ref: &str, release_base: &str) -> ActionRun {
-    run_action_on(given, action_ref, release_base, runner_platform(), &[])
+fn run_action(given: &[(&str, &str)], action_path: &Path, release_base: &str) -> ActionRun {
+    run_action_on(given, action_path, release_base, runner_platform(), &[])
 }
 
 fn run_action_on(
     given: &[(&str, &str)],
-    action_ref: &str,
+    action_path: &Path,
     release_base: &str,
     (os, arch, _): (&str, &str, &str),
     extra_path: &[&Path],
@@ -242,7 +273,8 @@ fn run_action_on(
     let mut inputs = BTreeMap::new();
     for (name, spec) in action["inputs"].as_mapping().unwrap() {
         let default = spec["default"].as_str().unwrap_or_default();
-        inputs.insert(name.as_str().unwrap().to_string(), default.to_string());
+        let default = substitute(default, &BTreeMap::new(), &BTreeMap::new(), action_path);
+        inputs.insert(name.as_str().unwrap().to_string(), default);
     }
     for (name, value) in given {
         assert!(inputs.contains_key(*name), "action.yml has no input {name}");
@@ -297,7 +329,7 @@ fn run_action_on(
         }
         if let Some(env) = step["env"].as_mapping() {
             for (k, v) in env {
-                let value = substitute(v.as_str().unwrap(), &inputs, &run.outputs, action_ref);
+                let value = substitute(v.as_str().unwrap(), &inputs, &run.outputs, action_path);
                 cmd.env(k.as_str().unwrap(), value);
             }
         }
@@ -328,12 +360,29 @@ fn run_action_on(
 /// Runs the action off the async runtime, so that the servers keep answering.
 async fn run_action_async(
     given: Vec<(&'static str, String)>,
-    action_ref: &'static str,
+    action_path: PathBuf,
     release_base: String,
+) -> ActionRun {
+    run_action_async_on(given, action_path, release_base, Vec::new()).await
+}
+
+/// As [`run_action_async`], with `extra_path` (stand-in tools) before the PATH.
+async fn run_action_async_on(
+    given: Vec<(&'static str, String)>,
+    action_path: PathBuf,
+    release_base: String,
+    extra_path: Vec<PathBuf>,
 ) -> ActionRun {
     tokio::task::spawn_blocking(move || {
         let given: Vec<(&str, &str)> = given.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        run_action(&given, action_ref, &release_base)
+        let extra: Vec<&Path> = extra_path.iter().map(PathBuf::as_path).collect();
+        run_action_on(
+            &given,
+            &action_path,
+            &release_base,
+            runner_platform(),
+            &extra,
+        )
     })
     .await
     .unwrap()
@@ -359,14 +408,14 @@ async fn the_release_is_installed_after_its_checksum_and_mock_outcomes_reach_sum
             ("servers", servers.into()),
             ("mock", "true".into()),
         ],
-        tag(),
+        released_files(),
         release.base.clone(),
     )
     .await;
 
-    // The action's own tag picked the release; `+` travels percent-encoded.
+    // The version in the action's own files picked the release.
     let (_, _, target) = runner_platform();
-    let dir = format!("/download/v{}", version().replace('+', "%2b"));
+    let dir = format!("/download/{}", tag());
     let dir = dir.as_str();
     assert_eq!(
         paths(&release),
@@ -380,6 +429,15 @@ async fn the_release_is_installed_after_its_checksum_and_mock_outcomes_reach_sum
     assert_eq!(run.exit("install"), Some(0), "{run:#?}");
     assert!(run.bin_dir.join("cf-mcp-sync").is_file());
     assert!(run.stdout.contains("verified"), "{}", run.stdout);
+    assert_eq!(run.output_of("install", "version"), Some(version()));
+    // No `gh` token here: provenance is not checked, and the log says so.
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("::notice") && l.contains("build provenance not checked")),
+        "{}",
+        run.stdout
+    );
 
     // Not ready is not a failure by default: the step passes, `ready` says false.
     assert_eq!(run.exit("sync"), Some(0), "{run:#?}");
@@ -440,7 +498,7 @@ async fn fail_on_not_ready_fails_the_step_and_all_ready_sets_ready_true() {
             ("mock", "true".into()),
             ("fail-on", "not-ready".into()),
         ],
-        tag(),
+        released_files(),
         release.base.clone(),
     )
     .await;
@@ -450,8 +508,10 @@ async fn fail_on_not_ready_fails_the_step_and_all_ready_sets_ready_true() {
     assert!(run.stdout.contains("::error") || run.stderr.contains("::error"));
     run.assert_no_secret();
 
-    // A pinned `version` input wins over the action's ref (a commit here).
+    // A `version` input wins over the action's files (a commit whose manifest says
+    // another version here).
     let release = release_server(good_checksum()).await;
+    let other = files_saying("9.9.9");
     let run = run_action_async(
         vec![
             ("api-token", TOKEN.into()),
@@ -461,13 +521,12 @@ async fn fail_on_not_ready_fails_the_step_and_all_ready_sets_ready_true() {
             ("fail-on", "not-ready".into()),
             ("version", tag().to_string()),
         ],
-        "0123456789abcdef0123456789abcdef01234567",
+        other.path().to_path_buf(),
         release.base.clone(),
     )
     .await;
-    assert!(
-        paths(&release)[0].starts_with(&format!("/download/v{}/", version().replace('+', "%2b")))
-    );
+    assert!(paths(&release)[0].starts_with(&format!("/download/v{}/", version())));
+    assert_eq!(run.output_of("install", "version"), Some(version()));
     assert_eq!(run.exit("sync"), Some(0), "{run:#?}");
     assert_eq!(run.output("ready"), Some("true"));
     assert_eq!(run.output("results").unwrap().lines().count(), 2);
@@ -477,7 +536,7 @@ async fn fail_on_not_ready_fails_the_step_and_all_ready_sets_ready_true() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_sync_fails_the_step_with_its_ray_id_in_the_summary() {
-    // An action pinned by commit installs the latest release.
+    // `latest`, asked for: the newest release, whatever the action's files say.
     let release = release_server(good_checksum()).await;
     let api = FaultServer::start(vec![Step::Raw(json(
         "404 Not Found",
@@ -490,8 +549,9 @@ async fn a_failed_sync_fails_the_step_with_its_ray_id_in_the_summary() {
             ("account-id", ACCOUNT.into()),
             ("servers", "missing-server".into()),
             ("base-url", api.base.clone()),
+            ("version", "latest".into()),
         ],
-        "0123456789abcdef0123456789abcdef01234567",
+        files_saying("9.9.9").path().to_path_buf(),
         release.base.clone(),
     )
     .await;
@@ -500,6 +560,16 @@ async fn a_failed_sync_fails_the_step_with_its_ray_id_in_the_summary() {
         paths(&release)[0],
         format!("/latest/download/cf-mcp-sync-{target}.tar.gz")
     );
+    // What `latest` turned out to be is said, and is the step's `version` output.
+    assert_eq!(run.output_of("install", "version"), Some(version()));
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("::notice") && l.contains("latest installed")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.output("exit-code"), Some("1"));
     assert_eq!(run.exit("sync"), Some(1), "{run:#?}");
     assert_eq!(api.requests(), 1);
     // The token went to the server, and nowhere else.
@@ -537,7 +607,7 @@ async fn a_checksum_mismatch_is_refused_and_nothing_runs() {
                 ("servers", "svc-a".into()),
                 ("mock", "true".into()),
             ],
-            tag(),
+            released_files(),
             release.base.clone(),
         )
         .await;
@@ -591,7 +661,7 @@ fn a_platform_without_an_archive_falls_back_to_cargo_install() {
             ("mock", "true"),
             ("version", version()),
         ],
-        "",
+        &released_files(),
         &workspace_tests::closed_port_base(),
         ("FreeBSD", "X64", ""),
         &[tools.path()],
@@ -632,6 +702,8 @@ fn inputs_reach_the_scripts_only_through_env() {
         "account-id",
         "servers",
         "version",
+        "verify-attestation",
+        "github-token",
         "fail-on",
         "base-url",
     ] {
@@ -653,12 +725,50 @@ fn inputs_reach_the_scripts_only_through_env() {
         for secret in ["inputs.api-token", "inputs.api-key", "inputs.email"] {
             assert_eq!(env.contains(secret), id == "sync", "{secret} in step {id}");
         }
+        // The workflow's token only reaches the step that checks provenance.
+        assert_eq!(env.contains("inputs.github-token"), id == "install", "{id}");
     }
-    for output in ["ready", "results"] {
+    // Every output a step writes is declared (a caller can read only those), and
+    // every declared one is written.
+    let declared: Vec<&str> = action["outputs"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(declared, ["ready", "results", "exit-code", "version"]);
+    for (output, step) in [
+        ("ready", "sync"),
+        ("results", "sync"),
+        ("exit-code", "sync"),
+        ("version", "install"),
+    ] {
         assert_eq!(
             action["outputs"][output]["value"].as_str(),
-            Some(format!("${{{{ steps.sync.outputs.{output} }}}}").as_str())
+            Some(format!("${{{{ steps.{step}.outputs.{output} }}}}").as_str())
         );
+    }
+    for step in action_steps(&action) {
+        let id = step["id"].as_str().unwrap();
+        let run = step["run"].as_str().unwrap();
+        for line in run
+            .lines()
+            .filter(|l| l.contains("GITHUB_OUTPUT") || l.contains("echo \""))
+        {
+            if let Some(key) = line
+                .trim()
+                .strip_prefix("echo \"")
+                .and_then(|rest| rest.split_once(['=', '<']))
+                .map(|(key, _)| key)
+                .filter(|key| key.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'))
+                .filter(|key| !key.is_empty())
+            {
+                if id == "install" && key == "path" {
+                    continue; // the sync step's own input, not the action's output
+                }
+                assert!(declared.contains(&key), "step {id} writes undeclared {key}");
+            }
+        }
     }
     // The repository the action downloads from is the workspace's.
     let manifest = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
@@ -671,7 +781,13 @@ fn inputs_reach_the_scripts_only_through_env() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(install.contains(&format!("{repo}/releases")), "{repo}");
+    let owner_name = repo.strip_prefix("https://github.com/").unwrap();
+    assert!(
+        install.contains(&format!(
+            "repo=\"${{CF_MCP_SYNC_RELEASE_REPO:-{owner_name}}}\""
+        )) && install.contains("https://github.com/$repo/releases"),
+        "{repo}"
+    );
 }
 
 /// An archive whose `cf-mcp-sync` is a link (to a program already on the runner) has a
@@ -695,7 +811,7 @@ async fn an_archive_whose_program_is_a_link_is_refused() {
             ("servers", "svc-a".into()),
             ("mock", "true".into()),
         ],
-        tag(),
+        released_files(),
         release.base.clone(),
     )
     .await;
@@ -730,7 +846,7 @@ async fn a_server_id_that_looks_like_an_option_is_only_an_id() {
                 ("servers", servers.into()),
                 ("base-url", api.base.clone()),
             ],
-            tag(),
+            released_files(),
             release.base.clone(),
         )
         .await;
@@ -764,7 +880,7 @@ async fn server_text_cannot_become_a_workflow_command() {
             ("servers", "prod-db".into()),
             ("base-url", api.base.clone()),
         ],
-        tag(),
+        released_files(),
         release.base.clone(),
     )
     .await;
@@ -793,4 +909,222 @@ async fn server_text_cannot_become_a_workflow_command() {
         "the text itself is kept in the record: {record}"
     );
     run.assert_no_secret();
+}
+
+/// A stand-in `gh` that records its arguments (and whether it was given a token) and
+/// exits with `code`; returns its folder and the record's path.
+fn fake_gh(code: i32) -> (tempfile::TempDir, PathBuf) {
+    let tools = tempfile::tempdir().unwrap();
+    let log = tools.path().join("gh-args");
+    let script = format!(
+        "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\" > '{log}'\nif [ -n \"${{GH_TOKEN:-}}\" ]; then echo token >> '{log}'; fi\necho 'Loaded 1 attestation; verification failed: certificate identity' >&2\nexit {code}\n",
+        log = log.display()
+    );
+    let gh = tools.path().join("gh");
+    std::fs::write(&gh, script).unwrap();
+    let status = Command::new("chmod").arg("+x").arg(&gh).status().unwrap();
+    assert!(status.success());
+    (tools, log)
+}
+
+/// A commit pinned by SHA whose manifest says another version than the program the
+/// release holds: the step downloads that version's archive, and refuses the program
+/// when its `--version` says otherwise; nothing is installed and the sync never runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sha_pin_installs_its_manifest_version_and_refuses_any_other_program() {
+    let release = release_server(good_checksum()).await;
+    let pinned = files_saying("9.9.9");
+    let run = run_action_async(
+        vec![
+            ("api-token", TOKEN.into()),
+            ("account-id", ACCOUNT.into()),
+            ("servers", "svc-a".into()),
+            ("mock", "true".into()),
+        ],
+        pinned.path().to_path_buf(),
+        release.base.clone(),
+    )
+    .await;
+    let (_, _, target) = runner_platform();
+    assert_eq!(
+        paths(&release)[0],
+        format!("/download/v9.9.9/cf-mcp-sync-{target}.tar.gz")
+    );
+    assert_eq!(run.exit("install"), Some(1), "{run:#?}");
+    assert_eq!(run.exit("sync"), None, "the sync never ran");
+    let refusal = format!(
+        "the installed program says 'cf-mcp-sync {}', not cf-mcp-sync 9.9.9; refusing it",
+        version()
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("::error") && l.contains(&refusal)),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.bin_dir.join("cf-mcp-sync").exists(),
+        "nothing installed"
+    );
+    assert!(run.outputs_raw.is_empty(), "{run:#?}");
+    run.assert_no_secret();
+}
+
+/// The version comes from the action's files or the input, never from a guess: files
+/// without a manifest and no input stop the step, saying what to give; so do a version
+/// that is no release version and a `verify-attestation` that is no choice.
+#[test]
+fn a_version_that_cannot_be_known_or_a_bad_choice_stops_before_any_download() {
+    let empty = tempfile::tempdir().unwrap();
+    let closed = workspace_tests::closed_port_base();
+    for (given, files, expected, code) in [
+        (
+            vec![],
+            empty.path(),
+            "the action's files hold no cf-mcp-sync version",
+            1,
+        ),
+        (
+            vec![("version", "0.1")],
+            released_files().as_path(),
+            "version '0.1' is neither a release version (0.1.0) nor 'latest'",
+            1,
+        ),
+        (
+            vec![("version", "1.0.0+build")],
+            released_files().as_path(),
+            "version '1.0.0+build' is neither",
+            1,
+        ),
+        (
+            vec![("verify-attestation", "yes")],
+            released_files().as_path(),
+            "verify-attestation must be 'auto', 'true' or 'false', not 'yes'",
+            2,
+        ),
+    ] {
+        let mut inputs = vec![("account-id", ACCOUNT), ("servers", "svc-a")];
+        inputs.extend(given);
+        let run = run_action(&inputs, files, &closed);
+        assert_eq!(run.exit("install"), Some(code), "{expected}: {run:#?}");
+        assert!(
+            run.stdout
+                .lines()
+                .any(|l| l.starts_with("::error") && l.contains(expected)),
+            "{expected}: {}",
+            run.stdout
+        );
+        assert!(!run.stdout.contains("Downloading"), "{}", run.stdout);
+    }
+}
+
+/// With `gh` and a token, the archive's build provenance is checked against this
+/// repository's release workflow before it is unpacked; a failed check refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_build_provenance_is_verified_with_gh_and_a_failed_check_refuses_the_archive() {
+    let (_, _, target) = runner_platform();
+    for (code, installed) in [(0, true), (1, false)] {
+        let release = release_server(good_checksum()).await;
+        let (tools, log) = fake_gh(code);
+        let run = run_action_async_on(
+            vec![
+                ("account-id", ACCOUNT.into()),
+                ("servers", "svc-a".into()),
+                ("mock", "true".into()),
+                ("github-token", "ghs_workflow_token_for_attestations".into()),
+            ],
+            released_files(),
+            release.base.clone(),
+            vec![tools.path().to_path_buf()],
+        )
+        .await;
+        let args = std::fs::read_to_string(&log).expect("gh ran");
+        let args: Vec<&str> = args.lines().collect();
+        assert_eq!(args[..2], ["attestation", "verify"], "{args:?}");
+        assert!(
+            args[2].ends_with(&format!("/cf-mcp-sync-{target}.tar.gz")),
+            "{args:?}"
+        );
+        assert_eq!(
+            args[3..],
+            [
+                "--repo",
+                "cloudflare-mcp-sync/cloudflare-mcp-sync",
+                "--signer-workflow",
+                "cloudflare-mcp-sync/cloudflare-mcp-sync/.github/workflows/release.yml",
+                "token",
+            ]
+        );
+        if installed {
+            assert_eq!(run.exit("install"), Some(0), "{run:#?}");
+            assert!(
+                run.stdout.contains("Build provenance verified"),
+                "{}",
+                run.stdout
+            );
+            assert_eq!(run.exit("sync"), Some(0), "{run:#?}");
+        } else {
+            assert_eq!(run.exit("install"), Some(1), "{run:#?}");
+            assert!(
+                run.stdout.lines().any(|l| l.starts_with("::error")
+                    && l.contains("does not verify")
+                    && l.contains("certificate identity")),
+                "{}",
+                run.stdout
+            );
+            assert!(
+                !run.bin_dir.join("cf-mcp-sync").exists(),
+                "nothing installed"
+            );
+            assert_eq!(run.exit("sync"), None);
+        }
+        assert!(!run.stdout.contains("ghs_workflow_token"), "{}", run.stdout);
+    }
+}
+
+/// `verify-attestation: true` refuses to install when the check cannot be made (no
+/// token); `false` never runs `gh`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_attestation_true_requires_the_check_and_false_skips_it() {
+    let release = release_server(good_checksum()).await;
+    let (tools, log) = fake_gh(0);
+    let run = run_action_async_on(
+        vec![
+            ("account-id", ACCOUNT.into()),
+            ("servers", "svc-a".into()),
+            ("mock", "true".into()),
+            ("verify-attestation", "true".into()),
+        ],
+        released_files(),
+        release.base.clone(),
+        vec![tools.path().to_path_buf()],
+    )
+    .await;
+    assert_eq!(run.exit("install"), Some(1), "{run:#?}");
+    assert!(
+        run.stdout.contains("gh or a github-token is missing"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.bin_dir.join("cf-mcp-sync").exists());
+    assert!(!log.exists(), "gh did not run without a token");
+
+    let release = release_server(good_checksum()).await;
+    let (tools, log) = fake_gh(1);
+    let run = run_action_async_on(
+        vec![
+            ("account-id", ACCOUNT.into()),
+            ("servers", "svc-a".into()),
+            ("mock", "true".into()),
+            ("verify-attestation", "false".into()),
+            ("github-token", "ghs_workflow_token_for_attestations".into()),
+        ],
+        released_files(),
+        release.base.clone(),
+        vec![tools.path().to_path_buf()],
+    )
+    .await;
+    assert_eq!(run.exit("sync"), Some(0), "{run:#?}");
+    assert!(!log.exists(), "gh never ran");
 }

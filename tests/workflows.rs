@@ -568,7 +568,12 @@ fn binstall_and_the_action_download_the_archives_the_release_makes() {
         assert!(action.contains(&format!("target={target}")), "{target}");
     }
     let repo_path = repo.trim_start_matches("https://github.com/");
-    assert!(action.contains(&format!("https://github.com/{repo_path}/releases")));
+    assert!(action.contains(&format!(
+        "repo=\"${{CF_MCP_SYNC_RELEASE_REPO:-{repo_path}}}\""
+    )));
+    assert!(
+        action.contains("base=\"${CF_MCP_SYNC_RELEASE_BASE:-https://github.com/$repo/releases}\"")
+    );
 }
 
 /// Just enough TOML reading for the manifests' plain `key = "value"` lines.

@@ -104,6 +104,8 @@ pub struct Job {
     pub snapshots: Vec<String>,
     /// The version before and after.
     pub version: Option<(String, String)>,
+    /// Cloudflare's `info.version` before the update ("" when the fragment had none).
+    pub api_before: String,
     /// `cargo semver-checks`, when installed and the tree is a git checkout.
     pub semver: Option<SemverCheck>,
     /// The test command's verdict.
@@ -312,6 +314,7 @@ pub fn run_without_builds(root: &Path, options: &Options) -> Result<Job> {
 
 /// `update` from the options' source, as a job not yet judged.
 fn updated(root: &Path, options: &Options) -> Result<Job> {
+    let api_before = api_version(root)?;
     let updated = if fetch::is_url(&options.source) {
         update::run_url(
             root,
@@ -332,6 +335,7 @@ fn updated(root: &Path, options: &Options) -> Result<Job> {
         updated,
         snapshots: Vec::new(),
         version: None,
+        api_before,
         semver: None,
         verdict: Verdict::NotRun,
     })
@@ -346,19 +350,25 @@ fn cargo(root: &Path, options: &Options) -> Command {
     command
 }
 
-/// Moves the version and writes the changelog entry.
-fn bump(root: &Path, job: &Job) -> Result<(String, String)> {
-    let old = version::current(root)?;
+/// Cloudflare's `info.version` in the fragment, or "".
+fn api_version(root: &Path) -> Result<String> {
     let (_, fragment) = spec::load_fragment(root)?;
-    let info = fragment
+    Ok(fragment
         .doc
         .pointer("/info/version")
         .and_then(serde_json::Value::as_str)
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .to_string())
+}
+
+/// Moves the version and writes the changelog entry.
+fn bump(root: &Path, job: &Job) -> Result<(String, String)> {
+    let old = version::current(root)?;
+    let info = api_version(root)?;
     let log_path = root.join("CHANGELOG.md");
     let log = std::fs::read_to_string(&log_path).context("reading CHANGELOG.md")?;
     let released = version::last_released(&log);
-    let new = version::next(&old, released.as_deref(), job.updated.report.worst(), info)?;
+    let new = version::next(&old, released.as_deref(), job.updated.report.worst())?;
     let mut files = if new == old {
         Vec::new()
     } else {
@@ -369,14 +379,14 @@ fn bump(root: &Path, job: &Job) -> Result<(String, String)> {
         "### Spec drift: api-schemas `{short}` ({})\n",
         job.class_word()
     );
-    // `info.version` is outside the operation (diff does not see it), but it names the
-    // API version in the crates' version, so the entry says when it moved.
-    let api_moved = version::build_metadata(&old) != version::build_metadata(&new);
+    // `info.version` is outside the operation (diff does not see it), but the client
+    // sends it and the changelog is where a reader learns which API a release speaks.
+    let api_moved = info != job.api_before;
     if api_moved {
         let _ = writeln!(
             entry,
             "- Cloudflare's API version (`info.version`) is now `{}`.",
-            markdown::markdown_text(info)
+            markdown::markdown_text(&info)
         );
     }
     if job.updated.report.changes.is_empty() && !api_moved {
@@ -654,6 +664,7 @@ mod tests {
             },
             snapshots: vec!["tests/snapshots/a.snap".into()],
             version: Some(("0.1.0".into(), "0.1.1".into())),
+            api_before: "4.0.0".into(),
             semver: Some(SemverCheck::read(
                 false,
                 "--- failure x ---\nSummary semver requires new major version: 1 major",

@@ -1,8 +1,10 @@
 //! The published crates' version, moved by CONTRIBUTING.md's policy when the spec changes:
 //! while the version is `0.x`, a `breaking` change is the next minor and anything else
 //! the next patch; from `1.0`, `breaking` is the next major, `additive` and
-//! `needs-attention` the next minor, anything else the next patch. The build metadata
-//! (`+api.4.0.0`) is upstream's `info.version`.
+//! `needs-attention` the next minor, anything else the next patch. The version is plain
+//! `major.minor.patch`: release tags (`v0.1.0`) must be ones that Dependabot and
+//! binstall order and template, so Cloudflare's `info.version` is named in the
+//! changelog (and sent by the generated client), not in build metadata.
 
 use std::path::Path;
 
@@ -33,21 +35,6 @@ fn core(version: &str) -> Result<(u64, u64, u64)> {
     }
 }
 
-/// Upstream's `info.version` as semver build metadata: `[0-9A-Za-z-]` in dot-separated
-/// parts; anything else becomes `-`.
-pub fn api_metadata(info_version: &str) -> String {
-    info_version
-        .split('.')
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            part.chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
 /// `major.minor.patch` one change of `class` after `from` (`None`: only respelled).
 fn bumped((major, minor, patch): (u64, u64, u64), class: Option<Class>) -> (u64, u64, u64) {
     match (major, class) {
@@ -73,24 +60,14 @@ pub fn last_released(changelog: &str) -> Option<String> {
 /// The policy moves the version from the last *release*, not from the manifests: two
 /// drifts between releases are one bump (the larger: never below `current`), and
 /// before the first release the version stays what it is, as that release is still
-/// ahead. Only the `+api.…` metadata follows upstream every time.
-pub fn next(
-    current: &str,
-    released: Option<&str>,
-    class: Option<Class>,
-    info_version: &str,
-) -> Result<String> {
+/// ahead. Build metadata of an older scheme (`+api.4.0.0`) is dropped.
+pub fn next(current: &str, released: Option<&str>, class: Option<Class>) -> Result<String> {
     let now = core(current)?;
     let (major, minor, patch) = match released {
         None => now,
         Some(released) => now.max(bumped(core(released)?, class)),
     };
-    let api = api_metadata(info_version);
-    Ok(if api.is_empty() {
-        format!("{major}.{minor}.{patch}")
-    } else {
-        format!("{major}.{minor}.{patch}+api.{api}")
-    })
+    Ok(format!("{major}.{minor}.{patch}"))
 }
 
 /// The shared version, read from the first manifest.
@@ -154,11 +131,6 @@ fn strip_build(version: &str) -> &str {
     version.split('+').next().unwrap_or(version)
 }
 
-/// The build metadata of a version (`api.4.0.0` in `0.1.0+api.4.0.0`), or "".
-pub fn build_metadata(version: &str) -> &str {
-    version.split_once('+').map_or("", |(_, meta)| meta)
-}
-
 /// `CHANGELOG.md` with an entry for this spec change under `## [Unreleased]`, and its
 /// "To be released as" line naming the new version.
 pub fn changelog(text: &str, old: &str, new: &str, entry: &str) -> Result<String> {
@@ -185,69 +157,52 @@ mod tests {
     #[test]
     fn the_version_follows_the_class() {
         let cases = [
-            ("0.1.0+api.4.0.0", Some(Class::Breaking), "0.2.0+api.4.0.0"),
-            ("0.1.3+api.4.0.0", Some(Class::Additive), "0.1.4+api.4.0.0"),
-            (
-                "0.1.3+api.4.0.0",
-                Some(Class::NeedsAttention),
-                "0.1.4+api.4.0.0",
-            ),
-            ("0.1.3+api.4.0.0", Some(Class::Cosmetic), "0.1.4+api.4.0.0"),
-            ("0.1.3+api.4.0.0", None, "0.1.4+api.4.0.0"),
-            ("1.2.3+api.4.0.0", Some(Class::Breaking), "2.0.0+api.4.0.0"),
-            ("1.2.3+api.4.0.0", Some(Class::Additive), "1.3.0+api.4.0.0"),
-            (
-                "1.2.3+api.4.0.0",
-                Some(Class::NeedsAttention),
-                "1.3.0+api.4.0.0",
-            ),
-            ("1.2.3+api.4.0.0", Some(Class::Cosmetic), "1.2.4+api.4.0.0"),
-            ("1.2.3", None, "1.2.4+api.4.0.0"),
+            ("0.1.0", Some(Class::Breaking), "0.2.0"),
+            ("0.1.3", Some(Class::Additive), "0.1.4"),
+            ("0.1.3", Some(Class::NeedsAttention), "0.1.4"),
+            ("0.1.3", Some(Class::Cosmetic), "0.1.4"),
+            ("0.1.3", None, "0.1.4"),
+            ("1.2.3", Some(Class::Breaking), "2.0.0"),
+            ("1.2.3", Some(Class::Additive), "1.3.0"),
+            ("1.2.3", Some(Class::NeedsAttention), "1.3.0"),
+            ("1.2.3", Some(Class::Cosmetic), "1.2.4"),
+            ("1.2.3", None, "1.2.4"),
         ];
         // Moved from the release, when the manifests still say the released version.
         for (from, class, to) in cases {
             assert_eq!(
-                next(from, Some(from), class, "4.0.0").unwrap(),
+                next(from, Some(from), class).unwrap(),
                 to,
                 "{from} {class:?}"
             );
         }
-        assert_eq!(next("0.1.0", Some("0.1.0"), None, "").unwrap(), "0.1.1");
-        assert!(next("0.1.0-rc.1", Some("0.1.0"), None, "4").is_err());
-        assert!(next("0.1.0", Some("0.1"), None, "4").is_err());
-        assert!(next("0.1", None, None, "4").is_err());
+        assert_eq!(next("0.1.0", Some("0.1.0"), None).unwrap(), "0.1.1");
+        assert!(next("0.1.0-rc.1", Some("0.1.0"), None).is_err());
+        assert!(next("0.1.0", Some("0.1"), None).is_err());
+        assert!(next("0.1", None, None).is_err());
     }
 
     #[test]
     fn drifts_between_releases_are_one_bump_and_none_before_the_first() {
         let breaking = Some(Class::Breaking);
         let additive = Some(Class::Additive);
-        // Nothing released yet: the first release is still ahead; only `+api` follows.
-        assert_eq!(
-            next("0.1.0+api.4.0.0", None, breaking, "4.1.0").unwrap(),
-            "0.1.0+api.4.1.0"
-        );
+        // Nothing released yet: the first release is still ahead.
+        assert_eq!(next("0.1.0", None, breaking).unwrap(), "0.1.0");
+        // A version of the older scheme loses its build metadata.
+        assert_eq!(next("0.1.0+api.4.0.0", None, breaking).unwrap(), "0.1.0");
         // Released 0.1.0, then an additive drift (0.1.1), then a breaking one: 0.2.0.
-        assert_eq!(
-            next("0.1.1+api.4", Some("0.1.0+api.4"), breaking, "4").unwrap(),
-            "0.2.0+api.4"
-        );
+        assert_eq!(next("0.1.1", Some("0.1.0"), breaking).unwrap(), "0.2.0");
         // Two breaking drifts before the next release: still 0.2.0, not 0.3.0.
-        assert_eq!(
-            next("0.2.0+api.4", Some("0.1.0+api.4"), breaking, "4").unwrap(),
-            "0.2.0+api.4"
-        );
+        assert_eq!(next("0.2.0", Some("0.1.0"), breaking).unwrap(), "0.2.0");
         // An additive drift after a breaking one keeps the larger bump.
-        assert_eq!(
-            next("0.2.0+api.4", Some("0.1.0+api.4"), additive, "4").unwrap(),
-            "0.2.0+api.4"
-        );
+        assert_eq!(next("0.2.0", Some("0.1.0"), additive).unwrap(), "0.2.0");
     }
 
     #[test]
     fn the_last_release_is_read_from_the_changelog() {
-        let log = "# Changelog\n\n## [Unreleased]\n\n- x\n\n## [0.1.1+api.4] - 2027-01-02\n\n## [0.1.0+api.4]\n";
-        assert_eq!(last_released(log).as_deref(), Some("0.1.1+api.4"));
+        let log =
+            "# Changelog\n\n## [Unreleased]\n\n- x\n\n## [0.1.1] - 2027-01-02\n\n## [0.1.0]\n";
+        assert_eq!(last_released(log).as_deref(), Some("0.1.1"));
         assert_eq!(
             last_released("# Changelog\n\n## [Unreleased]\n\n- x\n"),
             None
@@ -255,19 +210,12 @@ mod tests {
     }
 
     #[test]
-    fn api_metadata_is_valid_build_metadata() {
-        assert_eq!(api_metadata("4.0.0"), "4.0.0");
-        assert_eq!(api_metadata("v4 (beta)+x"), "v4--beta--x");
-        assert_eq!(api_metadata("4..0"), "4.0");
-    }
-
-    #[test]
     fn the_changelog_gets_an_entry_and_the_new_version() {
-        let text = "# Changelog\n\n## [Unreleased]\n\nTo be released as `0.1.0+api.4`, first.\n\n### Added\n- x\n";
-        let out = changelog(text, "0.1.0+api.4", "0.1.1+api.4", "### Spec drift\n- y\n").unwrap();
+        let text = "# Changelog\n\n## [Unreleased]\n\nTo be released as `0.1.0`, first.\n\n### Added\n- x\n";
+        let out = changelog(text, "0.1.0", "0.1.1", "### Spec drift\n- y\n").unwrap();
         assert_eq!(
             out,
-            "# Changelog\n\n## [Unreleased]\n\n### Spec drift\n- y\n\nTo be released as `0.1.1+api.4`, first.\n\n### Added\n- x\n"
+            "# Changelog\n\n## [Unreleased]\n\n### Spec drift\n- y\n\nTo be released as `0.1.1`, first.\n\n### Added\n- x\n"
         );
         assert!(changelog("# no section\n", "a", "b", "c").is_err());
     }
