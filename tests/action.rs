@@ -52,16 +52,18 @@ fn released_files() -> PathBuf {
 /// The action's files at a commit whose manifest says `version` (a SHA pin of another
 /// commit); only the manifest the install step reads is there.
 fn files_saying(version: &str) -> tempfile::TempDir {
+    files_saying_with(version, "\n")
+}
+
+/// As [`files_saying`], each line ended by `eol` (`\r\n`: files unpacked on Windows).
+fn files_saying_with(version: &str, eol: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let cli = dir.path().join("crates/cli");
     std::fs::create_dir_all(&cli).unwrap();
-    std::fs::write(
-        cli.join("Cargo.toml"),
-        format!(
-            "[package]\nname = \"cf-mcp-sync\"\nversion = \"{version}\"\n\n[dependencies]\ncloudflare-mcp-sync = {{ path = \"../ergonomic\", version = \"0.0.1\" }}\n"
-        ),
-    )
-    .unwrap();
+    let manifest = format!(
+        "[package]\nname = \"cf-mcp-sync\"\nversion = \"{version}\"\n\n[dependencies]\ncloudflare-mcp-sync = {{ path = \"../ergonomic\", version = \"0.0.1\" }}\n"
+    );
+    std::fs::write(cli.join("Cargo.toml"), manifest.replace('\n', eol)).unwrap();
     dir
 }
 
@@ -932,8 +934,14 @@ fn fake_gh(code: i32) -> (tempfile::TempDir, PathBuf) {
 /// when its `--version` says otherwise; nothing is installed and the sync never runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sha_pin_installs_its_manifest_version_and_refuses_any_other_program() {
+    for eol in ["\n", "\r\n"] {
+        a_sha_pin_with_line_ends(eol).await;
+    }
+}
+
+async fn a_sha_pin_with_line_ends(eol: &str) {
     let release = release_server(good_checksum()).await;
-    let pinned = files_saying("9.9.9");
+    let pinned = files_saying_with("9.9.9", eol);
     let run = run_action_async(
         vec![
             ("api-token", TOKEN.into()),
