@@ -19,6 +19,7 @@ mod main_job;
 mod seam;
 mod shared_build;
 mod spec_drift;
+mod supply_chain;
 mod testing_md;
 mod wire;
 mod workflows;

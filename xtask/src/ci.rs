@@ -174,20 +174,80 @@ fn cargo_target_dir(cargo: &str, root: &Path) -> Result<PathBuf> {
     }
 }
 
-/// TLS is rustls: `cargo tree -i openssl-sys` must find no such package.
-fn no_openssl(cargo: &str, root: &Path) -> Result<()> {
-    eprintln!("==> no OpenSSL: cargo tree --workspace -i openssl-sys (expect no match)");
-    let out = Command::new(cargo)
-        .args(["tree", "--workspace", "--locked", "-i", "openssl-sys"])
+/// The cargo-deny release the test command runs. `.ci/run` installs this one and the
+/// workflows install the same (`tests/supply_chain.rs` checks): deny.toml's keys and
+/// their meaning move between cargo-deny's 0.x releases.
+pub fn cargo_deny_version() -> &'static str {
+    include_str!("../../.ci/cargo-deny-version").trim()
+}
+
+/// The dependency policy step's cargo-deny command: no network (the RustSec advisories
+/// are checked online by ci.yml's `advisories` job and the daily audit workflow).
+pub const DENY: [&str; 7] = [
+    "deny",
+    "--locked",
+    "--offline",
+    "check",
+    "licenses",
+    "bans",
+    "sources",
+];
+
+/// How to install the pinned cargo-deny.
+pub fn cargo_deny_install() -> String {
+    format!(
+        "cargo install --locked cargo-deny --version {}",
+        cargo_deny_version()
+    )
+}
+
+/// Whether `cargo deny --version` (its stdout, or `None` when it failed: no such
+/// command) is the pinned release; the error says what to install.
+pub fn check_cargo_deny_version(reported: Option<&str>) -> Result<()> {
+    let wanted = cargo_deny_version();
+    let install = cargo_deny_install();
+    match reported.map(str::trim) {
+        Some(line) if line == format!("cargo-deny {wanted}") => Ok(()),
+        Some(line) => bail!(
+            "step 'dependency policy' failed: {line:?} is installed, and the test command runs cargo-deny {wanted} (.ci/cargo-deny-version); install it with: {install}"
+        ),
+        None => bail!(
+            "step 'dependency policy' failed: cargo-deny is not installed; install it with: {install}"
+        ),
+    }
+}
+
+/// deny.toml's licenses, bans (duplicate versions, OpenSSL, wildcards) and sources, on
+/// every package of Cargo.lock, with the pinned cargo-deny.
+pub fn dependency_policy(cargo: &str, root: &Path) -> Result<()> {
+    let shown = format!("cargo {}", DENY.join(" "));
+    eprintln!("==> dependency policy (deny.toml): {shown}");
+    let version = Command::new(cargo)
+        .args(["deny", "--version"])
         .current_dir(root)
         .output()?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if out.status.success() || !text.contains("did not match any packages") {
-        bail!("step 'no OpenSSL' failed: openssl-sys is in the dependency tree:\n{text}");
+    let reported = version
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&version.stdout).into_owned());
+    check_cargo_deny_version(reported.as_deref())?;
+    // cargo-deny reads `cargo metadata`, which wants every package of Cargo.lock, other
+    // platforms' too (a build downloads only this one's): fetched from crates.io as a
+    // build would, so that cargo-deny itself can run offline.
+    let fetched = Command::new(cargo)
+        .args(["fetch", "--locked"])
+        .current_dir(root)
+        .status()?;
+    if !fetched.success() {
+        bail!(
+            "step 'dependency policy' failed: cargo fetch --locked ({fetched}); rerun it with: cargo fetch --locked && {shown}"
+        );
+    }
+    let status = Command::new(cargo).args(DENY).current_dir(root).status()?;
+    if !status.success() {
+        bail!(
+            "step 'dependency policy' failed ({status}): a dependency breaks deny.toml (above; CONTRIBUTING.md, \"Dependency auditing\", says how to accept one); rerun it with: {shown}"
+        );
     }
     Ok(())
 }
@@ -242,7 +302,9 @@ pub fn run() -> Result<()> {
         }
         took(step.label, started);
     }
-    no_openssl(&cargo, &root)?;
+    let started = Instant::now();
+    dependency_policy(&cargo, &root)?;
+    took("dependency policy", started);
     let (mut command, shown) = TESTS.command(&cargo, &root);
     let started = Instant::now();
     let (status, tally) = run_counting(&mut command)?;
@@ -339,7 +401,29 @@ fn run_counting(command: &mut Command) -> Result<(std::process::ExitStatus, Tall
 
 #[cfg(test)]
 mod tests {
-    use super::Tally;
+    use super::{Tally, cargo_deny_version, check_cargo_deny_version};
+
+    #[test]
+    fn a_missing_or_other_cargo_deny_is_refused_naming_the_install_command() {
+        let wanted = cargo_deny_version();
+        assert!(
+            wanted.split('.').count() == 3 && wanted.split('.').all(|n| n.parse::<u32>().is_ok()),
+            "{wanted:?}"
+        );
+        let install = format!("cargo install --locked cargo-deny --version {wanted}");
+        check_cargo_deny_version(Some(&format!("cargo-deny {wanted}\n"))).unwrap();
+        let missing = check_cargo_deny_version(None).unwrap_err().to_string();
+        assert!(missing.contains("cargo-deny is not installed"), "{missing}");
+        assert!(missing.ends_with(&install), "{missing}");
+        let other = check_cargo_deny_version(Some("cargo-deny 0.14.0"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            other.contains("\"cargo-deny 0.14.0\" is installed"),
+            "{other}"
+        );
+        assert!(other.ends_with(&install), "{other}");
+    }
 
     #[test]
     fn tally_sums_result_lines_and_ignores_the_rest() {
