@@ -343,7 +343,8 @@ async fn decode_error_keeps_the_decoder_message_and_source() {
 
 #[tokio::test]
 async fn connection_refused_is_a_connect_error() {
-    // Bind then drop a listener: the port is free and nothing accepts on it.
+    // A port that refuses connections and that no other test can take (see
+    // `closed_port_base`).
     let closed = workspace_tests::closed_port_base();
     let client = builder(&closed).build().unwrap();
     let err = client.sync(ACCOUNT, SERVER).await.unwrap_err();
