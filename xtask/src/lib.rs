@@ -8,6 +8,8 @@ pub mod bounded;
 pub mod ci;
 pub mod command;
 mod compare;
+mod compare_schema;
+mod compare_security;
 pub mod compile;
 pub mod diff;
 pub mod document;
