@@ -25,6 +25,8 @@ pub mod extract_closure;
 pub mod fetch;
 pub mod findings;
 pub mod generate;
+pub mod generate_checks;
+pub mod generate_rewrite;
 pub mod history;
 pub mod history_compile;
 pub mod history_git;
