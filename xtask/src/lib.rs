@@ -46,6 +46,8 @@ pub mod rehearse_upstream;
 mod render;
 pub mod report;
 pub mod requests;
+pub mod requests_known;
+pub mod requests_signature;
 pub mod rust_api;
 pub mod shapes;
 pub mod spec;
