@@ -7,6 +7,7 @@ pub mod bench_deps;
 pub mod bounded;
 pub mod ci;
 pub mod command;
+pub mod commands;
 mod compare;
 mod compare_schema;
 mod compare_security;
