@@ -38,7 +38,6 @@ pub mod markdown;
 pub mod normalise;
 pub mod normalise_bodies;
 pub mod packaged;
-pub mod prism;
 pub mod refs;
 pub mod rehearse;
 pub mod rehearse_cases;
