@@ -3,9 +3,9 @@
 //! path, header or auth mode the spec does not allow fails here.
 
 use cloudflare_mcp_sync::{Client, Credentials, Error, RetryPolicy, SyncStatus, decode_response};
+use workspace_tests::prism::{Mode, Prism};
 use workspace_tests::secrets::{self, assert_no_secret};
 use workspace_tests::{ACCOUNT, SERVER, SYNC_PATH, workspace_root};
-use xtask::prism::{Mode, Prism};
 
 fn spec_path() -> std::path::PathBuf {
     let root = workspace_root();
@@ -207,7 +207,7 @@ fn prism_moves_to_the_next_port_when_one_is_taken() {
         let port = if given.is_empty() {
             taken
         } else {
-            xtask::prism::free_port()?
+            workspace_tests::prism::free_port()?
         };
         given.push(port);
         Ok(port)
@@ -230,7 +230,7 @@ fn prism_gives_up_after_its_attempts_naming_the_ports() {
     })
     .err()
     .expect("no port was free");
-    assert_eq!(calls, xtask::prism::START_ATTEMPTS);
+    assert_eq!(calls, workspace_tests::prism::START_ATTEMPTS);
     assert!(
         format!("{err:#}").contains(&format!("in use: [{taken}, {taken}, {taken}]")),
         "{err:#}"
@@ -246,7 +246,7 @@ fn prism_that_exits_fails_at_once_with_its_output() {
     let mut calls = 0;
     let err = Prism::start_on_ports(&workspace_root(), &missing, Mode::Static, &mut || {
         calls += 1;
-        xtask::prism::free_port()
+        workspace_tests::prism::free_port()
     })
     .err()
     .expect("prism cannot start on a missing spec");

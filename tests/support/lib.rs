@@ -3,6 +3,7 @@
 pub mod capture;
 pub mod fault;
 pub mod main_job;
+pub mod prism;
 pub mod ratelimited;
 pub mod tls;
 

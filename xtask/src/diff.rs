@@ -8,10 +8,9 @@ use anyhow::{Result, bail};
 use serde_json::Value;
 
 use crate::api;
-use crate::compare::{
-    compare_parameters, compare_request_body, compare_responses, compare_security, describe_change,
-    union_keys,
-};
+use crate::compare::{compare_parameters, compare_request_body, compare_responses};
+use crate::compare_schema::{describe_change, union_keys};
+use crate::compare_security::compare_security;
 use crate::refs::inline as resolve_refs;
 use crate::report::{Class, Report};
 use crate::rust_api;

@@ -7,6 +7,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
 
 use crate::bounded;
+use crate::generate_checks::{check_generatable, check_variant_names, locate_invalid};
+use crate::generate_rewrite::{mark_non_exhaustive, raw_reserved, schema_derives_behind_feature};
 use crate::normalise;
 use crate::requests;
 use crate::spec::{self, Fragment};
@@ -145,143 +147,6 @@ fn add_methods_without_body(
     Ok(())
 }
 
-/// Marks every struct with named fields and every enum in progenitor's `types` module
-/// `#[non_exhaustive]`: a field or value the spec adds is then a minor change for
-/// callers (they cannot have built or matched the type exhaustively), as the drift job's
-/// versioning assumes.
-fn mark_non_exhaustive(file: &mut syn::File) {
-    let attr: syn::Attribute = syn::parse_quote!(#[non_exhaustive]);
-    for item in &mut file.items {
-        let syn::Item::Mod(m) = item else { continue };
-        if m.ident != "types" {
-            continue;
-        }
-        for inner in m.content.iter_mut().flat_map(|(_, items)| items.iter_mut()) {
-            match inner {
-                syn::Item::Struct(s) if matches!(s.fields, syn::Fields::Named(_)) => {
-                    s.attrs.push(attr.clone());
-                }
-                syn::Item::Enum(e) => e.attrs.push(attr.clone()),
-                _ => {}
-            }
-        }
-    }
-}
-
-/// Moves progenitor's `schemars::JsonSchema` derives behind the generated crate's opt-in
-/// `schemars` feature: a crate that only syncs does not build schemars and its derive
-/// macros (the tests, which snapshot the schemas, turn the feature on).
-fn schema_derives_behind_feature(file: &mut syn::File) {
-    let gated: syn::Attribute =
-        syn::parse_quote!(#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]);
-    let is_schema = |path: &syn::Path| {
-        path.segments
-            .last()
-            .is_some_and(|s| s.ident == "JsonSchema")
-    };
-    for item in &mut file.items {
-        let syn::Item::Mod(m) = item else { continue };
-        for inner in m.content.iter_mut().flat_map(|(_, items)| items.iter_mut()) {
-            let attrs = match inner {
-                syn::Item::Struct(s) => &mut s.attrs,
-                syn::Item::Enum(e) => &mut e.attrs,
-                // typify writes some impls by hand (a numeric enum's).
-                syn::Item::Impl(imp)
-                    if imp
-                        .trait_
-                        .as_ref()
-                        .is_some_and(|(_, path, _)| is_schema(path)) =>
-                {
-                    imp.attrs
-                        .push(syn::parse_quote!(#[cfg(feature = "schemars")]));
-                    continue;
-                }
-                _ => continue,
-            };
-            let mut derived = false;
-            for attr in attrs.iter_mut() {
-                if !attr.path().is_ident("derive") {
-                    continue;
-                }
-                let Ok(paths) = attr.parse_args_with(
-                    syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
-                ) else {
-                    continue;
-                };
-                if !paths.iter().any(is_schema) {
-                    continue;
-                }
-                derived = true;
-                let kept: Vec<&syn::Path> = paths.iter().filter(|p| !is_schema(p)).collect();
-                *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
-            }
-            if derived {
-                attrs.push(gated.clone());
-            }
-        }
-    }
-}
-
-/// Refuses, with the JSON pointer, what progenitor's type generator would panic on
-/// rather than report: an `enum` that lists a value twice.
-fn check_generatable(value: &Value, pointer: &str) -> Result<()> {
-    each_enum(value, pointer, &mut |values, at| {
-        for (i, v) in values.iter().enumerate() {
-            if values.get(..i).is_some_and(|before| before.contains(v)) {
-                bail!("{at}/enum/{i}: the value {v} is listed twice in this enum");
-            }
-        }
-        Ok(())
-    })
-}
-
-/// Refuses, naming the place, a closed enum (a parameter's; response enums are opened
-/// by `normalise` and keep the first of such values) with two values that would be one
-/// Rust variant, which progenitor cannot generate (it panics).
-fn check_variant_names(value: &Value, pointer: &str) -> Result<()> {
-    each_enum(value, pointer, &mut |values, at| {
-        let mut seen: Vec<(String, &str)> = Vec::new();
-        for (i, v) in values.iter().enumerate() {
-            let Some(s) = v.as_str() else { continue };
-            let key = normalise::variant_key(s);
-            if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
-                bail!(
-                    "{at}/enum/{i}: the values {first:?} and {s:?} would both be \
-                     the Rust variant `{key}`; the generator cannot tell them apart"
-                );
-            }
-            seen.push((key, s));
-        }
-        Ok(())
-    })
-}
-
-/// Calls `check` with every `enum` list in the document and the JSON pointer of the
-/// schema holding it; the first error stops the walk.
-fn each_enum(
-    value: &Value,
-    pointer: &str,
-    check: &mut impl FnMut(&[Value], &str) -> Result<()>,
-) -> Result<()> {
-    match value {
-        Value::Object(map) => {
-            if let Some(Value::Array(values)) = map.get("enum") {
-                check(values, pointer)?;
-            }
-            for (key, child) in map {
-                each_enum(child, &format!("{pointer}/{}", spec::escape(key)), check)?;
-            }
-        }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                each_enum(child, &format!("{pointer}/{i}"), check)?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
 thread_local! {
     /// Set while progenitor runs on this thread: its panics become errors, quietly.
     static GENERATING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -349,30 +214,6 @@ fn operation_pointers(fragment: &Fragment) -> String {
         .join(", ")
 }
 
-/// Words reserved in edition 2024 (the generated crate's) that progenitor and typify,
-/// written for 2021, emit as plain identifiers: typify's hand-written `JsonSchema` impl
-/// for a numeric enum names its argument `gen` and the path `schemars::gen`.
-const RESERVED_2024: [&str; 1] = ["gen"];
-
-/// `tokens` with every identifier reserved in edition 2024 made raw (`r#gen`).
-fn raw_reserved(tokens: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
-    use proc_macro2::{Group, Ident, TokenTree};
-    tokens
-        .into_iter()
-        .map(|tree| match tree {
-            TokenTree::Ident(i) if RESERVED_2024.contains(&i.to_string().as_str()) => {
-                TokenTree::Ident(Ident::new_raw(&i.to_string(), i.span()))
-            }
-            TokenTree::Group(g) => {
-                let mut group = Group::new(g.delimiter(), raw_reserved(g.stream()));
-                group.set_span(g.span());
-                TokenTree::Group(group)
-            }
-            other => other,
-        })
-        .collect()
-}
-
 /// The file's first lines: what generated it, from what, and that it must not be edited.
 /// (Crate docs and lint allowances live in the crate's one-line `lib.rs`.)
 fn banner(fragment: &Fragment) -> String {
@@ -383,71 +224,6 @@ fn banner(fragment: &Fragment) -> String {
         path = fragment.rel_path,
         sha = fragment.sha256,
     )
-}
-
-/// Where a document that is not OpenAPI 3.0 goes wrong, as precisely as the parts
-/// openapiv3 reads alone allow: the operation, and the parameter, request body or
-/// response, by JSON pointer (serde's own message names neither).
-fn locate_invalid(doc: &Value) -> Option<String> {
-    fn fails<T: serde::de::DeserializeOwned>(v: &Value) -> Option<String> {
-        serde_json::from_value::<T>(v.clone())
-            .err()
-            .map(|e| e.to_string())
-    }
-    for op in spec::operations(doc) {
-        let id = op
-            .op
-            .get("operationId")
-            .and_then(Value::as_str)
-            .unwrap_or("(no operationId)");
-        let at = format!("/paths/{}/{}", spec::escape(op.path), op.method);
-        let Some(op_error) = fails::<openapiv3::Operation>(op.op) else {
-            continue;
-        };
-        for (i, p) in op
-            .op
-            .get("parameters")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            if let Some(e) = fails::<openapiv3::Parameter>(p) {
-                let name = p.get("name").and_then(Value::as_str).unwrap_or("?");
-                let hint = if p.get("content").is_some() && p.get("schema").is_none() {
-                    " (it is described by `content` instead of `schema`)"
-                } else {
-                    ""
-                };
-                return Some(format!(
-                    "operation {id}: parameter {name:?} at {at}/parameters/{i}{hint}: {e}"
-                ));
-            }
-        }
-        if let Some(body) = op.op.get("requestBody")
-            && let Some(e) = fails::<openapiv3::RequestBody>(body)
-        {
-            return Some(format!(
-                "operation {id}: the request body at {at}/requestBody: {e}"
-            ));
-        }
-        for (status, r) in op
-            .op
-            .get("responses")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(e) = fails::<openapiv3::Response>(r) {
-                return Some(format!(
-                    "operation {id}: response {status} at {at}/responses/{}: {e}",
-                    spec::escape(status)
-                ));
-            }
-        }
-        return Some(format!("operation {id} at {at}: {op_error}"));
-    }
-    None
 }
 
 /// What `generate` did.

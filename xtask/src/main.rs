@@ -7,10 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use xtask::{
-    bench, bench_deps, ci, diff, drift, extract, fetch, generate, history, rehearse, report, spec,
-    surface, update,
-};
+use xtask::{ci, commands, drift, history, spec};
 
 const EXIT_ERROR: u8 = 3;
 const EXIT_USAGE: u8 = 64;
@@ -222,6 +219,16 @@ enum Verdict {
     None,
 }
 
+impl From<Format> for commands::Format {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Text => Self::Text,
+            Format::Json => Self::Json,
+            Format::Markdown => Self::Markdown,
+        }
+    }
+}
+
 impl From<Verdict> for drift::VerdictBy {
     fn from(v: Verdict) -> Self {
         match v {
@@ -261,60 +268,32 @@ fn main() -> ExitCode {
 
 fn run(root: &Path, command: Command) -> anyhow::Result<u8> {
     match command {
-        Command::Generate { check: false } => {
-            let file = generate::GENERATED_FILE;
-            match generate::write(root)? {
-                generate::Outcome::Written => eprintln!("wrote {file}"),
-                generate::Outcome::Unchanged => eprintln!("{file} is up to date"),
-            }
-            Ok(0)
-        }
-        // Stale is a finding, not an error: exit 1, as CI expects.
-        Command::Generate { check: true } => match generate::check(root) {
-            Ok(()) => {
-                eprintln!("{} matches openapi/", generate::GENERATED_FILE);
-                Ok(0)
-            }
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                Ok(1)
-            }
-        },
+        Command::Generate { check } => commands::generate(root, check),
         Command::Extract {
             upstream,
             scope,
             commit,
-        } => {
-            let x = extract::run(root, &upstream, &scope.operations, commit.sha.as_deref())?;
-            eprintln!(
-                "wrote openapi/ with {} from {}",
-                x.operations.join(", "),
-                upstream.display()
-            );
-            eprintln!(
-                "next: cargo xtask generate, then review the snapshots (cargo test --workspace --test suites codegen::)"
-            );
-            Ok(0)
-        }
+        } => commands::extract(root, &upstream, &scope.operations, commit.sha.as_deref()),
         Command::Diff {
             old,
             new,
             scope,
             format,
-        } => run_diff(root, &old, &new, scope.operations, format.format),
+        } => commands::diff(root, &old, &new, scope.operations, format.format.into()),
         Command::Update {
             source,
             scope,
             commit,
             format,
             download,
-        } => run_update(
+        } => commands::update(
             root,
             &source,
             &scope.operations,
             commit.sha.as_deref(),
-            format.format,
-            &download,
+            format.format.into(),
+            download.timeout_secs,
+            download.max_mb,
         ),
         Command::SpecDrift {
             source,
@@ -324,48 +303,23 @@ fn run(root: &Path, command: Command) -> anyhow::Result<u8> {
             report,
             outputs,
         } => {
-            let files = drift::Files { report, outputs };
-            let job = drift::run(
-                root,
-                &drift::Options {
-                    source,
-                    commit: commit.sha,
-                    limits: limits(&download),
-                    verdict: verdict.into(),
-                    target_dir: None,
-                },
-            );
-            // A job that could not finish still leaves a report saying why, for the
-            // job summary; the error then fails the run.
-            let job = job.inspect_err(|e| drift::write_failure(e, &files))?;
-            drift::write_files(&job, &files)?;
-            print!("{}", job.to_markdown());
-            Ok(0)
+            let options = drift::Options {
+                source,
+                commit: commit.sha,
+                limits: commands::limits(download.timeout_secs, download.max_mb),
+                verdict: verdict.into(),
+                target_dir: None,
+            };
+            commands::spec_drift(root, &options, &drift::Files { report, outputs })
         }
         Command::RehearseDrift { cases, verdict } => {
-            let outcomes = rehearse::run(root, &cases, verdict.into())?;
-            let (table, ok) = rehearse::summary(&outcomes);
-            print!("{table}");
-            if !ok {
-                anyhow::bail!("the spec-drift rehearsal found cases that did not hold (above)");
-            }
-            Ok(0)
+            commands::rehearse_drift(root, &cases, verdict.into())
         }
-        Command::BenchExtract { size_mb, runs } => {
-            let base = extract::load_document(&root.join("tests/fixtures/upstream-openapi.json"))?;
-            let ops = spec::load_provenance(root)?.operations;
-            print!(
-                "{}",
-                bench::run(&base.doc, &ops, size_mb * 1_000_000, runs)?
-            );
-            Ok(0)
-        }
-        Command::BenchDeps => {
-            print!("{}", bench_deps::run(root)?);
-            Ok(0)
-        }
+        Command::BenchExtract { size_mb, runs } => commands::bench_extract(root, size_mb, runs),
+        Command::BenchDeps => commands::bench_deps(root),
         Command::Ci => ci::run().map(|()| 0),
-        Command::Provenance => print_provenance(root).map(|()| 0),
+        Command::Provenance => commands::provenance(root),
+        Command::Surface => commands::surface(root),
         Command::ReplayHistory {
             git_dir,
             operations,
@@ -375,11 +329,6 @@ fn run(root: &Path, command: Command) -> anyhow::Result<u8> {
             work_dir,
             pairs,
         } => {
-            let operations = if operations.is_empty() {
-                history::DEFAULT_OPERATIONS.map(str::to_string).to_vec()
-            } else {
-                operations
-            };
             let options = history::Options {
                 git_dir,
                 operations,
@@ -390,124 +339,13 @@ fn run(root: &Path, command: Command) -> anyhow::Result<u8> {
                 exe: std::env::current_exe()?,
                 root: root.to_path_buf(),
             };
-            let ops = history::run(&options)?;
-            if let Some(file) = pairs {
-                std::fs::write(&file, history::pairs_json(&ops))?;
-            }
-            print!("{}", history::table(&ops));
-            Ok(0)
+            commands::replay_history(options, pairs.as_deref())
         }
         Command::RenderFragment {
             input,
             output,
             name,
             sha256,
-        } => {
-            // The bounded child's side (bounded.rs): render one fragment to a file.
-            let bytes = std::fs::read(&input)?;
-            let fragment = spec::Fragment {
-                rel_path: name,
-                sha256,
-                doc: serde_json::from_slice(&bytes)?,
-            };
-            std::fs::write(&output, generate::render_fragment(&fragment)?)?;
-            Ok(0)
-        }
-        Command::Surface => {
-            let (_, fragment) = spec::load_fragment(root)?;
-            print!("{}", surface::summary(&fragment.doc)?);
-            Ok(0)
-        }
+        } => commands::render_fragment(&input, &output, name, sha256),
     }
-}
-
-fn run_diff(
-    root: &Path,
-    old: &Path,
-    new: &Path,
-    operations: Vec<String>,
-    format: Format,
-) -> anyhow::Result<u8> {
-    let old = extract::load_document(old)?;
-    let new = extract::load_document(new)?;
-    let scope = if operations.is_empty() {
-        spec::load_provenance(root)?.operations
-    } else {
-        operations
-    };
-    let report = diff::judge_documents(&old.doc, &new.doc, &scope)?;
-    print!("{}", render(&report, format));
-    Ok(report.exit_code())
-}
-
-fn print_provenance(root: &Path) -> anyhow::Result<()> {
-    let (prov, fragment) = spec::load_fragment(root)?;
-    println!("fragment:    {}", fragment.rel_path);
-    println!("operations:  {}", prov.operations.join(", "));
-    println!("repository:  {}", prov.upstream.repository);
-    println!("commit:      {}", prov.upstream.commit);
-    println!("path:        {}", prov.upstream.path);
-    if let Some(source) = &prov.source_sha256 {
-        println!("source sha:  {source}");
-    }
-    println!("sha256:      {}", fragment.sha256);
-    if fragment.sha256 != prov.fragment_sha256 {
-        println!(
-            "note:        the fragment differs from the one recorded at extraction ({})",
-            prov.fragment_sha256
-        );
-    }
-    Ok(())
-}
-
-fn render(report: &report::Report, format: Format) -> String {
-    match format {
-        Format::Text => report.to_text(),
-        Format::Json => report.to_json(),
-        Format::Markdown => report.to_markdown(),
-    }
-}
-
-fn run_update(
-    root: &Path,
-    source: &str,
-    operations: &[String],
-    commit: Option<&str>,
-    format: Format,
-    download: &Download,
-) -> anyhow::Result<u8> {
-    let updated = if fetch::is_url(source) {
-        update::run_url(root, source, operations, commit, limits(download))?
-    } else {
-        if download.timeout_secs.is_some() || download.max_mb.is_some() {
-            anyhow::bail!("--timeout and --max-mb go with a URL, not a file");
-        }
-        update::run(root, Path::new(source), operations, commit)?
-    };
-    match format {
-        Format::Markdown => print!("{}", xtask::markdown::update_markdown(&updated)),
-        format => print!("{}", render(&updated.report, format)),
-    }
-    if updated.written {
-        eprintln!("wrote openapi/ and {}", generate::GENERATED_FILE);
-        eprint!("{}", updated.snapshots);
-    } else {
-        eprintln!(
-            "nothing in scope changed upstream ({source}); the tree was not touched \
-             (openapi/ stays at commit {})",
-            updated.commit
-        );
-    }
-    Ok(updated.report.exit_code())
-}
-
-fn limits(download: &Download) -> fetch::Limits {
-    let mut limits = fetch::Limits::default();
-    if let Some(secs) = download.timeout_secs {
-        limits.timeout = std::time::Duration::from_secs_f64(secs);
-    }
-    if let Some(mb) = download.max_mb {
-        limits.max_bytes = mb * 1024 * 1024;
-    }
-    limits
 }

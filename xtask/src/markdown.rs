@@ -77,13 +77,24 @@ pub fn markdown_text(text: &str) -> String {
     out
 }
 
+/// `text` as a code span outside a table (a list item, a sentence): a backtick in it
+/// becomes `'`, so that it cannot close the span.
+pub fn inline_code(text: &str) -> String {
+    format!("`{}`", text.replace('`', "'"))
+}
+
+/// A code fence cannot be closed by text inside it.
+pub fn fence_safe(text: &str) -> String {
+    text.replace("```", "'''")
+}
+
 /// The update as Markdown: the source, the report table and the snapshots to review
 /// (a job summary, or the body of the spec-drift pull request).
 pub fn update_markdown(updated: &crate::update::Updated) -> String {
     let mut out = format!(
-        "## Cloudflare spec drift\n\nSource: `{}`, commit `{}`.\n\n",
-        updated.source.replace('`', "'"),
-        updated.commit.replace('`', "'")
+        "## Cloudflare spec drift\n\nSource: {}, commit {}.\n\n",
+        inline_code(&updated.source),
+        inline_code(&updated.commit)
     );
     if !updated.written {
         out.push_str("Nothing in scope changed; the tree was not touched.\n");
@@ -100,7 +111,7 @@ pub fn update_markdown(updated: &crate::update::Updated) -> String {
         "\nMost serious class: **{worst}** (`cargo xtask diff` exit code {}).\n\n\
          ### Snapshots to review\n\n```text\n{}```\n",
         updated.report.exit_code(),
-        updated.snapshots.replace("```", "'''")
+        fence_safe(&updated.snapshots)
     ));
     out
 }

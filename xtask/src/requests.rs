@@ -18,9 +18,10 @@ use std::fmt::Write as _;
 
 use anyhow::{Context, Result, anyhow, bail};
 use heck::ToSnakeCase;
-use quote::ToTokens;
 use serde_json::Value;
 
+use crate::requests_known::known_values;
+use crate::requests_signature::{Output, method_signature};
 use crate::spec;
 
 /// The suffix of the client method `generate` adds to send an operation without its
@@ -57,59 +58,6 @@ pub fn render(doc: &Value, file: &syn::File) -> Result<String> {
     out.push_str(&known_values(file)?);
     let parsed: syn::File = syn::parse_str(&out).context("the operations module does not parse")?;
     Ok(prettyplease::unparse(&parsed))
-}
-
-/// `VALUES` and `as_str` for every opened enum's `…Known` type in progenitor's `types`,
-/// read from its variants and their `#[serde(rename)]`s.
-fn known_values(file: &syn::File) -> Result<String> {
-    let mut out = String::new();
-    let types = file.items.iter().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|(_, items)| items),
-        _ => None,
-    });
-    for item in types.into_iter().flatten() {
-        let syn::Item::Enum(e) = item else { continue };
-        let name = e.ident.to_string();
-        if !name.ends_with(crate::normalise::KNOWN_SUFFIX) {
-            continue;
-        }
-        let mut values = Vec::new();
-        let mut arms = String::new();
-        for v in &e.variants {
-            let wire = serde_rename(&v.attrs)?.unwrap_or_else(|| v.ident.to_string());
-            let _ = write!(arms, "Self::{} => {wire:?},", v.ident);
-            values.push(format!("{wire:?}"));
-        }
-        let _ = write!(
-            out,
-            "impl types::{name} {{\n\
-             /// Every value the spec lists, in its order.\n\
-             pub const VALUES: &'static [&'static str] = &[{values}];\n\
-             /// The value as the spec writes it.\n\
-             pub fn as_str(self) -> &'static str {{ match self {{ {arms} }} }}\n\
-             }}\n",
-            values = values.join(", "),
-        );
-    }
-    Ok(out)
-}
-
-/// The string of a `#[serde(rename = "...")]` among `attrs`.
-fn serde_rename(attrs: &[syn::Attribute]) -> Result<Option<String>> {
-    let mut rename = None;
-    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
-        attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("rename") {
-                let lit: syn::LitStr = meta.value()?.parse()?;
-                rename = Some(lit.value());
-            } else if meta.input.peek(syn::Token![=]) {
-                let _: syn::Expr = meta.value()?.parse()?;
-            }
-            Ok(())
-        })
-        .context("a serde attribute of a generated enum variant")?;
-    }
-    Ok(rename)
 }
 
 /// One spec parameter.
@@ -162,91 +110,6 @@ fn parameters(doc: &Value, op: &spec::OperationRef<'_>) -> Result<Vec<Param>> {
         });
     }
     Ok(out)
-}
-
-/// `(argument name, type)` of progenitor's `Client::<method>`, without `self`, and what
-/// the method returns.
-fn method_signature(file: &syn::File, method: &str) -> Result<(Vec<(String, String)>, Output)> {
-    for item in &file.items {
-        let syn::Item::Impl(imp) = item else { continue };
-        for inner in &imp.items {
-            let syn::ImplItem::Fn(f) = inner else {
-                continue;
-            };
-            if f.sig.ident != method {
-                continue;
-            }
-            let args = f
-                .sig
-                .inputs
-                .iter()
-                .filter_map(|arg| match arg {
-                    syn::FnArg::Typed(t) => Some(t),
-                    syn::FnArg::Receiver(_) => None,
-                })
-                .map(|t| match &*t.pat {
-                    syn::Pat::Ident(p) => {
-                        Ok((p.ident.to_string(), t.ty.to_token_stream().to_string()))
-                    }
-                    _ => Err(anyhow!("an argument of {method} is not a plain name")),
-                })
-                .collect::<Result<Vec<_>>>()?;
-            return Ok((args, Output::read(&f.sig.output, method)?));
-        }
-    }
-    bail!("no method {method} in the generated client")
-}
-
-/// What progenitor's method returns: `Result<ResponseValue<Body>, Error<ErrorBody>>`.
-struct Output {
-    /// The whole return type.
-    all: String,
-    /// The success body's type.
-    body: String,
-    /// The error body's type.
-    error: String,
-}
-
-impl Output {
-    fn read(output: &syn::ReturnType, method: &str) -> Result<Self> {
-        let syn::ReturnType::Type(_, ty) = output else {
-            bail!("{method} returns nothing");
-        };
-        let args = |ty: &syn::Type| -> Vec<syn::Type> {
-            let syn::Type::Path(p) = ty else {
-                return Vec::new();
-            };
-            let Some(last) = p.path.segments.last() else {
-                return Vec::new();
-            };
-            let syn::PathArguments::AngleBracketed(a) = &last.arguments else {
-                return Vec::new();
-            };
-            a.args
-                .iter()
-                .filter_map(|g| match g {
-                    syn::GenericArgument::Type(t) => Some(t.clone()),
-                    _ => None,
-                })
-                .collect()
-        };
-        let [ok, err] = args(ty).try_into().map_err(|_| {
-            anyhow!("{method} does not return Result<ResponseValue<_>, Error<_>>; teach xtask/src/requests.rs")
-        })?;
-        let inner = |t: &syn::Type| -> Result<String> {
-            match args(t).as_slice() {
-                [one] => Ok(one.to_token_stream().to_string()),
-                _ => bail!(
-                    "{method}'s return type has an unexpected shape; teach xtask/src/requests.rs"
-                ),
-            }
-        };
-        Ok(Self {
-            all: ty.to_token_stream().to_string(),
-            body: inner(&ok)?,
-            error: inner(&err)?,
-        })
-    }
 }
 
 /// The request body's field. A required body is a field of `Required` (the spec making

@@ -9,6 +9,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
+use semver::Version;
 
 use crate::report::Class;
 
@@ -22,26 +23,25 @@ pub const MANIFESTS: [(&str, &str); 3] = [
     ("cf-mcp-sync", "crates/cli/Cargo.toml"),
 ];
 
-/// `major.minor.patch` of a version, without pre-release or build metadata.
-fn core(version: &str) -> Result<(u64, u64, u64)> {
-    let plain = version.split('+').next().unwrap_or_default();
-    if plain.contains('-') {
+/// `major.minor.patch` of a version, without build metadata; a pre-release is refused
+/// (an automatic bump cannot know what it should become).
+fn core(version: &str) -> Result<Version> {
+    let parsed = Version::parse(version)
+        .map_err(|e| anyhow!("version {version:?} is not major.minor.patch ({e})"))?;
+    if !parsed.pre.is_empty() {
         bail!("version {version} has a pre-release part; bump it by hand");
     }
-    let mut parts = plain.split('.').map(str::parse::<u64>);
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(Ok(a)), Some(Ok(b)), Some(Ok(c)), None) => Ok((a, b, c)),
-        _ => bail!("version {version:?} is not major.minor.patch"),
-    }
+    Ok(Version::new(parsed.major, parsed.minor, parsed.patch))
 }
 
 /// `major.minor.patch` one change of `class` after `from` (`None`: only respelled).
-fn bumped((major, minor, patch): (u64, u64, u64), class: Option<Class>) -> (u64, u64, u64) {
+fn bumped(from: &Version, class: Option<Class>) -> Version {
+    let (major, minor, patch) = (from.major, from.minor, from.patch);
     match (major, class) {
-        (0, Some(Class::Breaking)) => (0, minor + 1, 0),
-        (_, Some(Class::Breaking)) => (major + 1, 0, 0),
-        (1.., Some(Class::Additive | Class::NeedsAttention)) => (major, minor + 1, 0),
-        _ => (major, minor, patch + 1),
+        (0, Some(Class::Breaking)) => Version::new(0, minor + 1, 0),
+        (_, Some(Class::Breaking)) => Version::new(major + 1, 0, 0),
+        (1.., Some(Class::Additive | Class::NeedsAttention)) => Version::new(major, minor + 1, 0),
+        _ => Version::new(major, minor, patch + 1),
     }
 }
 
@@ -63,11 +63,11 @@ pub fn last_released(changelog: &str) -> Option<String> {
 /// ahead. Build metadata of an older scheme (`+api.4.0.0`) is dropped.
 pub fn next(current: &str, released: Option<&str>, class: Option<Class>) -> Result<String> {
     let now = core(current)?;
-    let (major, minor, patch) = match released {
+    let next = match released {
         None => now,
-        Some(released) => now.max(bumped(core(released)?, class)),
+        Some(released) => now.max(bumped(&core(released)?, class)),
     };
-    Ok(format!("{major}.{minor}.{patch}"))
+    Ok(next.to_string())
 }
 
 /// The shared version, read from the first manifest.
