@@ -196,13 +196,14 @@ impl ActionRun {
 }
 
 /// Substitutes the expressions the action uses: `inputs.*` (given or default),
-/// `steps.<id>.outputs.*`, `github.action_path` and `github.token` (none: a test that
-/// wants one gives the `github-token` input). Anything else is a test failure.
+/// `steps.<id>.outputs.*` and `github.token` (none: a test that wants one gives the
+/// `github-token` input). Anything else is a test failure: the action's path, for one,
+/// is read from `GITHUB_ACTION_PATH`, which is right inside container jobs too.
 fn substitute(
     text: &str,
     inputs: &BTreeMap<String, String>,
     outputs: &BTreeMap<String, BTreeMap<String, String>>,
-    action_path: &Path,
+    _action_path: &Path,
 ) -> String {
     let mut out = String::new();
     let mut rest = text;
@@ -224,8 +225,6 @@ fn substitute(
                 .and_then(|o| o.get(key))
                 .cloned()
                 .unwrap_or_default()
-        } else if expr == "github.action_path" {
-            action_path.display().to_string()
         } else if expr == "github.token" {
             String::new()
         } else {
@@ -324,6 +323,7 @@ fn run_action_on(
             .env("GITHUB_STEP_SUMMARY", &summary)
             .env("GITHUB_OUTPUT", &output_file)
             .env("GITHUB_PATH", &github_path)
+            .env("GITHUB_ACTION_PATH", action_path)
             .env("CF_MCP_SYNC_RELEASE_BASE", release_base)
             .stdin(Stdio::null());
         if let Some(home) = std::env::var_os("HOME") {
@@ -432,6 +432,14 @@ async fn the_release_is_installed_after_its_checksum_and_mock_outcomes_reach_sum
     assert!(run.bin_dir.join("cf-mcp-sync").is_file());
     assert!(run.stdout.contains("verified"), "{}", run.stdout);
     assert_eq!(run.output_of("install", "version"), Some(version()));
+    // Installing from elsewhere than the repository's releases is announced.
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("::warning") && l.contains("CF_MCP_SYNC_RELEASE_BASE is set")),
+        "{}",
+        run.stdout
+    );
     // No `gh` token here: provenance is not checked, and the log says so.
     assert!(
         run.stdout
@@ -1054,13 +1062,20 @@ async fn the_build_provenance_is_verified_with_gh_and_a_failed_check_refuses_the
             args[2].ends_with(&format!("/cf-mcp-sync-{target}.tar.gz")),
             "{args:?}"
         );
+        // The release workflow, run for this very tag on GitHub's runners: a run of
+        // it from a branch, or another tag's, does not match.
+        let identity = format!(
+            "https://github.com/cloudflare-mcp-sync/cloudflare-mcp-sync/.github/workflows/release.yml@refs/tags/v{}",
+            version()
+        );
         assert_eq!(
             args[3..],
             [
                 "--repo",
                 "cloudflare-mcp-sync/cloudflare-mcp-sync",
-                "--signer-workflow",
-                "cloudflare-mcp-sync/cloudflare-mcp-sync/.github/workflows/release.yml",
+                "--cert-identity",
+                identity.as_str(),
+                "--deny-self-hosted-runners",
                 "token",
             ]
         );
@@ -1135,4 +1150,93 @@ async fn verify_attestation_true_requires_the_check_and_false_skips_it() {
     .await;
     assert_eq!(run.exit("sync"), Some(0), "{run:#?}");
     assert!(!log.exists(), "gh never ran");
+}
+
+/// `latest` is verified against any release tag of the release workflow, by a pattern
+/// anchored at both ends with its dots escaped: `release.yml` run from a branch, or a
+/// file whose name only starts with `release.yml`, does not match.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latest_is_verified_against_release_tags_only() {
+    let release = release_server(good_checksum()).await;
+    let (tools, log) = fake_gh(0);
+    let run = run_action_async_on(
+        vec![
+            ("account-id", ACCOUNT.into()),
+            ("servers", "svc-a".into()),
+            ("mock", "true".into()),
+            ("version", "latest".into()),
+            ("github-token", "ghs_workflow_token_for_attestations".into()),
+        ],
+        released_files(),
+        release.base.clone(),
+        vec![tools.path().to_path_buf()],
+    )
+    .await;
+    assert_eq!(run.exit("install"), Some(0), "{run:#?}");
+    let args = std::fs::read_to_string(&log).expect("gh ran");
+    let args: Vec<&str> = args.lines().collect();
+    let at = args
+        .iter()
+        .position(|a| *a == "--cert-identity-regex")
+        .expect("a pattern for latest");
+    let pattern = args[at + 1];
+    assert_eq!(
+        pattern,
+        r"^https://github\.com/cloudflare-mcp-sync/cloudflare-mcp-sync/\.github/workflows/release\.yml@refs/tags/v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$"
+    );
+    assert!(args.contains(&"--deny-self-hosted-runners"), "{args:?}");
+}
+
+/// The workflow's token reaches `gh` only: the downloaded program (which runs for its
+/// `--version` before anything else is known of it) does not see it, nor any variable
+/// holding it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_github_token_reaches_gh_only_not_the_downloaded_program() {
+    let (_, _, target) = runner_platform();
+    let dir = tempfile::tempdir().unwrap();
+    let seen = dir.path().join("environment-seen");
+    let program = format!(
+        "#!/usr/bin/env bash\nenv > '{}'\necho 'cf-mcp-sync {}'\n",
+        seen.display(),
+        version()
+    );
+    let stage = dir.path().join("stage");
+    std::fs::create_dir_all(&stage).unwrap();
+    std::fs::write(stage.join("cf-mcp-sync"), program).unwrap();
+    let status = Command::new("chmod")
+        .arg("+x")
+        .arg(stage.join("cf-mcp-sync"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let archive = tar_gz(&stage, &["cf-mcp-sync"]);
+    let checksum = sha256_line(&archive, &format!("cf-mcp-sync-{target}.tar.gz"));
+    let ok = |body: &[u8]| response("200 OK", &[], body);
+    let release = FaultServer::start(vec![
+        Step::Raw(ok(&archive)),
+        Step::Raw(ok(checksum.as_bytes())),
+    ])
+    .await;
+    let (tools, log) = fake_gh(0);
+    let run = run_action_async_on(
+        vec![
+            ("account-id", ACCOUNT.into()),
+            ("servers", "svc-a".into()),
+            ("mock", "true".into()),
+            ("github-token", "ghs_workflow_token_for_attestations".into()),
+        ],
+        released_files(),
+        release.base.clone(),
+        vec![tools.path().to_path_buf()],
+    )
+    .await;
+    assert_eq!(run.exit("install"), Some(0), "{run:#?}");
+    let gh = std::fs::read_to_string(&log).expect("gh ran");
+    assert!(gh.lines().any(|l| l == "token"), "gh was given the token");
+    let environment = std::fs::read_to_string(&seen).expect("the program ran");
+    assert!(environment.contains("GITHUB_OUTPUT="), "{environment}");
+    assert!(
+        !environment.contains("ghs_workflow_token"),
+        "the program saw the token:\n{environment}"
+    );
 }

@@ -658,7 +658,8 @@ fn a_release_needs_a_green_commit_and_carries_provenance_an_sbom_and_the_major_t
     );
     // What action.yml verifies is what this workflow attests: its own path.
     let action = std::fs::read_to_string(workspace_root().join("action.yml")).unwrap();
-    assert!(action.contains("--signer-workflow \"$repo/.github/workflows/release.yml\""));
+    assert!(action.contains("workflow=\"https://github.com/$repo/.github/workflows/release.yml\""));
+    assert!(action.contains("identity=(--cert-identity \"$workflow@refs/tags/v$version\")"));
 
     // The major tag follows releases only forward, and never a pre-release.
     assert_eq!(jobs["major-tag"]["needs"].as_str(), Some("release"));
