@@ -22,21 +22,29 @@ use args::{Cli, Command, ENV_ACCOUNT_ID, Output, checked_value};
 use run::{Exit, Job};
 
 fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
+    // The bare form `cf-mcp-sync <SERVER_ID>...` is `sync`, made explicit before clap
+    // parses (so both print the same, usage errors included).
+    let command = Cli::command();
+    let argv = args::with_subcommand(std::env::args_os().collect(), &command);
+    let matches = command.get_matches_from(argv);
     // Where `--base-url` came from, so that a refused `--mock` can name it.
-    let base_url_source = matches.value_source("base_url");
+    let base_url_source = matches
+        .subcommand_matches(args::DEFAULT_SUBCOMMAND)
+        .and_then(|m| m.value_source("base_url"));
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    if let Some(Command::Completions { shell }) = cli.command {
-        let mut command = Cli::command();
-        // clap_complete panics on a failed write: generate into memory, then write and
-        // let a reader that went away be its own business.
-        let mut script = Vec::new();
-        clap_complete::generate(shell, &mut command, "cf-mcp-sync", &mut script);
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(&script).and_then(|()| out.flush());
-        return ExitCode::SUCCESS;
-    }
-    let sync = cli.sync;
+    let sync = match cli.command {
+        Command::Sync(sync) => sync,
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            // clap_complete panics on a failed write: generate into memory, then write and
+            // let a reader that went away be its own business.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "cf-mcp-sync", &mut script);
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(&script).and_then(|()| out.flush());
+            return ExitCode::SUCCESS;
+        }
+    };
     let lookup = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
     let account_id = match checked_value(sync.account_id, "--account-id", ENV_ACCOUNT_ID, lookup) {
         Ok(Some(id)) => id,
@@ -106,9 +114,15 @@ fn main() -> ExitCode {
     exit.into()
 }
 
-/// Prints a usage error the way clap prints its own (with the usage line) and exits 2.
+/// Prints a usage error the way clap prints its own (with the `sync` usage line) and
+/// exits 2.
 fn usage_error(kind: ErrorKind, message: &str) -> ! {
-    Cli::command().error(kind, message).exit()
+    let mut command = Cli::command();
+    command.build();
+    match command.find_subcommand_mut(args::DEFAULT_SUBCOMMAND) {
+        Some(sync) => sync.error(kind, message).exit(),
+        None => command.error(kind, message).exit(),
+    }
 }
 
 /// Logs on stderr: `RUST_LOG` when set, else the level `-v`/`-q` ask for (default:
