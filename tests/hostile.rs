@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use cloudflare_mcp_sync::{Client, ClientBuilder, Credentials, Error, SyncStatus};
 use workspace_tests::fault::{FaultServer, Step, json, response};
-use workspace_tests::main_job::run_sync_off_runtime;
+use workspace_tests::main_job::{run_sync_measured_off_runtime, run_sync_off_runtime};
 use workspace_tests::secrets::{self, assert_no_secret};
 use workspace_tests::tls::{ServerCert, TlsServer, TunnelProxy};
 use workspace_tests::{ACCOUNT, SERVER, ok_body};
@@ -316,13 +316,9 @@ async fn peak_memory_of_the_main_job_stays_bounded_for_any_body_shape() {
     for (name, status, body) in expanding_bodies() {
         let reply = response(status, &[("content-type", "application/json")], &body);
         let server = FaultServer::start(vec![Step::Raw(reply)]).await;
-        let run = run_sync_off_runtime(
-            args(&server.base),
-            token_env(&[("RUST_LOG", "cf_mcp_sync::process=debug")]),
-        )
-        .await;
+        let run = run_sync_measured_off_runtime(args(&server.base), token_env(&[])).await;
         let peak = run
-            .own_peak_rss_kib()
+            .own_peak_rss_kib
             .unwrap_or_else(|| panic!("{name}: no RSS: {}", run.stderr));
         report.push(format!(
             "{name}: {peak} KiB (ru_maxrss with the test's own {} KiB)",
@@ -337,7 +333,7 @@ async fn peak_memory_of_the_main_job_stays_bounded_for_any_body_shape() {
         // One bounded line on stderr, one bounded record on stdout: a failure's record
         // carries the kept Cloudflare error items, whose unknown fields are held to
         // MAX_EXTRA_BYTES_PER_LIST (64 KiB) of values, whatever the 4 MiB body held.
-        let stderr = run.stderr_without_exit_log();
+        let stderr = run.stderr.clone();
         assert!(
             stderr.len() < 2048,
             "{name}: {} bytes of stderr",
@@ -899,12 +895,8 @@ async fn bulk_memory_is_bounded_by_concurrency_not_by_ids() {
     let ids: Vec<String> = (0..IDS).map(|i| format!("server-{i:03}")).collect();
     let mut argv = ids.clone();
     argv.extend(["--account-id", ACCOUNT, "--base-url", &server.base].map(String::from));
-    let run = run_sync_off_runtime(
-        argv,
-        token_env(&[("RUST_LOG", "cf_mcp_sync::process=debug")]),
-    )
-    .await;
-    assert_eq!(run.code, Some(0), "{}", run.stderr_without_exit_log());
+    let run = run_sync_measured_off_runtime(argv, token_env(&[])).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     let records = run.records();
     let written: Vec<&str> = records
         .iter()
@@ -913,7 +905,7 @@ async fn bulk_memory_is_bounded_by_concurrency_not_by_ids() {
     assert_eq!(written, ids, "every id, once, in input order");
     assert!(records.iter().all(|r| r["outcome"] == "ready"));
     assert_eq!(server.requests(), IDS);
-    let peak = run.own_peak_rss_kib().expect("the exit log gives the peak");
+    let peak = run.own_peak_rss_kib.expect("the exit stop gives the peak");
     eprintln!("500 ids × ~270 KB of headers: peak RSS {peak} KiB");
     assert!(peak > 1024, "{peak} KiB is not a measurement");
     assert!(
@@ -1389,12 +1381,8 @@ async fn records_waiting_behind_a_stalled_id_hold_bounded_text() {
     let ids: Vec<String> = (0..IDS).map(|i| format!("server-{i:03}")).collect();
     let mut argv = ids.clone();
     argv.extend(["--account-id", ACCOUNT, "--base-url", &base].map(String::from));
-    let run = run_sync_off_runtime(
-        argv,
-        token_env(&[("RUST_LOG", "cf_mcp_sync::process=debug")]),
-    )
-    .await;
-    assert_eq!(run.code, Some(0), "{}", run.stderr_without_exit_log());
+    let run = run_sync_measured_off_runtime(argv, token_env(&[])).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     let records = run.records();
     let written: Vec<&str> = records
         .iter()
@@ -1419,7 +1407,7 @@ async fn records_waiting_behind_a_stalled_id_hold_bounded_text() {
         "{} bytes",
         run.stdout.len()
     );
-    let peak = run.own_peak_rss_kib().expect("the exit log gives the peak");
+    let peak = run.own_peak_rss_kib.expect("the exit stop gives the peak");
     eprintln!("{IDS} ids × 3.9 MB messages, the first held: peak RSS {peak} KiB");
     assert!(peak > 1024, "{peak} KiB is not a measurement");
     assert!(

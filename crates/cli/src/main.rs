@@ -106,12 +106,7 @@ fn main() -> ExitCode {
             return Exit::Failed.into();
         }
     };
-    let exit = runtime.block_on(run::run(job));
-    // The process's own peak memory, for the tests that hold it against the body cap.
-    if let Some(peak_rss_kib) = peak_rss_kib() {
-        tracing::debug!(target: "cf_mcp_sync::process", peak_rss_kib, "exiting");
-    }
-    exit.into()
+    runtime.block_on(run::run(job)).into()
 }
 
 /// Prints a usage error the way clap prints its own (with the `sync` usage line) and
@@ -154,11 +149,4 @@ fn init_logging(verbose: u8, quiet: u8) {
         // stderr is gone (a closed pipe); logs that cannot be written are dropped.
         .log_internal_errors(false)
         .init();
-}
-
-/// Peak resident set size of this process image (Linux `VmHWM`), in KiB.
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -803,20 +803,3 @@ fn a_stdout_that_cannot_be_written_is_a_failure_that_says_so() {
         "{stderr}"
     );
 }
-
-#[test]
-fn the_process_logs_its_own_peak_memory_at_debug() {
-    let out = cmd()
-        .args(["my-mcp-server", "--account-id", ACCOUNT, "--mock", "-q"])
-        .env("RUST_LOG", "cf_mcp_sync::process=debug")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let kib: u64 = stderr
-        .split("peak_rss_kib=")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{stderr}"));
-    assert!((1024..256 * 1024).contains(&kib), "{kib} KiB");
-}
