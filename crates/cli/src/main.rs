@@ -1,15 +1,23 @@
 //! `cf-mcp-sync`: sync MCP servers behind a Cloudflare Zero Trust MCP portal.
 //!
-//! The command line is in `args`, the job (client, syncs, exit code) in `run`, what is
-//! printed in `output`, the progress bar in `progress`, and the embedded mock in `mock`.
+//! The command line is in `args`; the job it asks for in `job`, run by `run` with the
+//! client of `client`; each result is rendered by `output` (records, text lines) and
+//! `ci_output` (job summary Markdown, GitHub annotations) and written in order by
+//! `printer`; the exit code follows `exit`; signals are `signals`, the terminal
+//! `terminal`, the progress bar `progress`, and the embedded mock `mock`.
 
 mod args;
+mod ci_output;
+mod client;
+mod exit;
+mod job;
 mod mock;
 mod output;
-mod pipeline;
+mod printer;
 mod progress;
 mod run;
 mod signals;
+mod terminal;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -19,7 +27,8 @@ use clap::{CommandFactory, FromArgMatches, error::ErrorKind};
 use tracing_subscriber::EnvFilter;
 
 use args::{Cli, Command, ENV_ACCOUNT_ID, Output, checked_value};
-use run::{Exit, Job};
+use exit::Exit;
+use job::Job;
 
 fn main() -> ExitCode {
     // The bare form `cf-mcp-sync <SERVER_ID>...` is `sync`, made explicit before clap
@@ -78,13 +87,13 @@ fn main() -> ExitCode {
     init_logging(sync.verbose, sync.quiet);
     let job = Job {
         account_id,
-        output: sync.output.unwrap_or(if run::stdout_is_terminal() {
+        output: sync.output.unwrap_or(if terminal::stdout_is_terminal() {
             Output::Text
         } else {
             Output::Json
         }),
         // Drawn only for several ids (`run::sync`), on a terminal, and not beside logs.
-        progress: sync.quiet == 0 && sync.verbose == 0 && run::stderr_is_terminal(),
+        progress: sync.quiet == 0 && sync.verbose == 0 && terminal::stderr_is_terminal(),
         server_ids: sync.server_ids,
         mock: sync.mock,
         base_url,
@@ -102,7 +111,7 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            run::to_stderr(&format!("error: cannot start the async runtime: {e}"));
+            terminal::to_stderr(&format!("error: cannot start the async runtime: {e}"));
             return Exit::Failed.into();
         }
     };
@@ -134,7 +143,7 @@ fn init_logging(verbose: u8, quiet: u8) {
     let filter = match std::env::var("RUST_LOG") {
         Ok(directives) if !directives.trim().is_empty() => EnvFilter::try_new(&directives)
             .unwrap_or_else(|e| {
-                run::to_stderr(&format!(
+                terminal::to_stderr(&format!(
                     "warning: RUST_LOG is not a valid filter ({e}); using {default:?}"
                 ));
                 EnvFilter::new(default)
@@ -144,7 +153,7 @@ fn init_logging(verbose: u8, quiet: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(run::stderr_is_terminal())
+        .with_ansi(terminal::stderr_is_terminal())
         // A failed write would otherwise be reported with `eprintln!`, which panics when
         // stderr is gone (a closed pipe); logs that cannot be written are dropped.
         .log_internal_errors(false)
