@@ -1077,9 +1077,10 @@ async fn a_server_echoing_the_credential_does_not_get_it_printed() {
 }
 
 /// A server that spells the echoed token differently (a JSON `\u` escape the decoder
-/// undoes, so the library's scrub of the raw bytes misses it) still does not get it
-/// printed: the command takes its credentials, in any ASCII case, out of every line it
-/// prints, records, error lines, annotations and the summary alike.
+/// undoes, so a scrub of the raw bytes would miss it) still does not get it printed:
+/// the library takes the credentials, in any ASCII case, out of the decoded strings, and
+/// the command prints only those (it has no redactor of its own): records, error lines,
+/// annotations and the summary alike.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_credential_echoed_in_another_spelling_is_not_printed_either() {
     let first = secrets::TOKEN.chars().next().unwrap_or('x');
@@ -1106,6 +1107,66 @@ async fn a_credential_echoed_in_another_spelling_is_not_printed_either() {
     assert_no_secret(&run.stdout);
     assert_no_secret(&run.stderr);
     assert_no_secret(&std::fs::read_to_string(&summary).unwrap_or_default());
+}
+
+/// The not-ready path, with the global key pair: the server's cause echoes the email
+/// JSON-escaped and the key upper- and lower-cased. The annotation and the summary row
+/// show exactly the cause the library redacted (the record's), and no spelling of any
+/// credential appears anywhere.
+#[tokio::test(flavor = "multi_thread")]
+async fn annotations_and_the_summary_show_what_the_library_redacted() {
+    let email = secrets::EMAIL;
+    let escaped_email = format!("\\u{:04x}{}", u32::from(b'l'), &email[1..]);
+    assert!(email.starts_with('l'));
+    let cause = format!(
+        "login {escaped_email} with {} / {} refused",
+        secrets::KEY.to_uppercase(),
+        secrets::KEY.to_lowercase()
+    );
+    let result = format!(
+        r#"{{"status":"error","error":"upstream said {}","error_details":{{"cause":"{cause}","is_upstream":true}}}}"#,
+        email.to_uppercase()
+    );
+    let server = FaultServer::start(vec![Step::Raw(json("200 OK", &ok_body(&result)))]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.md");
+    let mut argv = vec!["sync".to_string()];
+    argv.extend(args(&server.base));
+    argv.extend(["--summary".to_string(), summary.display().to_string()]);
+    let env = [
+        ("CLOUDFLARE_EMAIL", email),
+        ("CLOUDFLARE_API_KEY", secrets::KEY),
+        ("GITHUB_ACTIONS", "true"),
+    ];
+    let run = run_sync_off_runtime(argv, env).await;
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    let record = run.record();
+    let redacted = record["report"]["failure"]["cause"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        redacted,
+        "login [redacted] with [redacted] / [redacted] refused"
+    );
+    let annotation = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("::warning "))
+        .unwrap_or_default();
+    assert!(annotation.contains(&redacted), "{annotation}");
+    let table = std::fs::read_to_string(&summary).unwrap_or_default();
+    let cell = redacted.replace('[', "\\[").replace(']', "\\]");
+    assert!(table.contains(&cell), "{table}");
+    for text in [&run.stdout, &run.stderr, &table] {
+        let lower = text.to_lowercase();
+        for secret in [email, secrets::KEY, "leak-check", "secret.example"] {
+            assert!(
+                !lower.contains(&secret.to_lowercase()),
+                "{secret} in {text}"
+            );
+        }
+    }
 }
 
 // ---- small messages ----
