@@ -169,3 +169,24 @@ fn no_xtask_module_outgrows_one_concern() {
     let over = oversized(&xtask(), MAX_LINES);
     assert!(over.is_empty(), "{over:#?}");
 }
+
+fn command() -> PathBuf {
+    workspace_root().join("crates/cli/src")
+}
+
+/// The command (crates/cli/src) under the library's rules: no module cycle, and no
+/// module's code outside its tests longer than [`MAX_LINES`].
+#[test]
+fn the_command_has_no_module_cycles_and_no_module_outgrows_one_concern() {
+    let graph = modules(&command());
+    assert!(graph.len() >= 10, "found only {:?}", graph.keys());
+    assert!(
+        graph["run"].contains("printer") && graph["printer"].contains("ci_output"),
+        "the scan sees imports: {graph:?}"
+    );
+    if let Some(cycle) = find_cycle(&graph) {
+        panic!("module cycle in crates/cli/src: {cycle}");
+    }
+    let over = oversized(&command(), MAX_LINES);
+    assert!(over.is_empty(), "{over:#?}");
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use cloudflare_mcp_sync::{Client, ClientBuilder, Credentials, Error, SyncStatus};
 use workspace_tests::fault::{FaultServer, Step, json, response};
-use workspace_tests::main_job::run_sync_off_runtime;
+use workspace_tests::main_job::{run_sync_measured_off_runtime, run_sync_off_runtime};
 use workspace_tests::secrets::{self, assert_no_secret};
 use workspace_tests::tls::{ServerCert, TlsServer, TunnelProxy};
 use workspace_tests::{ACCOUNT, SERVER, ok_body};
@@ -316,13 +316,9 @@ async fn peak_memory_of_the_main_job_stays_bounded_for_any_body_shape() {
     for (name, status, body) in expanding_bodies() {
         let reply = response(status, &[("content-type", "application/json")], &body);
         let server = FaultServer::start(vec![Step::Raw(reply)]).await;
-        let run = run_sync_off_runtime(
-            args(&server.base),
-            token_env(&[("RUST_LOG", "cf_mcp_sync::process=debug")]),
-        )
-        .await;
+        let run = run_sync_measured_off_runtime(args(&server.base), token_env(&[])).await;
         let peak = run
-            .own_peak_rss_kib()
+            .own_peak_rss_kib
             .unwrap_or_else(|| panic!("{name}: no RSS: {}", run.stderr));
         report.push(format!(
             "{name}: {peak} KiB (ru_maxrss with the test's own {} KiB)",
@@ -337,7 +333,7 @@ async fn peak_memory_of_the_main_job_stays_bounded_for_any_body_shape() {
         // One bounded line on stderr, one bounded record on stdout: a failure's record
         // carries the kept Cloudflare error items, whose unknown fields are held to
         // MAX_EXTRA_BYTES_PER_LIST (64 KiB) of values, whatever the 4 MiB body held.
-        let stderr = run.stderr_without_exit_log();
+        let stderr = run.stderr.clone();
         assert!(
             stderr.len() < 2048,
             "{name}: {} bytes of stderr",
@@ -899,12 +895,8 @@ async fn bulk_memory_is_bounded_by_concurrency_not_by_ids() {
     let ids: Vec<String> = (0..IDS).map(|i| format!("server-{i:03}")).collect();
     let mut argv = ids.clone();
     argv.extend(["--account-id", ACCOUNT, "--base-url", &server.base].map(String::from));
-    let run = run_sync_off_runtime(
-        argv,
-        token_env(&[("RUST_LOG", "cf_mcp_sync::process=debug")]),
-    )
-    .await;
-    assert_eq!(run.code, Some(0), "{}", run.stderr_without_exit_log());
+    let run = run_sync_measured_off_runtime(argv, token_env(&[])).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     let records = run.records();
     let written: Vec<&str> = records
         .iter()
@@ -913,7 +905,7 @@ async fn bulk_memory_is_bounded_by_concurrency_not_by_ids() {
     assert_eq!(written, ids, "every id, once, in input order");
     assert!(records.iter().all(|r| r["outcome"] == "ready"));
     assert_eq!(server.requests(), IDS);
-    let peak = run.own_peak_rss_kib().expect("the exit log gives the peak");
+    let peak = run.own_peak_rss_kib.expect("the exit stop gives the peak");
     eprintln!("500 ids × ~270 KB of headers: peak RSS {peak} KiB");
     assert!(peak > 1024, "{peak} KiB is not a measurement");
     assert!(
@@ -1085,9 +1077,10 @@ async fn a_server_echoing_the_credential_does_not_get_it_printed() {
 }
 
 /// A server that spells the echoed token differently (a JSON `\u` escape the decoder
-/// undoes, so the library's scrub of the raw bytes misses it) still does not get it
-/// printed: the command takes its credentials, in any ASCII case, out of every line it
-/// prints, records, error lines, annotations and the summary alike.
+/// undoes, so a scrub of the raw bytes would miss it) still does not get it printed:
+/// the library takes the credentials, in any ASCII case, out of the decoded strings, and
+/// the command prints only those (it has no redactor of its own): records, error lines,
+/// annotations and the summary alike.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_credential_echoed_in_another_spelling_is_not_printed_either() {
     let first = secrets::TOKEN.chars().next().unwrap_or('x');
@@ -1114,6 +1107,66 @@ async fn a_credential_echoed_in_another_spelling_is_not_printed_either() {
     assert_no_secret(&run.stdout);
     assert_no_secret(&run.stderr);
     assert_no_secret(&std::fs::read_to_string(&summary).unwrap_or_default());
+}
+
+/// The not-ready path, with the global key pair: the server's cause echoes the email
+/// JSON-escaped and the key upper- and lower-cased. The annotation and the summary row
+/// show exactly the cause the library redacted (the record's), and no spelling of any
+/// credential appears anywhere.
+#[tokio::test(flavor = "multi_thread")]
+async fn annotations_and_the_summary_show_what_the_library_redacted() {
+    let email = secrets::EMAIL;
+    let escaped_email = format!("\\u{:04x}{}", u32::from(b'l'), &email[1..]);
+    assert!(email.starts_with('l'));
+    let cause = format!(
+        "login {escaped_email} with {} / {} refused",
+        secrets::KEY.to_uppercase(),
+        secrets::KEY.to_lowercase()
+    );
+    let result = format!(
+        r#"{{"status":"error","error":"upstream said {}","error_details":{{"cause":"{cause}","is_upstream":true}}}}"#,
+        email.to_uppercase()
+    );
+    let server = FaultServer::start(vec![Step::Raw(json("200 OK", &ok_body(&result)))]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.md");
+    let mut argv = vec!["sync".to_string()];
+    argv.extend(args(&server.base));
+    argv.extend(["--summary".to_string(), summary.display().to_string()]);
+    let env = [
+        ("CLOUDFLARE_EMAIL", email),
+        ("CLOUDFLARE_API_KEY", secrets::KEY),
+        ("GITHUB_ACTIONS", "true"),
+    ];
+    let run = run_sync_off_runtime(argv, env).await;
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    let record = run.record();
+    let redacted = record["report"]["failure"]["cause"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        redacted,
+        "login [redacted] with [redacted] / [redacted] refused"
+    );
+    let annotation = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("::warning "))
+        .unwrap_or_default();
+    assert!(annotation.contains(&redacted), "{annotation}");
+    let table = std::fs::read_to_string(&summary).unwrap_or_default();
+    let cell = redacted.replace('[', "\\[").replace(']', "\\]");
+    assert!(table.contains(&cell), "{table}");
+    for text in [&run.stdout, &run.stderr, &table] {
+        let lower = text.to_lowercase();
+        for secret in [email, secrets::KEY, "leak-check", "secret.example"] {
+            assert!(
+                !lower.contains(&secret.to_lowercase()),
+                "{secret} in {text}"
+            );
+        }
+    }
 }
 
 // ---- small messages ----
@@ -1389,12 +1442,8 @@ async fn records_waiting_behind_a_stalled_id_hold_bounded_text() {
     let ids: Vec<String> = (0..IDS).map(|i| format!("server-{i:03}")).collect();
     let mut argv = ids.clone();
     argv.extend(["--account-id", ACCOUNT, "--base-url", &base].map(String::from));
-    let run = run_sync_off_runtime(
-        argv,
-        token_env(&[("RUST_LOG", "cf_mcp_sync::process=debug")]),
-    )
-    .await;
-    assert_eq!(run.code, Some(0), "{}", run.stderr_without_exit_log());
+    let run = run_sync_measured_off_runtime(argv, token_env(&[])).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     let records = run.records();
     let written: Vec<&str> = records
         .iter()
@@ -1419,7 +1468,7 @@ async fn records_waiting_behind_a_stalled_id_hold_bounded_text() {
         "{} bytes",
         run.stdout.len()
     );
-    let peak = run.own_peak_rss_kib().expect("the exit log gives the peak");
+    let peak = run.own_peak_rss_kib.expect("the exit stop gives the peak");
     eprintln!("{IDS} ids × 3.9 MB messages, the first held: peak RSS {peak} KiB");
     assert!(peak > 1024, "{peak} KiB is not a measurement");
     assert!(

@@ -5,7 +5,7 @@
 //! mock) is in `crates/cli/tests/cli.rs`; the same against Prism is in `contract.rs`.
 
 use workspace_tests::fault::{FaultServer, Step, json};
-use workspace_tests::main_job::{run_sync, run_sync_off_runtime};
+use workspace_tests::main_job::{run_sync, run_sync_measured, run_sync_off_runtime, sync_binary};
 use workspace_tests::secrets::{self, assert_no_secret};
 use workspace_tests::{ACCOUNT, SERVER, ok_body};
 
@@ -726,4 +726,41 @@ async fn every_catchable_terminating_signal_writes_the_records_and_the_summary()
         assert_eq!(text.matches("⏹ not attempted").count(), 3, "{text}");
         assert_no_secret(&run.stderr);
     }
+}
+
+/// The command measures nothing about itself: the test reads the process's own peak
+/// memory (`VmHWM`) at its exit stop under ptrace, whatever the log filter, and the
+/// binary holds no such instrumentation (it used to log `peak_rss_kib` at exit).
+#[test]
+fn the_test_measures_the_command_s_own_peak_memory_from_outside() {
+    let run = run_sync_measured(
+        &[
+            "sync",
+            "my-mcp-server",
+            "--account-id",
+            ACCOUNT,
+            "--mock",
+            "-q",
+        ],
+        &[("RUST_LOG", "trace")],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.record()["outcome"], "ready");
+    let peak = run.own_peak_rss_kib.expect("VmHWM at the exit stop");
+    assert!((1024..256 * 1024).contains(&peak), "{peak} KiB");
+    assert!(!run.stderr.contains("peak_rss"), "{}", run.stderr);
+    let binary = std::fs::read(sync_binary()).expect("the binary");
+    for word in [&b"VmHWM"[..], b"peak_rss_kib"] {
+        assert!(
+            !binary.windows(word.len()).any(|w| w == word),
+            "{} is in the binary",
+            String::from_utf8_lossy(word)
+        );
+    }
+    // Not measured: no ptrace, no figure.
+    let plain = run_sync(
+        &["my-mcp-server", "--account-id", ACCOUNT, "--mock", "-q"],
+        &[],
+    );
+    assert_eq!((plain.code, plain.own_peak_rss_kib), (Some(0), None));
 }

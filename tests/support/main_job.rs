@@ -37,21 +37,13 @@ pub struct Run {
     /// carries the forking parent's peak into it across `exec`, so it is an upper bound
     /// that includes the test process; [`Run::own_peak_rss_kib`] is the exact figure.
     pub max_rss_kib: u64,
+    /// The process's own peak RSS in KiB (`VmHWM` of its image, which starts fresh at
+    /// exec), read by the test from `/proc/<pid>/status` when the process stopped at
+    /// its exit, before its memory went; only for runs of [`run_sync_measured`].
+    pub own_peak_rss_kib: Option<u64>,
 }
 
 impl Run {
-    /// The process's own peak RSS (`VmHWM` of its image, which starts fresh at exec),
-    /// from the command's exit log; needs `RUST_LOG=cf_mcp_sync::process=debug` in the
-    /// run's environment.
-    pub fn own_peak_rss_kib(&self) -> Option<u64> {
-        let line = self
-            .stderr
-            .lines()
-            .find(|l| l.contains("cf_mcp_sync::process"))?;
-        let value = line.split("peak_rss_kib=").nth(1)?;
-        value.split_whitespace().next()?.parse().ok()
-    }
-
     /// The JSON records on stdout (`--output json`, the default off a terminal), one per
     /// line.
     pub fn records(&self) -> Vec<serde_json::Value> {
@@ -73,15 +65,6 @@ impl Run {
         );
         records.remove(0)
     }
-
-    /// Standard error without the command's own exit log line.
-    pub fn stderr_without_exit_log(&self) -> String {
-        self.stderr
-            .lines()
-            .filter(|l| !l.contains("cf_mcp_sync::process"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
 }
 
 /// The environment variables a run keeps from the test's own environment: enough to
@@ -95,11 +78,46 @@ pub fn run_sync(args: &[&str], env: &[(&str, &str)]) -> Run {
     run_sync_os(args, &env)
 }
 
+/// [`run_sync`] with the process's own peak memory measured ([`Run::own_peak_rss_kib`]):
+/// the command runs under ptrace, which stops it once at its exec and once at its exit,
+/// where the test reads its `VmHWM`; every signal it gets is passed on. The command
+/// measures nothing itself.
+pub fn run_sync_measured(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let env: Vec<(&str, std::ffi::OsString)> = env.iter().map(|(k, v)| (*k, (*v).into())).collect();
+    run_sync_with(args, &env, true)
+}
+
 /// [`run_sync`] from async code: the child is waited for on a blocking thread, so the
 /// servers the test runs on the same runtime keep answering.
 pub async fn run_sync_off_runtime<A, K, V>(
     args: impl IntoIterator<Item = A>,
     env: impl IntoIterator<Item = (K, V)>,
+) -> Run
+where
+    A: AsRef<str>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    run_off_runtime(args, env, false).await
+}
+
+/// [`run_sync_measured`] from async code, as [`run_sync_off_runtime`].
+pub async fn run_sync_measured_off_runtime<A, K, V>(
+    args: impl IntoIterator<Item = A>,
+    env: impl IntoIterator<Item = (K, V)>,
+) -> Run
+where
+    A: AsRef<str>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    run_off_runtime(args, env, true).await
+}
+
+async fn run_off_runtime<A, K, V>(
+    args: impl IntoIterator<Item = A>,
+    env: impl IntoIterator<Item = (K, V)>,
+    measured: bool,
 ) -> Run
 where
     A: AsRef<str>,
@@ -114,7 +132,11 @@ where
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        run_sync(&args, &env)
+        if measured {
+            run_sync_measured(&args, &env)
+        } else {
+            run_sync(&args, &env)
+        }
     })
     .await
     .expect("join the child's waiter")
@@ -142,6 +164,10 @@ pub fn spawn_tied(cmd: &mut Command) -> std::process::Child {
 
 /// [`run_sync`] with values that need not be UTF-8.
 pub fn run_sync_os(args: &[&str], env: &[(&str, std::ffi::OsString)]) -> Run {
+    run_sync_with(args, env, false)
+}
+
+fn run_sync_with(args: &[&str], env: &[(&str, std::ffi::OsString)], measured: bool) -> Run {
     let mut cmd = Command::new(sync_binary());
     cmd.args(args)
         .env_clear()
@@ -156,6 +182,22 @@ pub fn run_sync_os(args: &[&str], env: &[(&str, std::ffi::OsString)]) -> Run {
     for (k, v) in env {
         cmd.env(k, v);
     }
+    if measured {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: between fork and exec only ptrace(2) runs, which is async-signal-safe.
+        #[allow(unsafe_code)]
+        unsafe {
+            cmd.pre_exec(|| {
+                let null = std::ptr::null_mut::<libc::c_void>();
+                if libc::ptrace(libc::PTRACE_TRACEME, 0, null, null) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    // Spawned and waited for on this thread: a tracee's tracer is the thread that
+    // forked it.
     let mut child = spawn_tied(&mut cmd);
     let mut out = child.stdout.take().expect("stdout");
     let mut err = child.stderr.take().expect("stderr");
@@ -169,7 +211,7 @@ pub fn run_sync_os(args: &[&str], env: &[(&str, std::ffi::OsString)]) -> Run {
         let _ = err.read_to_end(&mut buf);
         buf
     });
-    let (code, max_rss_kib) = wait_with_rusage(child.id());
+    let (code, max_rss_kib, own_peak_rss_kib) = wait_with_rusage(child.id());
     // The process is reaped by wait4; `Child` must not wait again.
     std::mem::forget(child);
     Run {
@@ -177,20 +219,80 @@ pub fn run_sync_os(args: &[&str], env: &[(&str, std::ffi::OsString)]) -> Run {
         stdout: String::from_utf8_lossy(&out_reader.join().expect("stdout reader")).into_owned(),
         stderr: String::from_utf8_lossy(&err_reader.join().expect("stderr reader")).into_owned(),
         max_rss_kib,
+        own_peak_rss_kib,
     }
 }
 
+/// Waits for the child to end: its exit code, `ru_maxrss`, and, when it runs under
+/// ptrace (`PTRACE_TRACEME`), its own `VmHWM` read at its exit stop. A traced child
+/// stops first at its exec (where exit stops are asked for), then at every signal
+/// (passed on unchanged), then once at its exit, before its memory is released.
 #[allow(unsafe_code)]
-fn wait_with_rusage(pid: u32) -> (Option<i32>, u64) {
+fn wait_with_rusage(pid: u32) -> (Option<i32>, u64, Option<u64>) {
     let pid = libc::pid_t::try_from(pid).expect("pid");
-    let mut status: libc::c_int = 0;
-    // SAFETY: a zeroed rusage is a valid value; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: pid is a child of this process that nothing else waits for.
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid, "wait4: {}", std::io::Error::last_os_error());
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    (code, u64::try_from(usage.ru_maxrss).unwrap_or(0))
+    let null = std::ptr::null_mut::<libc::c_void>();
+    let mut own_peak = None;
+    let mut exec_seen = false;
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: a zeroed rusage is a valid value; wait4 fills it for our own child.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: pid is a child of this process that nothing else waits for.
+        let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        assert_eq!(waited, pid, "wait4: {}", std::io::Error::last_os_error());
+        if !libc::WIFSTOPPED(status) {
+            let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+            return (code, u64::try_from(usage.ru_maxrss).unwrap_or(0), own_peak);
+        }
+        let signal = libc::WSTOPSIG(status);
+        let event = status >> 16;
+        let mut deliver = signal;
+        if signal == libc::SIGTRAP && event == libc::PTRACE_EVENT_EXIT {
+            own_peak = vm_hwm_kib(pid);
+            deliver = 0;
+        } else if signal == libc::SIGTRAP && !exec_seen {
+            exec_seen = true;
+            deliver = 0;
+            let options = libc::PTRACE_O_TRACEEXIT | libc::PTRACE_O_EXITKILL;
+            // SAFETY: our tracee, stopped; the options are a plain integer.
+            let set = unsafe {
+                libc::ptrace(
+                    libc::PTRACE_SETOPTIONS,
+                    pid,
+                    null,
+                    options as usize as *mut libc::c_void,
+                )
+            };
+            assert_eq!(
+                set,
+                0,
+                "PTRACE_SETOPTIONS: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+        // SAFETY: our tracee, stopped; `deliver` is a signal number or 0.
+        let resumed = unsafe {
+            libc::ptrace(
+                libc::PTRACE_CONT,
+                pid,
+                null,
+                deliver as usize as *mut libc::c_void,
+            )
+        };
+        assert_eq!(
+            resumed,
+            0,
+            "PTRACE_CONT: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+/// `VmHWM` of a live process (or one stopped at its exit), in KiB.
+fn vm_hwm_kib(pid: libc::pid_t) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Runs `cf-mcp-sync` like [`run_sync`], sends it `signal` once `records` lines have
@@ -279,5 +381,6 @@ pub fn run_sync_signalled(
         stdout,
         stderr: String::from_utf8_lossy(&err_reader.join().expect("stderr reader")).into_owned(),
         max_rss_kib: 0,
+        own_peak_rss_kib: None,
     }
 }

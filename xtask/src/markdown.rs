@@ -54,12 +54,14 @@ fn code_span(text: &str) -> String {
     format!("{fence}{pad}{text}{pad}{fence}")
 }
 
-/// `text` as plain table-cell text: one line, no HTML, no cell breaks, no emphasis.
+/// `text` as plain table-cell text: one line, no HTML, no cell breaks, no emphasis, no
+/// link, image or mention. The command's summary cells (crates/cli/src/ci_output.rs)
+/// follow the same rules; both are tested against tests/fixtures/hostile-markdown.txt.
 pub fn markdown_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
-            '\n' | '\r' => out.push(' '),
+            c if c.is_control() => out.push(' '),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -67,7 +69,7 @@ pub fn markdown_text(text: &str) -> String {
             // same characters without either.
             '@' => out.push_str("&#64;"),
             '#' => out.push_str("&#35;"),
-            '|' | '*' | '_' | '`' | '[' | ']' | '\\' => {
+            '|' | '*' | '_' | '`' | '[' | ']' | '\\' | '~' | '!' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -139,6 +141,23 @@ mod tests {
         assert_eq!(
             markdown_text("ask @org/team, see #12"),
             "ask &#64;org/team, see &#35;12"
+        );
+    }
+
+    include!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/hostile_markdown.rs"
+    ));
+
+    /// The same hostile strings, and the same escaping, as the command's summary cells.
+    #[test]
+    fn text_escapes_the_shared_hostile_strings_as_the_command_does() {
+        check_hostile_markdown(
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../tests/fixtures/hostile-markdown.txt"
+            )),
+            markdown_text,
         );
     }
 

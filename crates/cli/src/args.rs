@@ -1,6 +1,7 @@
 //! The command line: what clap parses, and the checks clap cannot make (a variable that
 //! is set but blank, durations with units).
 
+use std::ffi::OsString;
 use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
@@ -19,7 +20,40 @@ pub const DEFAULT_CONCURRENCY: u16 = {
 /// Variable that supplies `--account-id` (the name Cloudflare's own tools use).
 pub const ENV_ACCOUNT_ID: &str = "CLOUDFLARE_ACCOUNT_ID";
 
-const ENVIRONMENT_AND_EXIT_CODES: &str = "\
+/// The grammar note shared by `--help` and `sync --help`.
+macro_rules! grammar {
+    () => {
+        "\
+`cf-mcp-sync <SERVER_ID>... [OPTIONS]` (no subcommand) is the same as `cf-mcp-sync sync
+<SERVER_ID>... [OPTIONS]`: same output, same exit codes. The first argument that is not
+an option or an option's value names the subcommand when it is `sync`, `completions` or
+`help`; any other word starts the ids. Everything after `--` is an id: to sync a server
+called `sync` or `completions`, write `cf-mcp-sync sync [OPTIONS] -- sync completions`."
+    };
+}
+
+/// The exit codes, in both helps.
+macro_rules! exit_codes {
+    () => {
+        "\
+Exit codes:
+  0  every server synced and ready
+  3  every request succeeded, but some server is not ready (waiting, stale, error)
+  1  some request failed (network, timeout, rate limit, refused by Cloudflare)
+  2  usage or configuration error; nothing was sent
+  128+n  interrupted by signal n (what finished is written): 129 SIGHUP, 130 SIGINT,
+         131 SIGQUIT, 143 SIGTERM, 138/140 SIGUSR1/SIGUSR2 on Linux"
+    };
+}
+
+const COMMAND_LONG_HELP: &str = concat!(
+    grammar!(),
+    "\n\nRun `cf-mcp-sync sync --help` for the options, the environment and the JSON fields.\n\n",
+    exit_codes!()
+);
+
+const SYNC_LONG_HELP: &str = concat!(
+    "\
 Credentials come only from the environment, never from arguments (which other users
 of the machine can read):
   CLOUDFLARE_API_TOKEN                     an API token (Authorization: Bearer)
@@ -45,13 +79,16 @@ ignored when the command started (SIGHUP under nohup) stays ignored.
 
 Logs go to stderr: -v info, -vv debug, -vvv trace; -q errors only; RUST_LOG overrides.
 
-Exit codes:
-  0  every server synced and ready
-  3  every request succeeded, but some server is not ready (waiting, stale, error)
-  1  some request failed (network, timeout, rate limit, refused by Cloudflare)
-  2  usage or configuration error; nothing was sent
-  128+n  interrupted by signal n (what finished is written): 129 SIGHUP, 130 SIGINT,
-         131 SIGQUIT, 143 SIGTERM, 138/140 SIGUSR1/SIGUSR2 on Linux";
+",
+    grammar!(),
+    "\n\n",
+    exit_codes!()
+);
+
+/// The usage lines of the command (clap would show only `<COMMAND>`).
+const USAGE: &str = "cf-mcp-sync sync [OPTIONS] <SERVER_ID>...
+       cf-mcp-sync [OPTIONS] <SERVER_ID>...    (the same: sync is the default)
+       cf-mcp-sync completions <SHELL>";
 
 /// Sync MCP servers behind a Cloudflare Zero Trust MCP portal.
 ///
@@ -62,30 +99,107 @@ Exit codes:
 #[command(
     name = "cf-mcp-sync",
     version,
-    after_long_help = ENVIRONMENT_AND_EXIT_CODES,
-    after_help = "Run with --help for the environment, the JSON fields and the exit codes.",
-    args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true,
+    override_usage = USAGE,
+    after_long_help = COMMAND_LONG_HELP,
+    after_help = "Run with --help for the grammar and the exit codes, `sync --help` for the options.",
+    subcommand_required = true,
+    arg_required_else_help = true,
     max_term_width = 100
 )]
 pub struct Cli {
-    /// What to do instead of syncing.
+    /// The operation.
     #[command(subcommand)]
-    pub command: Option<Command>,
-    /// The sync itself.
-    #[command(flatten)]
-    pub sync: SyncArgs,
+    pub command: Command,
 }
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Sync MCP servers (the default: `cf-mcp-sync <SERVER_ID>...` is short for this).
+    ///
+    /// Asks Cloudflare to reconnect to each MCP server, refresh its tools and prompts, and
+    /// report the server's sync state. Several ids are synced concurrently, paced under
+    /// Cloudflare's account-wide rate limit. `cf-mcp-sync <SERVER_ID>... [OPTIONS]`, with
+    /// no subcommand, is the same command.
+    #[command(
+        after_long_help = SYNC_LONG_HELP,
+        after_help = "Run with --help for the environment, the JSON fields and the exit codes."
+    )]
+    Sync(SyncArgs),
     /// Print a shell completion script to stdout (e.g. `cf-mcp-sync completions bash >
     /// ~/.local/share/bash-completion/completions/cf-mcp-sync`).
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// The name of the subcommand the bare form stands for.
+pub const DEFAULT_SUBCOMMAND: &str = "sync";
+
+/// `args` (the program's name first) with the subcommand made explicit, so that the bare
+/// form `cf-mcp-sync [OPTIONS] <SERVER_ID>...` parses as `sync` and prints exactly what
+/// it prints. The first argument that is neither an option nor an option's value (as
+/// `command` declares them) decides: a subcommand's name is moved to the front (options
+/// may come before it); any other word, `--`, or no word at all means `sync`. Only
+/// `-h`, `--help`, `-V`, `--version` or nothing at all as the first argument are left to
+/// the top level.
+pub fn with_subcommand(mut args: Vec<OsString>, command: &clap::Command) -> Vec<OsString> {
+    let Some(first) = args.get(1) else {
+        return args;
+    };
+    if ["-h", "--help", "-V", "--version"]
+        .iter()
+        .any(|f| first == *f)
+    {
+        return args;
+    }
+    let Some(sync) = command.find_subcommand(DEFAULT_SUBCOMMAND) else {
+        return args;
+    };
+    let takes_value = |arg: &clap::Arg| arg.get_action().takes_values();
+    let mut i = 1;
+    while let Some(word) = args.get(i) {
+        let Some(text) = word.to_str() else { break };
+        if text == "--" {
+            break;
+        }
+        if let Some(long) = text.strip_prefix("--") {
+            let needs_next = !long.contains('=')
+                && sync
+                    .get_arguments()
+                    .any(|a| a.get_long() == Some(long) && takes_value(a));
+            i += if needs_next { 2 } else { 1 };
+            continue;
+        }
+        if let Some(shorts) = text.strip_prefix('-').filter(|s| !s.is_empty()) {
+            // `-vq`, `-ojson`, `-o json`: a short that takes a value ends the cluster.
+            let mut needs_next = false;
+            for (at, c) in shorts.char_indices() {
+                if sync
+                    .get_arguments()
+                    .any(|a| a.get_short() == Some(c) && takes_value(a))
+                {
+                    needs_next = at + c.len_utf8() == shorts.len();
+                    break;
+                }
+            }
+            i += if needs_next { 2 } else { 1 };
+            continue;
+        }
+        let is_subcommand = text == "help"
+            || command
+                .get_subcommands()
+                .any(|s| s.get_name() == text || s.get_all_aliases().any(|a| a == text));
+        if is_subcommand {
+            let name = args.remove(i);
+            args.insert(1, name);
+            return args;
+        }
+        break;
+    }
+    args.insert(1, OsString::from(DEFAULT_SUBCOMMAND));
+    args
 }
 
 /// Arguments of a sync.
@@ -226,6 +340,90 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    /// `args` after the program's name, made explicit.
+    fn explicit(args: &[&str]) -> Vec<String> {
+        let mut argv = vec![OsString::from("cf-mcp-sync")];
+        argv.extend(args.iter().map(OsString::from));
+        with_subcommand(argv, &Cli::command())
+            .into_iter()
+            .skip(1)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// The sync arguments `args` parse to.
+    fn parse(args: &[&str]) -> Result<SyncArgs, String> {
+        let mut argv = vec![OsString::from("cf-mcp-sync")];
+        argv.extend(args.iter().map(OsString::from));
+        match Cli::try_parse_from(with_subcommand(argv, &Cli::command())) {
+            Ok(Cli {
+                command: Command::Sync(sync),
+            }) => Ok(sync),
+            Ok(other) => Err(format!("{other:?}")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    #[test]
+    fn the_bare_form_is_sync_and_the_first_word_names_the_subcommand() {
+        for (args, expected) in [
+            (vec!["a", "b"], vec!["sync", "a", "b"]),
+            (vec!["sync", "a"], vec!["sync", "a"]),
+            (vec!["completions", "bash"], vec!["completions", "bash"]),
+            // Options before the subcommand's name: it is still the subcommand.
+            (vec!["--mock", "sync", "a"], vec!["sync", "--mock", "a"]),
+            (
+                vec!["--account-id", "sync", "-o", "json", "-vq", "sync", "a"],
+                vec!["sync", "--account-id", "sync", "-o", "json", "-vq", "a"],
+            ),
+            (vec!["-ojson", "sync", "a"], vec!["sync", "-ojson", "a"]),
+            (
+                vec!["--timeout=5s", "sync", "a"],
+                vec!["sync", "--timeout=5s", "a"],
+            ),
+            // Only the first word counts: a later `sync` is an id, as it always was.
+            (vec!["a", "sync"], vec!["sync", "a", "sync"]),
+            // After `--` every word is an id.
+            (vec!["--", "sync"], vec!["sync", "--", "sync"]),
+            (
+                vec!["--mock", "--", "completions"],
+                vec!["sync", "--mock", "--", "completions"],
+            ),
+            (vec!["--mock"], vec!["sync", "--mock"]),
+            (vec!["--help"], vec!["--help"]),
+            (vec!["-V"], vec!["-V"]),
+            (vec!["help", "sync"], vec!["help", "sync"]),
+            (vec![], vec![]),
+        ] {
+            assert_eq!(explicit(&args), expected, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn ids_named_like_subcommands_need_the_sync_form_or_a_double_dash() {
+        let ids = |args: &[&str]| parse(args).map(|s| s.server_ids);
+        let both = vec!["sync".to_string(), "completions".to_string()];
+        assert_eq!(ids(&["--", "sync", "completions"]), Ok(both.clone()));
+        assert_eq!(
+            ids(&["sync", "--", "sync", "completions"]),
+            Ok(both.clone())
+        );
+        assert_eq!(ids(&["sync", "sync", "completions"]), Ok(both));
+        assert_eq!(ids(&["--mock", "sync", "x"]), Ok(vec!["x".to_string()]));
+        assert!(ids(&["sync"]).is_err_and(|e| e.contains("<SERVER_ID>")));
+        // Options after the ids, in either form.
+        let late = parse(&["sync", "a", "--retries", "0", "-q"]);
+        assert!(
+            matches!(&late, Ok(s) if s.retries == 0 && s.quiet == 1),
+            "{late:?}"
+        );
+        let bare = parse(&["a", "--retries", "0", "-q"]);
+        assert!(
+            matches!(&bare, Ok(s) if s.retries == 0 && s.quiet == 1),
+            "{bare:?}"
+        );
+    }
+
     #[test]
     fn the_defaults_are_the_librarys() {
         assert_eq!(
@@ -236,8 +434,7 @@ mod tests {
             usize::from(DEFAULT_CONCURRENCY),
             cloudflare_mcp_sync::DEFAULT_CONCURRENCY
         );
-        let cli = Cli::try_parse_from(["cf-mcp-sync", "server-a"]).map_err(|e| e.to_string());
-        let sync = cli.map(|c| c.sync);
+        let sync = parse(&["server-a"]);
         assert!(
             matches!(&sync, Ok(s) if s.timeout == cloudflare_mcp_sync::DEFAULT_TOTAL_TIMEOUT
                 && s.retries == cloudflare_mcp_sync::DEFAULT_MAX_RETRIES

@@ -1,15 +1,23 @@
 //! `cf-mcp-sync`: sync MCP servers behind a Cloudflare Zero Trust MCP portal.
 //!
-//! The command line is in `args`, the job (client, syncs, exit code) in `run`, what is
-//! printed in `output`, the progress bar in `progress`, and the embedded mock in `mock`.
+//! The command line is in `args`; the job it asks for in `job`, run by `run` with the
+//! client of `client`; each result is rendered by `output` (records, text lines) and
+//! `ci_output` (job summary Markdown, GitHub annotations) and written in order by
+//! `printer`; the exit code follows `exit`; signals are `signals`, the terminal
+//! `terminal`, the progress bar `progress`, and the embedded mock `mock`.
 
 mod args;
+mod ci_output;
+mod client;
+mod exit;
+mod job;
 mod mock;
 mod output;
-mod pipeline;
+mod printer;
 mod progress;
 mod run;
 mod signals;
+mod terminal;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -19,24 +27,33 @@ use clap::{CommandFactory, FromArgMatches, error::ErrorKind};
 use tracing_subscriber::EnvFilter;
 
 use args::{Cli, Command, ENV_ACCOUNT_ID, Output, checked_value};
-use run::{Exit, Job};
+use exit::Exit;
+use job::Job;
 
 fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
+    // The bare form `cf-mcp-sync <SERVER_ID>...` is `sync`, made explicit before clap
+    // parses (so both print the same, usage errors included).
+    let command = Cli::command();
+    let argv = args::with_subcommand(std::env::args_os().collect(), &command);
+    let matches = command.get_matches_from(argv);
     // Where `--base-url` came from, so that a refused `--mock` can name it.
-    let base_url_source = matches.value_source("base_url");
+    let base_url_source = matches
+        .subcommand_matches(args::DEFAULT_SUBCOMMAND)
+        .and_then(|m| m.value_source("base_url"));
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    if let Some(Command::Completions { shell }) = cli.command {
-        let mut command = Cli::command();
-        // clap_complete panics on a failed write: generate into memory, then write and
-        // let a reader that went away be its own business.
-        let mut script = Vec::new();
-        clap_complete::generate(shell, &mut command, "cf-mcp-sync", &mut script);
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(&script).and_then(|()| out.flush());
-        return ExitCode::SUCCESS;
-    }
-    let sync = cli.sync;
+    let sync = match cli.command {
+        Command::Sync(sync) => sync,
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            // clap_complete panics on a failed write: generate into memory, then write and
+            // let a reader that went away be its own business.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "cf-mcp-sync", &mut script);
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(&script).and_then(|()| out.flush());
+            return ExitCode::SUCCESS;
+        }
+    };
     let lookup = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
     let account_id = match checked_value(sync.account_id, "--account-id", ENV_ACCOUNT_ID, lookup) {
         Ok(Some(id)) => id,
@@ -70,13 +87,13 @@ fn main() -> ExitCode {
     init_logging(sync.verbose, sync.quiet);
     let job = Job {
         account_id,
-        output: sync.output.unwrap_or(if run::stdout_is_terminal() {
+        output: sync.output.unwrap_or(if terminal::stdout_is_terminal() {
             Output::Text
         } else {
             Output::Json
         }),
         // Drawn only for several ids (`run::sync`), on a terminal, and not beside logs.
-        progress: sync.quiet == 0 && sync.verbose == 0 && run::stderr_is_terminal(),
+        progress: sync.quiet == 0 && sync.verbose == 0 && terminal::stderr_is_terminal(),
         server_ids: sync.server_ids,
         mock: sync.mock,
         base_url,
@@ -94,21 +111,22 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            run::to_stderr(&format!("error: cannot start the async runtime: {e}"));
+            terminal::to_stderr(&format!("error: cannot start the async runtime: {e}"));
             return Exit::Failed.into();
         }
     };
-    let exit = runtime.block_on(run::run(job));
-    // The process's own peak memory, for the tests that hold it against the body cap.
-    if let Some(peak_rss_kib) = peak_rss_kib() {
-        tracing::debug!(target: "cf_mcp_sync::process", peak_rss_kib, "exiting");
-    }
-    exit.into()
+    runtime.block_on(run::run(job)).into()
 }
 
-/// Prints a usage error the way clap prints its own (with the usage line) and exits 2.
+/// Prints a usage error the way clap prints its own (with the `sync` usage line) and
+/// exits 2.
 fn usage_error(kind: ErrorKind, message: &str) -> ! {
-    Cli::command().error(kind, message).exit()
+    let mut command = Cli::command();
+    command.build();
+    match command.find_subcommand_mut(args::DEFAULT_SUBCOMMAND) {
+        Some(sync) => sync.error(kind, message).exit(),
+        None => command.error(kind, message).exit(),
+    }
 }
 
 /// Logs on stderr: `RUST_LOG` when set, else the level `-v`/`-q` ask for (default:
@@ -125,7 +143,7 @@ fn init_logging(verbose: u8, quiet: u8) {
     let filter = match std::env::var("RUST_LOG") {
         Ok(directives) if !directives.trim().is_empty() => EnvFilter::try_new(&directives)
             .unwrap_or_else(|e| {
-                run::to_stderr(&format!(
+                terminal::to_stderr(&format!(
                     "warning: RUST_LOG is not a valid filter ({e}); using {default:?}"
                 ));
                 EnvFilter::new(default)
@@ -135,16 +153,9 @@ fn init_logging(verbose: u8, quiet: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(run::stderr_is_terminal())
+        .with_ansi(terminal::stderr_is_terminal())
         // A failed write would otherwise be reported with `eprintln!`, which panics when
         // stderr is gone (a closed pipe); logs that cannot be written are dropped.
         .log_internal_errors(false)
         .init();
-}
-
-/// Peak resident set size of this process image (Linux `VmHWM`), in KiB.
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -61,6 +61,178 @@ fn short_help_points_at_the_long_one() {
 }
 
 #[test]
+fn sync_help_documents_options_environment_output_and_exit_codes() {
+    cmd()
+        .args(["sync", "--help"])
+        .assert()
+        .success()
+        .stdout_eq(file!["snapshots/sync-help.txt"])
+        .stderr_eq(str![""]);
+    cmd()
+        .args(["sync", "-h"])
+        .assert()
+        .success()
+        .stdout_eq(file!["snapshots/sync-short-help.txt"]);
+    // `help sync` is clap's spelling of the same page.
+    let long = cmd().args(["help", "sync"]).output().unwrap();
+    let sync = cmd().args(["sync", "--help"]).output().unwrap();
+    assert_eq!(long.stdout, sync.stdout);
+}
+
+#[test]
+fn no_argument_at_all_shows_the_subcommands_and_exits_2() {
+    let out = cmd().output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Commands:\n  sync ") && stderr.contains("completions"),
+        "{stderr}"
+    );
+}
+
+/// Runs the command over `args` (after the program's name) and returns its exit code,
+/// stdout and stderr.
+fn outcome(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let mut command = cmd().args(args);
+    for (k, v) in env {
+        command = command.env(k, v);
+    }
+    let out = command.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The stderr of a mock run without the mock's address (a new port every run).
+fn without_port(stderr: &str) -> String {
+    stderr
+        .lines()
+        .map(|l| match l.find("http://127.0.0.1:") {
+            Some(at) => format!("{}http://127.0.0.1:PORT", &l[..at]),
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The bare form is an alias of `sync`: for every outcome (ready, not ready, usage
+/// errors of clap's and of the command's own, text and JSON) both print the same on
+/// stdout and stderr and exit with the same code.
+#[test]
+fn the_bare_form_and_sync_print_the_same_and_exit_the_same() {
+    let token = [("CLOUDFLARE_API_TOKEN", "a-token-that-is-long-enough-0123")];
+    for (args, env, code) in [
+        (
+            &["a", "waiting-b", "--account-id", ACCOUNT, "--mock"][..],
+            &[][..],
+            3,
+        ),
+        (
+            &["ready-one", "--account-id", ACCOUNT, "--mock", "-o", "text"],
+            &[],
+            0,
+        ),
+        (
+            &["error-x", "stale-y", "--mock", "-q"],
+            &[("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)],
+            3,
+        ),
+        (&["--mock", "a"], &[], 2),
+        (&["--account-id", ACCOUNT, "--mock"], &[], 2),
+        (&["Bad_Id", "--account-id", ACCOUNT, "--mock"], &[], 2),
+        (
+            &[
+                "a",
+                "--account-id",
+                ACCOUNT,
+                "--mock",
+                "--base-url",
+                "http://127.0.0.1:9",
+            ],
+            &[],
+            2,
+        ),
+        (&["a", "--account-id", ACCOUNT, "--timeout", "0"], &token, 2),
+        (&["a", "--account-id", ACCOUNT, "--no-such-flag"], &token, 2),
+        (&["a", "--account-id", ACCOUNT], &[], 2),
+    ] {
+        let bare = outcome(args, env);
+        let mut explicit = vec!["sync"];
+        explicit.extend_from_slice(args);
+        let sync = outcome(&explicit, env);
+        assert_eq!(bare.0, Some(code), "{args:?}: {}", bare.2);
+        assert_eq!(bare.0, sync.0, "{args:?}");
+        assert_eq!(bare.1, sync.1, "{args:?}");
+        assert_eq!(without_port(&bare.2), without_port(&sync.2), "{args:?}");
+    }
+}
+
+/// Options may come before the subcommand's name, between the ids, or after them.
+#[test]
+fn options_go_before_or_after_the_subcommand() {
+    let expected = outcome(&["sync", "a", "--account-id", ACCOUNT, "--mock", "-q"], &[]);
+    assert_eq!(expected.0, Some(0), "{}", expected.2);
+    for args in [
+        &["--account-id", ACCOUNT, "--mock", "-q", "sync", "a"][..],
+        &["--mock", "sync", "--account-id", ACCOUNT, "a", "-q"],
+        &["-q", "--account-id", ACCOUNT, "--mock", "a"],
+        &["sync", "-q", "--mock", "--account-id", ACCOUNT, "--", "a"],
+    ] {
+        assert_eq!(outcome(args, &[]), expected, "{args:?}");
+    }
+}
+
+/// A server named like a subcommand: `--` makes every word after it an id; the first
+/// word names the subcommand; later words are ids, as they always were.
+#[test]
+fn ids_named_like_subcommands_come_after_a_double_dash() {
+    let ids = |stdout: &str| -> Vec<String> {
+        stdout
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["server_id"].to_string())
+            .collect()
+    };
+    let quoted = |names: &[&str]| names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>();
+    let base = ["--account-id", ACCOUNT, "--mock", "-q"];
+    for (before, after, expected) in [
+        (
+            &["--"][..],
+            &["sync", "completions"][..],
+            &["sync", "completions"][..],
+        ),
+        (
+            &["sync", "--"],
+            &["sync", "completions", "help"],
+            &["sync", "completions", "help"],
+        ),
+        (
+            &["sync"],
+            &["sync", "completions"],
+            &["sync", "completions"],
+        ),
+        (
+            &["a"],
+            &["sync", "completions"],
+            &["a", "sync", "completions"],
+        ),
+    ] {
+        // The options first, then `before` and `after`.
+        let mut args = base.to_vec();
+        args.extend_from_slice(before);
+        args.extend_from_slice(after);
+        let (code, stdout, stderr) = outcome(&args, &[]);
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        assert_eq!(ids(&stdout), quoted(expected), "{args:?}");
+    }
+    // Without `--`, a first word `completions` is the subcommand.
+    let (code, _, stderr) = outcome(&["completions", "--mock"], &[]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("unexpected argument '--mock'"), "{stderr}");
+}
+
+#[test]
 fn version_is_the_crate_name_and_a_plain_release_version() {
     cmd()
         .arg("--version")
@@ -225,8 +397,7 @@ fn a_missing_account_id_is_a_usage_error_with_the_usage_line() {
         .stderr_eq(str![[r#"
 error: missing --account-id (or set CLOUDFLARE_ACCOUNT_ID)
 
-Usage: cf-mcp-sync [OPTIONS] <SERVER_ID>...
-       cf-mcp-sync <COMMAND>
+Usage: cf-mcp-sync sync [OPTIONS] <SERVER_ID>...
 
 For more information, try '--help'.
 
@@ -244,7 +415,7 @@ fn no_server_id_is_a_usage_error() {
 error: the following required arguments were not provided:
   <SERVER_ID>...
 
-Usage: cf-mcp-sync --account-id <ID> <SERVER_ID>...
+Usage: cf-mcp-sync sync --account-id <ID> <SERVER_ID>...
 
 For more information, try '--help'.
 
@@ -631,21 +802,4 @@ fn a_stdout_that_cannot_be_written_is_a_failure_that_says_so() {
         stderr.starts_with("error: cannot write the results"),
         "{stderr}"
     );
-}
-
-#[test]
-fn the_process_logs_its_own_peak_memory_at_debug() {
-    let out = cmd()
-        .args(["my-mcp-server", "--account-id", ACCOUNT, "--mock", "-q"])
-        .env("RUST_LOG", "cf_mcp_sync::process=debug")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let kib: u64 = stderr
-        .split("peak_rss_kib=")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{stderr}"));
-    assert!((1024..256 * 1024).contains(&kib), "{kib} KiB");
 }

@@ -137,7 +137,7 @@ pub fn defuse(line: &str, json: bool) -> String {
 }
 
 /// Text for a Markdown table cell: one line, bounded, with what Markdown or HTML would
-/// read as markup escaped (server text must not format, link or inject).
+/// read as markup escaped (server text must not format, link, mention or inject).
 fn cell(text: &str) -> String {
     let mut out = String::new();
     for (i, c) in text.chars().enumerate() {
@@ -145,19 +145,30 @@ fn cell(text: &str) -> String {
             out.push('…');
             break;
         }
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '~' | '!' | '@' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
+        push_markdown_text(&mut out, c);
     }
     out
+}
+
+/// One character of table-cell text. The rules are xtask's `markdown_text`'s (the CLI
+/// does not depend on the xtask): both are tested against the same hostile strings,
+/// tests/fixtures/hostile-markdown.txt. Control characters become a space; `&`, `<`,
+/// `>`, `@`, `#` entities (a mention or an issue link needs the character itself);
+/// punctuation that makes markup gets a backslash.
+fn push_markdown_text(out: &mut String, c: char) {
+    match c {
+        c if c.is_control() => out.push(' '),
+        '&' => out.push_str("&amp;"),
+        '<' => out.push_str("&lt;"),
+        '>' => out.push_str("&gt;"),
+        '@' => out.push_str("&#64;"),
+        '#' => out.push_str("&#35;"),
+        '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '~' | '!' => {
+            out.push('\\');
+            out.push(c);
+        }
+        c => out.push(c),
+    }
 }
 
 /// A workflow command's message: `%`, CR and LF escaped so that it stays one command.
@@ -272,9 +283,26 @@ mod tests {
     fn cells_hold_server_text_as_text() {
         assert_eq!(
             cell("a|b <img src=x> `c` *d* [e](f) @team\nnext"),
-            "a\\|b &lt;img src=x&gt; \\`c\\` \\*d\\* \\[e\\](f) \\@team next"
+            "a\\|b &lt;img src=x&gt; \\`c\\` \\*d\\* \\[e\\](f) &#64;team next"
         );
         assert_eq!(cell(&"x".repeat(400)).chars().count(), MAX_TEXT + 1);
+    }
+
+    include!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/hostile_markdown.rs"
+    ));
+
+    /// The same hostile strings, and the same escaping, as xtask's report.
+    #[test]
+    fn cells_escape_the_shared_hostile_strings_as_the_xtask_does() {
+        check_hostile_markdown(
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../tests/fixtures/hostile-markdown.txt"
+            )),
+            cell,
+        );
     }
 
     #[test]
