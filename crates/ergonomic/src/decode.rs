@@ -46,7 +46,7 @@ struct ErrorEnvelope {
 ///
 /// `attempts` is recorded in the result's metadata or the error. Never panics, whatever
 /// the bytes: every input gives a report or a typed [`Error`].
-pub fn decode_response(
+pub fn decode_sync_response(
     status: u16,
     headers: HeaderMap,
     body: &[u8],
@@ -228,7 +228,7 @@ mod tests {
             if let Some(l) = location {
                 headers.insert(LOCATION, HeaderValue::from_str(l).unwrap());
             }
-            let err = decode_response(status, headers, b"", 1).unwrap_err();
+            let err = decode_sync_response(status, headers, b"", 1).unwrap_err();
             err.details()
                 .and_then(|d| d.problem.clone())
                 .unwrap_or_default()
@@ -252,10 +252,10 @@ mod tests {
     #[test]
     fn without_a_content_type_a_body_opening_a_json_object_is_read() {
         let body = b"\r\n  {\"success\":true,\"result\":{\"status\":\"ready\"}}";
-        let report = decode_response(200, HeaderMap::new(), body, 1).unwrap();
+        let report = decode_sync_response(200, HeaderMap::new(), body, 1).unwrap();
         assert!(report.is_ready());
         for other in [&b" <html>{}</html>"[..], b"", b"   "] {
-            let err = decode_response(200, HeaderMap::new(), other, 1).unwrap_err();
+            let err = decode_sync_response(200, HeaderMap::new(), other, 1).unwrap_err();
             assert!(matches!(err, Error::NotJson(_)), "{other:?}: {err:?}");
         }
     }
@@ -273,7 +273,7 @@ mod tests {
                 "expected a Cloudflare error item (an object)",
             ),
         ] {
-            let err = decode_response(200, json_headers(), body, 1).unwrap_err();
+            let err = decode_sync_response(200, json_headers(), body, 1).unwrap_err();
             assert!(matches!(err, Error::Decode { .. }), "{err:?}");
             assert!(err.to_string().contains(expected), "{err}");
         }
@@ -291,15 +291,15 @@ mod tests {
             (b" \n\"ready\"", "the envelope is a string"),
             (b"42", "the envelope is a number"),
         ] {
-            let err = decode_response(200, json_headers(), body, 1).unwrap_err();
+            let err = decode_sync_response(200, json_headers(), body, 1).unwrap_err();
             assert!(matches!(err, Error::Decode { .. }), "{err:?}");
             assert!(err.to_string().contains(says), "{err}");
         }
         let result = br#"{"success":true,"result":["ready"]}"#;
-        let err = decode_response(200, json_headers(), result, 1).unwrap_err();
+        let err = decode_sync_response(200, json_headers(), result, 1).unwrap_err();
         assert!(err.to_string().contains("result is an array"), "{err}");
         // An error status's array body is not read as one either: its start is shown.
-        let err = decode_response(500, json_headers(), br#"[[{"code":1,"message":"m"}]]"#, 1)
+        let err = decode_sync_response(500, json_headers(), br#"[[{"code":1,"message":"m"}]]"#, 1)
             .unwrap_err();
         assert!(err.cloudflare_errors().is_empty(), "{err:?}");
         assert!(err.details().and_then(|d| d.snippet.as_deref()).is_some());
@@ -310,12 +310,12 @@ mod tests {
     #[test]
     fn an_error_envelope_with_nothing_to_show_keeps_a_snippet_of_the_body() {
         let empty = br#"{"success":false,"errors":[],"messages":[],"result":null}"#;
-        let err = decode_response(500, json_headers(), empty, 1).unwrap_err();
+        let err = decode_sync_response(500, json_headers(), empty, 1).unwrap_err();
         let d = err.details().expect("details");
         assert!(d.errors.is_empty());
         assert_eq!(d.snippet.as_deref(), std::str::from_utf8(empty).ok());
         let full = br#"{"success":false,"errors":[{"code":10000,"message":"boom"}],"messages":[],"result":null}"#;
-        let err = decode_response(500, json_headers(), full, 1).unwrap_err();
+        let err = decode_sync_response(500, json_headers(), full, 1).unwrap_err();
         let d = err.details().expect("details");
         assert_eq!(d.errors.len(), 1);
         assert_eq!(d.snippet, None, "the items say it");
@@ -324,7 +324,7 @@ mod tests {
     #[test]
     fn the_whole_result_reaches_the_report_and_its_json() {
         let body = br#"{"success":true,"result":{"status":"error","error":"down","error_details":{"cause":"refused","retryable":true,"status_code":502}}}"#;
-        let r = decode_response(200, json_headers(), body, 1).unwrap();
+        let r = decode_sync_response(200, json_headers(), body, 1).unwrap();
         assert_eq!(r.result.error.as_deref(), Some("down"));
         let details = r.result.error_details.as_ref().unwrap();
         assert_eq!(details.cause.as_deref(), Some("refused"));
@@ -337,7 +337,7 @@ mod tests {
     #[test]
     fn a_number_that_does_not_fit_is_left_out_of_the_result_only() {
         let body = br#"{"success":true,"result":{"status":"error","error":"down","error_details":{"cause":"refused","mcp_code":1e400,"status_code":-1e999,"is_upstream":true}}}"#;
-        let r = decode_response(200, json_headers(), body, 1).unwrap();
+        let r = decode_sync_response(200, json_headers(), body, 1).unwrap();
         let failure = r.failure.as_ref().unwrap();
         assert_eq!(
             failure.unparsed_numbers,
@@ -354,7 +354,7 @@ mod tests {
         assert_eq!(r.status, SyncStatus::Error);
         // Details without a message are a failure on this path too.
         let body = br#"{"success":true,"result":{"status":"error","error_details":{"cause":"refused","status_code":1e400}}}"#;
-        let r = decode_response(200, json_headers(), body, 1).unwrap();
+        let r = decode_sync_response(200, json_headers(), body, 1).unwrap();
         let failure = r.failure.as_ref().expect("a failure");
         assert_eq!(failure.cause.as_deref(), Some("refused"));
         assert_eq!(failure.message, None);
@@ -363,7 +363,7 @@ mod tests {
     #[test]
     fn ready_report() {
         let body = br#"{"success":true,"errors":[],"messages":[],"result":{"status":"ready"}}"#;
-        let r = decode_response(200, json_headers(), body, 1).unwrap();
+        let r = decode_sync_response(200, json_headers(), body, 1).unwrap();
         assert!(r.is_ready());
         assert_eq!(r.meta.ray_id.as_deref(), Some("8f1c2a3b4d5e6f70-SJC"));
     }
@@ -371,7 +371,7 @@ mod tests {
     #[test]
     fn not_found_display_is_one_line() {
         let body = br#"{"success":false,"errors":[{"code":7002,"message":"Not Found"}]}"#;
-        let e = decode_response(404, json_headers(), body, 1).unwrap_err();
+        let e = decode_sync_response(404, json_headers(), body, 1).unwrap_err();
         assert!(matches!(e, Error::NotFound(_)));
         assert_eq!(
             e.to_string(),

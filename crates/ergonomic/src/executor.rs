@@ -42,20 +42,20 @@ pub(crate) type Decode<'a, T> = &'a (dyn Fn(u16, HeaderMap, &[u8], u32) -> Resul
 /// the id's budget on, so its total timeout covers every round and its attempt count
 /// is every request sent, not the last round's.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Budget {
+pub(crate) struct CallBudget {
     pub(crate) deadline: Instant,
     pub(crate) sent: u32,
 }
 
 impl Executor {
     /// A fresh budget: the client's total timeout from now, nothing sent.
-    pub(crate) fn budget(&self) -> Budget {
+    pub(crate) fn budget(&self) -> CallBudget {
         let now = Instant::now();
         // Beyond a year the clock's range is the only limit; a year is "no deadline" here.
         let deadline = now
             .checked_add(self.total_timeout.min(Duration::from_secs(365 * 24 * 3600)))
             .unwrap_or(now);
-        Budget { deadline, sent: 0 }
+        CallBudget { deadline, sent: 0 }
     }
 
     /// Runs `request` until `decode` gives an output, an error not worth retrying, or
@@ -65,9 +65,9 @@ impl Executor {
         &self,
         request: &Request,
         decode: Decode<'_, T>,
-        budget: Budget,
+        budget: CallBudget,
     ) -> Result<T, Error> {
-        let Budget { deadline, sent } = budget;
+        let CallBudget { deadline, sent } = budget;
         let span = tracing::Span::current();
         // `round` counts this call's requests, which the retry policy limits; `attempt`
         // counts every request sent for the id, which reports and errors give.
@@ -271,11 +271,11 @@ mod tests {
     use crate::{ClientBuilder, Credentials};
 
     /// What a client built with `total_timeout` shares, its executor among it.
-    fn client(total_timeout: Duration) -> crate::shared::Inner {
+    fn client(total_timeout: Duration) -> crate::client_core::ClientCore {
         ClientBuilder::new()
             .credentials(Credentials::api_token("t0ken"))
             .total_timeout(total_timeout)
-            .into_inner()
+            .into_core()
             .expect("client")
     }
 
@@ -297,9 +297,9 @@ mod tests {
             ),
             (Duration::MAX, Duration::from_secs(365 * DAY)),
         ] {
-            let inner = client(total);
+            let core = client(total);
             let now = Instant::now();
-            let budget = inner.executor.budget();
+            let budget = core.executor.budget();
             assert_eq!(budget.deadline - now, expected, "{total:?}");
             assert_eq!(budget.sent, 0);
         }
@@ -311,8 +311,8 @@ mod tests {
     /// deadline past that of the request ahead of it, so the budget here is set by hand.
     #[tokio::test(start_paused = true)]
     async fn a_deadline_reached_while_waiting_in_line_is_a_pacing_timeout() {
-        let inner = client(Duration::from_secs(60));
-        let executor = &inner.executor;
+        let core = client(Duration::from_secs(60));
+        let executor = &core.executor;
         // The first request of a client goes alone: until it is answered (or
         // `ALONE_AT_MOST` passes), the next one waits.
         let alone = executor
@@ -325,7 +325,7 @@ mod tests {
             url: "http://127.0.0.1:9/never".parse().expect("url"),
         };
         let started = Instant::now();
-        let budget = Budget {
+        let budget = CallBudget {
             deadline: started + crate::pacer::ALONE_AT_MOST / 2,
             sent: 3,
         };
