@@ -4,7 +4,7 @@
 
 use cloudflare_mcp_sync_generated::operations::mcp_portals_api_sync_server as op;
 
-use crate::decode::decode_sync_response;
+use crate::decode::decode_sync;
 use crate::error::Error;
 use crate::executor::{CallBudget, Executor, in_span};
 use crate::pacer::Pacer;
@@ -39,8 +39,8 @@ impl ClientCore {
         // Decoded first, then the client's secrets taken out of the server's text: what
         // the decoder reads is what the server sent.
         let scrub = &self.executor.scrub;
-        let decode = |status, headers, body: &[u8], attempts| {
-            scrub.outcome(decode_sync_response(status, headers, body, attempts))
+        let decode = |status, headers, facts, body: &[u8], attempts| {
+            scrub.outcome(decode_sync(status, headers, facts, body, attempts))
         };
         let run = std::pin::pin!(self.executor.run(&request, &decode, budget));
         in_span(span, run).await

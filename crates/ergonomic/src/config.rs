@@ -247,6 +247,7 @@ impl ClientBuilder {
                 max_body_bytes: self.max_body_bytes,
                 pacer: Pacer::default(),
                 scrub: Scrubber::new(credentials.secret_values()),
+                wall_clock: std::time::SystemTime::now,
             },
             requests,
             credentials_mode: mode,

@@ -251,6 +251,7 @@ mod env;
 mod envelope;
 mod error;
 mod executor;
+mod header_facts;
 mod header_names;
 mod ids;
 mod numbers;
