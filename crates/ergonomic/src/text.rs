@@ -10,7 +10,10 @@ use std::time::Duration;
 /// millisecond up, what is below it; below that, the nanoseconds.
 pub(crate) fn human_duration(d: Duration) -> String {
     let rounded = if d >= Duration::from_secs(60) {
-        Duration::from_secs(d.as_secs().saturating_add(u64::from(d.subsec_millis() >= 500)))
+        Duration::from_secs(
+            d.as_secs()
+                .saturating_add(u64::from(d.subsec_millis() >= 500)),
+        )
     } else if d >= Duration::from_millis(1) {
         Duration::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     } else {
