@@ -15,11 +15,13 @@ use crate::numbers::server_seconds;
 
 /// Rate-limit state advertised by the response, so callers can slow down before a 429.
 ///
-/// Durations are clamped to a day: a larger or unreadably large number (`t=1e19`,
-/// `t=18446744073709551615`) is one "far too long", never an overflow.
+/// Durations are clamped to a day: a larger number (`t=999999999999999`,
+/// `X-RateLimit-Reset: 18446744073709551615`) is one "far too long", never an overflow.
 ///
 /// Read from the IETF draft headers `Ratelimit: "default";r=50;t=30` and
-/// `Ratelimit-Policy: "burst";q=100;w=60`, or the older `X-RateLimit-*`. Where several
+/// `Ratelimit-Policy: "burst";q=100;w=60`, or the older `X-RateLimit-*`. The IETF
+/// headers are RFC 9651 structured-field lists: a quoted `,` or `;` is text, and a
+/// field that does not parse (`t=1e19`) is ignored whole, as the RFC says. Where several
 /// policies are given (`"burst";r=50;t=30, "daily";r=0;t=3600`, or the header
 /// repeated), the most restrictive wins: the fewest requests left, then the longest
 /// wait; its `Ratelimit-Policy` entry, by name, gives the limit and window. An
