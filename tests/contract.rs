@@ -2,7 +2,9 @@
 //! `openapi/` fragment: it validates every request against the spec (`--errors`), so a
 //! path, header or auth mode the spec does not allow fails here.
 
-use cloudflare_mcp_sync::{Client, Credentials, Error, RetryPolicy, SyncStatus, decode_response};
+use cloudflare_mcp_sync::{
+    Client, Credentials, Error, RetryPolicy, SyncStatus, decode_sync_response,
+};
 use workspace_tests::prism::{Mode, Prism};
 use workspace_tests::secrets::{self, assert_no_secret};
 use workspace_tests::{ACCOUNT, SERVER, SYNC_PATH, workspace_root};
@@ -146,7 +148,7 @@ async fn the_documented_404_decodes() {
     let generated: cloudflare_mcp_sync_generated::operations::mcp_portals_api_sync_server::ErrorBody =
         serde_json::from_slice(&body).unwrap();
     assert_eq!(serde_json::to_value(generated).unwrap()["success"], false);
-    let err = decode_response(status, headers, &body, 1).unwrap_err();
+    let err = decode_sync_response(status, headers, &body, 1).unwrap_err();
     assert!(matches!(err, Error::NotFound(_)), "{err:?}");
 }
 

@@ -2,7 +2,7 @@
 //! give a report or a typed error, never a panic, and the error describes that response.
 //! Bounded so it runs in CI (`PROPTEST_CASES` raises it for a longer local run).
 
-use cloudflare_mcp_sync::{Error, HeaderMap, decode_response};
+use cloudflare_mcp_sync::{Error, HeaderMap, decode_sync_response};
 use proptest::prelude::*;
 use reqwest::header::{HeaderName, HeaderValue};
 
@@ -106,7 +106,7 @@ proptest! {
                 map.append(HeaderName::from_static(HEADER_NAMES[i]), v);
             }
         }
-        match decode_response(status, map, &body, attempts) {
+        match decode_sync_response(status, map, &body, attempts) {
             Ok(report) => {
                 prop_assert!((200..300).contains(&status));
                 prop_assert_eq!(report.meta.status, status);

@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cloudflare_mcp_sync::{HeaderMap, decode_response};
+use cloudflare_mcp_sync::{HeaderMap, decode_sync_response};
 use cloudflare_mcp_sync_generated::types::McpPortalsApiSyncServerResponse;
 use common::{ACCOUNT, FULL, Raw, SERVER, TYPICAL, library, start_server};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -144,11 +144,13 @@ fn decoding(c: &mut Criterion) {
             })
         });
         g.bench_with_input(
-            BenchmarkId::new("library decode_response", name),
+            BenchmarkId::new("library decode_sync_response", name),
             body,
             |b, body| {
                 b.iter(|| {
-                    black_box(decode_response(200, headers.clone(), body.as_bytes(), 1).unwrap())
+                    black_box(
+                        decode_sync_response(200, headers.clone(), body.as_bytes(), 1).unwrap(),
+                    )
                 })
             },
         );

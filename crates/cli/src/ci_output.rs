@@ -200,7 +200,7 @@ mod tests {
             "cf-ray",
             hyper::header::HeaderValue::from_static("8f0a-AMS"),
         );
-        cloudflare_mcp_sync::decode_response(status, headers, body.as_bytes(), 2)
+        cloudflare_mcp_sync::decode_sync_response(status, headers, body.as_bytes(), 2)
     }
 
     fn ready() -> Result<SyncReport, Error> {

@@ -205,7 +205,7 @@ mod tests {
 
     #[test]
     fn every_kind_of_answer_has_its_own_stable_name() {
-        use cloudflare_mcp_sync::{HeaderMap, decode_response};
+        use cloudflare_mcp_sync::{HeaderMap, decode_sync_response};
         let failure = |code: u32| {
             format!(
                 r#"{{"success":false,"errors":[{{"code":{code},"message":"m"}}],"messages":[],"result":null}}"#
@@ -231,7 +231,7 @@ mod tests {
             ),
         ];
         for (status, body, name) in cases {
-            let e = decode_response(status, HeaderMap::new(), body.as_bytes(), 1).unwrap_err();
+            let e = decode_sync_response(status, HeaderMap::new(), body.as_bytes(), 1).unwrap_err();
             assert_eq!(kind(&e), name, "{status} {body}: {e:?}");
         }
         let config = cloudflare_mcp_sync::Client::builder().build().unwrap_err();

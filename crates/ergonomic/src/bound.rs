@@ -18,11 +18,11 @@ use crate::envelope::ApiErrorItem;
 use crate::report::{SyncReport, SyncStatus};
 
 /// What is left of the text a copy may hold.
-struct Budget {
+struct TextBudget {
     left: usize,
 }
 
-impl Budget {
+impl TextBudget {
     fn string(&mut self, s: &mut String) {
         if s.len() <= self.left {
             self.left -= s.len();
@@ -128,7 +128,7 @@ impl std::io::Write for Counter {
 }
 
 struct Walk<'a> {
-    budget: &'a mut Budget,
+    budget: &'a mut TextBudget,
     out: &'a mut String,
 }
 
@@ -194,7 +194,7 @@ impl SyncReport {
             return None;
         }
         let mut copy = self.clone();
-        let mut budget = Budget { left: max_bytes };
+        let mut budget = TextBudget { left: max_bytes };
         if let SyncStatus::Unknown(s) = &mut copy.status {
             budget.string(s);
         }
@@ -221,7 +221,7 @@ impl ApiErrorItem {
         }
         let mut copy = items.to_vec();
         let mut omitted = 0;
-        Budget { left: max_bytes }.items(&mut copy, &mut omitted);
+        TextBudget { left: max_bytes }.items(&mut copy, &mut omitted);
         Some((copy, omitted))
     }
 }
@@ -231,7 +231,7 @@ mod tests {
     use super::*;
 
     fn report(body: &str) -> SyncReport {
-        crate::decode_response(200, Default::default(), body.as_bytes(), 1).unwrap()
+        crate::decode_sync_response(200, Default::default(), body.as_bytes(), 1).unwrap()
     }
 
     #[test]

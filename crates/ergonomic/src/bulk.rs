@@ -21,9 +21,9 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::bulk_options::{BulkItem, BulkOptions, Progress, ProgressFn};
+use crate::client_core::ClientCore;
 use crate::error::{Error, TransportError, TransportKind};
 use crate::report::SyncReport;
-use crate::shared::Inner;
 
 /// The per-item callback of [`Client::sync_each`](crate::Client::sync_each), shared by
 /// the workers.
@@ -32,7 +32,7 @@ type ItemFn = Arc<dyn Fn(usize, BulkItem) + Send + Sync>;
 /// The run behind [`Client::sync_each`](crate::Client::sync_each): workers under the
 /// client's pacer, each id delivered once, a panic failing its id alone.
 pub(crate) async fn sync_each<I, S>(
-    inner: &Arc<Inner>,
+    core: &Arc<ClientCore>,
     account_id: &str,
     server_ids: I,
     options: &BulkOptions,
@@ -43,8 +43,8 @@ pub(crate) async fn sync_each<I, S>(
 {
     let ids: Vec<String> = server_ids.into_iter().map(Into::into).collect();
     let total = ids.len();
-    let shared = Arc::new(Shared {
-        inner: inner.clone(),
+    let shared = Arc::new(BulkRun {
+        core: core.clone(),
         account_id: account_id.to_string(),
         ids,
         next: AtomicUsize::new(0),
@@ -59,7 +59,7 @@ pub(crate) async fn sync_each<I, S>(
         rounds: options.rate_limit_rounds,
         on_progress: options.on_progress.clone(),
         on_item: Arc::new(on_item),
-        rate_limited_before: inner.pacer().rate_limited_count(),
+        rate_limited_before: core.pacer().rate_limited_count(),
     });
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..options.concurrency.min(total) {
@@ -78,7 +78,7 @@ pub(crate) async fn sync_each<I, S>(
 /// The run behind [`Client::sync_many`](crate::Client::sync_many): `sync_each` into
 /// one slot per id, in input order.
 pub(crate) async fn sync_many<I, S>(
-    inner: &Arc<Inner>,
+    core: &Arc<ClientCore>,
     account_id: &str,
     server_ids: I,
     options: &BulkOptions,
@@ -91,7 +91,7 @@ where
     let slots: Arc<Mutex<Vec<Option<BulkItem>>>> =
         Arc::new(Mutex::new((0..ids.len()).map(|_| None).collect()));
     let sink = slots.clone();
-    sync_each(inner, account_id, ids.clone(), options, move |i, item| {
+    sync_each(core, account_id, ids.clone(), options, move |i, item| {
         if let Some(slot) = sink
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -120,8 +120,9 @@ struct Window {
     earliest: usize,
 }
 
-struct Shared {
-    inner: Arc<Inner>,
+/// What the workers of one bulk run share: the client, the ids and where the run is.
+struct BulkRun {
+    core: Arc<ClientCore>,
     account_id: String,
     ids: Vec<String>,
     next: AtomicUsize,
@@ -138,7 +139,7 @@ struct Shared {
     rate_limited_before: usize,
 }
 
-impl Shared {
+impl BulkRun {
     async fn work(&self) {
         loop {
             let i = self.next.fetch_add(1, Ordering::Relaxed);
@@ -199,9 +200,9 @@ impl Shared {
     /// Every round spends the same budget: the id's total timeout covers them all, and
     /// its attempt count is every request sent for it.
     async fn one(&self, i: usize, id: &str, sent: &AtomicU32) {
-        let mut budget = self.inner.budget();
+        let mut budget = self.core.budget();
         self.report_wait();
-        let mut outcome = self.inner.sync_within(&self.account_id, id, budget).await;
+        let mut outcome = self.core.sync_within(&self.account_id, id, budget).await;
         let mut round = 0;
         while round < self.rounds {
             let Err(Error::RateLimited(limited)) = &outcome else {
@@ -209,7 +210,7 @@ impl Shared {
             };
             // No round could start in time: the id ends rate limited, as it is.
             let now = tokio::time::Instant::now();
-            let free_at = self.inner.pacer().holding_until().unwrap_or(now).max(now);
+            let free_at = self.core.pacer().holding_until().unwrap_or(now).max(now);
             if free_at >= budget.deadline {
                 break;
             }
@@ -217,7 +218,7 @@ impl Shared {
             budget.sent = limited.attempts;
             sent.store(budget.sent, Ordering::Relaxed);
             self.report_wait();
-            outcome = self.inner.sync_within(&self.account_id, id, budget).await;
+            outcome = self.core.sync_within(&self.account_id, id, budget).await;
         }
         if self.claim(i) {
             self.deliver(i, id, outcome);
@@ -255,7 +256,7 @@ impl Shared {
     /// Tells the progress callback that the rate limit is holding requests, if it is.
     fn report_wait(&self) {
         let now = tokio::time::Instant::now();
-        if let Some(until) = self.inner.pacer().holding_until() {
+        if let Some(until) = self.core.pacer().holding_until() {
             let done = self.done.load(Ordering::Relaxed);
             self.report(done, Some(until.saturating_duration_since(now)));
         }
@@ -270,7 +271,7 @@ impl Shared {
                 total: self.ids.len(),
                 failed: self.failed.load(Ordering::Relaxed),
                 rate_limited: self
-                    .inner
+                    .core
                     .pacer()
                     .rate_limited_count()
                     .saturating_sub(self.rate_limited_before),

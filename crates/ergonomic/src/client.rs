@@ -6,25 +6,25 @@ use std::sync::Arc;
 
 use crate::bulk;
 use crate::bulk_options::{BulkItem, BulkOptions};
+use crate::client_core::ClientCore;
 use crate::config::ClientBuilder;
 use crate::error::Error;
 use crate::report::SyncReport;
-use crate::shared::Inner;
 
 /// A configured client. Cheap to clone (one `Arc`), safe to share across tasks; every
 /// clone shares one connection pool and one rate-limit pacer, so build one per program
 /// (per account) and pass it around.
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
+    core: Arc<ClientCore>,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let i = &self.inner;
+        let i = &self.core;
         let e = &i.executor;
         f.debug_struct("Client")
-            .field("base_url", &i.target.base())
+            .field("base_url", &i.requests.base())
             .field(
                 "credentials",
                 &format_args!("{} (redacted)", i.credentials_mode),
@@ -50,7 +50,7 @@ impl Client {
 
     /// The base URL requests go to (no trailing slash).
     pub fn base_url(&self) -> &str {
-        self.inner.target.base()
+        self.core.requests.base()
     }
 
     /// Syncs one MCP server: Cloudflare reconnects to it, refreshes its tools and
@@ -61,8 +61,8 @@ impl Client {
     /// timeout, and every attempt waits its turn under the client's rate-limit pacer;
     /// the report's metadata and every error say how many attempts were made.
     pub async fn sync(&self, account_id: &str, server_id: &str) -> Result<SyncReport, Error> {
-        self.inner
-            .sync_within(account_id, server_id, self.inner.budget())
+        self.core
+            .sync_within(account_id, server_id, self.core.budget())
             .await
     }
 
@@ -92,7 +92,7 @@ impl Client {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        bulk::sync_each(&self.inner, account_id, server_ids, options, on_item).await;
+        bulk::sync_each(&self.core, account_id, server_ids, options, on_item).await;
     }
 
     /// [`Client::sync_each`], with the outcomes collected into one list in input
@@ -108,7 +108,7 @@ impl Client {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        bulk::sync_many(&self.inner, account_id, server_ids, options).await
+        bulk::sync_many(&self.core, account_id, server_ids, options).await
     }
 }
 
@@ -119,7 +119,7 @@ impl ClientBuilder {
     // Here rather than in `config`, so that `config` need not import the client back.
     pub fn build(self) -> Result<Client, Error> {
         Ok(Client {
-            inner: Arc::new(self.into_inner()?),
+            core: Arc::new(self.into_core()?),
         })
     }
 }

@@ -7,15 +7,15 @@ use std::time::Duration;
 
 use reqwest::header::{ACCEPT, HeaderValue, USER_AGENT};
 
+use crate::client_core::ClientCore;
 use crate::credentials::Credentials;
 use crate::error::{ConfigError, Error};
 use crate::executor::Executor;
 use crate::pacer::Pacer;
 use crate::proxy::ProxyEnv;
-use crate::request::SyncTarget;
+use crate::request::SyncRequestBuilder;
 use crate::retry::RetryPolicy;
 use crate::scrub::Scrubber;
-use crate::shared::Inner;
 use crate::text::{one_line, redact_url};
 
 /// Cloudflare's API base URL (the spec's server).
@@ -203,7 +203,7 @@ impl ClientBuilder {
 
     /// Checks the configuration and makes what a client shares; `build` (beside the
     /// client) wraps it, so that this module need not know the client.
-    pub(crate) fn into_inner(mut self) -> Result<Inner, Error> {
+    pub(crate) fn into_core(mut self) -> Result<ClientCore, Error> {
         let credentials = self
             .credentials
             .take()
@@ -213,7 +213,7 @@ impl ClientBuilder {
             self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
             self.allow_insecure_http,
         )?;
-        let target = SyncTarget::new(base)?;
+        let requests = SyncRequestBuilder::new(base)?;
         let mut agent = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")).to_string();
         if let Some(suffix) = self
             .user_agent_suffix
@@ -235,9 +235,9 @@ impl ClientBuilder {
         {
             return Err(ConfigError::new("timeouts must be longer than zero").into());
         }
-        let (mode, base) = (credentials.mode(), target.base().to_string());
+        let (mode, base) = (credentials.mode(), requests.base().to_string());
         let http = self.build_http(&base)?;
-        Ok(Inner {
+        Ok(ClientCore {
             executor: Executor {
                 http,
                 headers,
@@ -247,8 +247,9 @@ impl ClientBuilder {
                 max_body_bytes: self.max_body_bytes,
                 pacer: Pacer::default(),
                 scrub: Scrubber::new(credentials.secret_values()),
+                wall_clock: std::time::SystemTime::now,
             },
-            target,
+            requests,
             credentials_mode: mode,
         })
     }

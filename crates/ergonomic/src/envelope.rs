@@ -147,7 +147,7 @@ pub(crate) fn write_items(
 
 impl<'de> Deserialize<'de> for ApiErrorItem {
     fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-        let budget = Budget::new();
+        let budget = ListBudget::new();
         ItemSeed {
             budget: &budget,
             depth: 0,
@@ -165,7 +165,7 @@ pub(crate) struct ItemList {
 
 /// `deserialize_with` for a top-level list: a fresh budget per list.
 pub(crate) fn bounded_list<'de, D: Deserializer<'de>>(de: D) -> Result<ItemList, D::Error> {
-    let budget = Budget::new();
+    let budget = ListBudget::new();
     ListSeed {
         budget: &budget,
         depth: 0,
@@ -174,12 +174,12 @@ pub(crate) fn bounded_list<'de, D: Deserializer<'de>>(de: D) -> Result<ItemList,
 }
 
 /// What one top-level list may still keep.
-struct Budget {
+struct ListBudget {
     items: Cell<usize>,
     extra_bytes: Cell<usize>,
 }
 
-impl Budget {
+impl ListBudget {
     fn new() -> Self {
         Self {
             items: Cell::new(MAX_ITEMS_PER_LIST),
@@ -207,7 +207,7 @@ fn take(cell: &Cell<usize>, n: usize) -> bool {
 }
 
 struct ListSeed<'b> {
-    budget: &'b Budget,
+    budget: &'b ListBudget,
     depth: usize,
 }
 
@@ -260,7 +260,7 @@ impl<'de> Visitor<'de> for ListSeed<'_> {
 }
 
 struct ItemSeed<'b> {
-    budget: &'b Budget,
+    budget: &'b ListBudget,
     depth: usize,
 }
 

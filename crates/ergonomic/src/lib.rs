@@ -222,7 +222,7 @@
 //! report. It is kept as text in [`UpstreamFailure::unparsed_numbers`], or, for an
 //! item's `code`, under `"code"` in its [`extra`](ApiErrorItem::extra).
 //!
-//! [`decode_response`] is the same decoder, for a response you already have.
+//! [`decode_sync_response`] is the same decoder, for a response you already have.
 //!
 //! # Logging
 //!
@@ -243,6 +243,7 @@ mod bound;
 mod bulk;
 mod bulk_options;
 mod client;
+mod client_core;
 mod config;
 mod credentials;
 mod decode;
@@ -250,12 +251,13 @@ mod env;
 mod envelope;
 mod error;
 mod executor;
+mod header_facts;
 mod header_names;
 mod ids;
-mod line;
 mod numbers;
 mod pacer;
 mod proxy;
+mod queue;
 mod quota;
 mod rate_limit;
 mod redact;
@@ -264,7 +266,6 @@ mod request;
 mod result;
 mod retry;
 mod scrub;
-mod shared;
 mod text;
 mod tls;
 mod transport;
@@ -276,7 +277,7 @@ pub use config::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_TOTAL_TIMEOUT, ENV_BASE_URL,
 };
 pub use credentials::{Credentials, ENV_API_KEY, ENV_API_TOKEN, ENV_EMAIL};
-pub use decode::decode_response;
+pub use decode::decode_sync_response;
 pub use envelope::{
     ApiErrorItem, MAX_CHAIN_DEPTH, MAX_EXTRA_BYTES_PER_LIST, MAX_EXTRA_VALUE_BYTES,
     MAX_ITEMS_PER_LIST, MAX_LIST_ITEMS,
@@ -300,5 +301,5 @@ pub struct ReadmeDoctests;
 #[doc = include_str!("../README.md")]
 pub struct CrateReadmeDoctests;
 
-/// The HTTP header map used in [`ResponseMeta`] and [`decode_response`].
+/// The HTTP header map used in [`ResponseMeta`] and [`decode_sync_response`].
 pub use reqwest::header::HeaderMap;

@@ -23,9 +23,9 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::{Instant, timeout_at};
 
-use crate::line::{Line, either};
 use crate::numbers::after;
-use crate::quota::{Budget, Learned};
+use crate::queue::{TurnQueue, either};
+use crate::quota::{CountedWindow, Learned};
 use crate::rate_limit::RateLimit;
 
 /// In company, how far after a reset each client's probe may go, drawn at random.
@@ -47,7 +47,7 @@ pub(crate) struct Pacer {
     /// Wakes requests waiting for an answer (the one request sent alone).
     answered: Notify,
     /// Wakes the requests waiting behind the first when a hold appears that may outlast
-    /// their deadlines (the first's leaving rings its successor's own bell: `line.rs`).
+    /// their deadlines (the first's leaving rings its successor's own bell: `queue.rs`).
     held: Notify,
     rate_limited: AtomicUsize,
 }
@@ -55,7 +55,7 @@ pub(crate) struct Pacer {
 #[derive(Debug, Default)]
 struct State {
     /// What the headers said, once any response carried them.
-    budget: Option<Budget>,
+    counted: Option<CountedWindow>,
     /// This client's share of what counted windows saw spent, once a window showed it
     /// (none known: all of it). Kept from window to window.
     share: Option<f64>,
@@ -81,7 +81,7 @@ struct State {
     /// (at most [`ALONE_AT_MOST`]).
     alone_since: Option<Instant>,
     /// The requests waiting for their turn, by ticket, in the order they asked.
-    line: Line,
+    queue: TurnQueue,
 }
 
 /// One request's place under the limit; dropping it (answered or not) frees the place.
@@ -129,7 +129,7 @@ struct Place<'a> {
 impl Drop for Place<'_> {
     fn drop(&mut self) {
         let mut s = self.pacer.lock();
-        let (_, next) = s.line.leave(self.ticket);
+        let (_, next) = s.queue.leave(self.ticket);
         drop(s);
         if let Some(bell) = next {
             bell.notify_one();
@@ -151,11 +151,11 @@ impl State {
     /// time.)
     fn hold(&self, now: Instant, no_answer: bool) -> Option<Instant> {
         let blocked = self.blocked_until.filter(|t| *t > now);
-        let full = |b: &Budget| match no_answer {
+        let full = |b: &CountedWindow| match no_answer {
             true => self.in_flight == 0 && b.spent(),
             false => b.allowance(self.share, 1.0) <= self.in_flight,
         };
-        let spent = self.budget.filter(|b| b.reset > now && full(b));
+        let spent = self.counted.filter(|b| b.reset > now && full(b));
         [blocked, spent.map(|b| b.reset)]
             .into_iter()
             .flatten()
@@ -186,7 +186,7 @@ impl Pacer {
     /// the next in line; an answer only the first, and the others only when it brings a
     /// hold.
     pub(crate) async fn acquire(&self, deadline: Instant) -> Result<Permit<'_>, Instant> {
-        let place = self.join_line();
+        let place = self.join_queue();
         loop {
             // Registered before the state is read: an answer, or a hold, between the
             // two still wakes us.
@@ -194,8 +194,8 @@ impl Pacer {
             let held = self.held.notified();
             let bell = {
                 let mut s = self.lock();
-                let first = s.line.is_first(place.ticket);
-                (!first).then(|| s.line.bell(place.ticket)).flatten()
+                let first = s.queue.is_first(place.ticket);
+                (!first).then(|| s.queue.bell(place.ticket)).flatten()
             };
             if let Some(bell) = bell {
                 // What holds the first holds everyone: only the first need look, but a
@@ -230,9 +230,9 @@ impl Pacer {
         self.lock().hold(now, true)
     }
 
-    /// Takes a ticket at the end of the line.
-    fn join_line(&self) -> Place<'_> {
-        let ticket = self.lock().line.join();
+    /// Takes a ticket at the end of the queue.
+    fn join_queue(&self) -> Place<'_> {
+        let ticket = self.lock().queue.join();
         Place {
             pacer: self,
             ticket,
@@ -247,11 +247,11 @@ impl Pacer {
             }
             s.blocked_until = None;
         }
-        if let Some(budget) = s.budget
-            && budget.reset <= now
+        if let Some(counted) = s.counted
+            && counted.reset <= now
         {
             // The count has reset: one request goes alone to learn the new `r`. The
-            // spent budget stays until its answer comes: clearing it here would
+            // spent counted stays until its answer comes: clearing it here would
             // let every waiting request through behind this one.
             if s.in_flight > 0 {
                 // Requests of the old window still out: their answers may come any
@@ -261,14 +261,14 @@ impl Pacer {
                 if until > now {
                     return Err(Wait::AnswerOr(until));
                 }
-                s.budget = None;
+                s.counted = None;
             } else {
                 // In company, each client's probe goes at its own moment within
                 // PROBE_SPREAD of the reset: probes sent together when a sliding window
                 // frees one place draw a 429 each but one.
                 if s.share.is_some_and(|share| share < 1.0) {
                     let spread = PROBE_SPREAD.mul_f64(s.jitter(0.0));
-                    let at = *s.probe_at.get_or_insert(budget.reset + spread);
+                    let at = *s.probe_at.get_or_insert(counted.reset + spread);
                     if at > now {
                         return Err(Wait::AnswerOr(at));
                     }
@@ -279,12 +279,12 @@ impl Pacer {
                 return Ok(());
             }
         }
-        if let Some(budget) = s.budget {
+        if let Some(counted) = s.counted {
             // In company, starts are spread over what is left of the window: requests
             // spent at once leave nothing for clients whose window starts a little later.
-            let allowance = budget.allowance(s.share, s.jitter(1.0));
-            if let Some(gap) = budget.spacing(s.share, allowance, now, s.jitter(0.0)) {
-                let next = s.last_start.map_or(now, |t| t + gap).min(budget.reset);
+            let allowance = counted.allowance(s.share, s.jitter(1.0));
+            if let Some(gap) = counted.spacing(s.share, allowance, now, s.jitter(0.0)) {
+                let next = s.last_start.map_or(now, |t| t + gap).min(counted.reset);
                 if next > now && allowance > s.in_flight {
                     return Err(Wait::AnswerOr(next));
                 }
@@ -298,11 +298,11 @@ impl Pacer {
             // with none in flight, only the reset helps. A share that rounds to nothing
             // is this client's restraint, not the server's count: it never fails a
             // request before its deadline.
-            return Err(if s.in_flight > 0 || !budget.spent() {
+            return Err(if s.in_flight > 0 || !counted.spent() {
                 // Any answer may free a place; the reset does in any case.
-                Wait::AnswerOr(budget.reset)
+                Wait::AnswerOr(counted.reset)
             } else {
-                Wait::Until(budget.reset)
+                Wait::Until(counted.reset)
             });
         }
         if !s.seen_answer && s.in_flight > 0 {
@@ -346,30 +346,30 @@ impl Pacer {
         let counted = rate_limit
             .and_then(|rl| rl.remaining.zip(rl.reset))
             .filter(|(_, t)| !t.is_zero());
-        if counted.is_none() && s.budget.is_some_and(|b| b.reset <= now) {
+        if counted.is_none() && s.counted.is_some_and(|b| b.reset <= now) {
             // The answer after a reset carries no count: nothing is known any more.
-            s.budget = None;
+            s.counted = None;
         }
         if let Some((r, t)) = counted {
             // This answer's request is still counted in flight (its permit not dropped).
-            let (budget, share) = Budget::count(
-                s.budget,
+            let (counted, share) = CountedWindow::count(
+                s.counted,
                 r,
                 after(now, t),
                 now,
                 s.in_flight.saturating_sub(1),
             );
-            let new_window = budget.answered() == 1;
-            s.budget = Some(budget);
-            s.share = crate::quota::next_share(s.share, share, new_window, budget.telling());
+            let new_window = counted.answered() == 1;
+            s.counted = Some(counted);
+            s.share = crate::quota::next_share(s.share, share, new_window, counted.telling());
         }
         if limited {
             self.rate_limited.fetch_add(1, Ordering::Relaxed);
             let until = after(now, advised.unwrap_or(DEFAULT_WAIT).max(DEFAULT_WAIT));
             s.blocked_until = Some(s.blocked_until.map_or(until, |t| t.max(until)));
             let spent_count = counted.is_some_and(|(r, _)| r == 0);
-            if let Some(budget) = &mut s.budget {
-                budget.limited(until, spent_count);
+            if let Some(counted) = &mut s.counted {
+                counted.limited(until, spent_count);
                 // Overspent: a client that took the window for its own takes half at most.
                 s.share = Some(s.share.unwrap_or(1.0).min(0.5));
             } else {
@@ -576,7 +576,7 @@ mod tests {
         let c = p.acquire(far()).await.unwrap();
         // An older answer arriving late cannot raise the count.
         b.answered(Some(&rl(6, 10)), false, None);
-        assert_eq!(p.lock().budget.unwrap().min_r, 5);
+        assert_eq!(p.lock().counted.unwrap().min_r, 5);
         // 5 left, 2 in flight: 3 more may start, not 4.
         let more: Vec<Permit<'_>> = (0..3)
             .map(|_| {
@@ -670,7 +670,7 @@ mod tests {
             !still_waiting(&mut next).await,
             "held behind a request that had left"
         );
-        assert!(p.lock().line.is_empty());
+        assert!(p.lock().queue.is_empty());
     }
 
     /// Behind the first in line, a hold that outlasts a request's deadline is still
@@ -853,7 +853,7 @@ mod tests {
     #[tokio::test]
     async fn a_reset_that_is_now_is_no_count() {
         let p = counted(50, 0).await;
-        assert!(p.lock().budget.is_none());
+        assert!(p.lock().counted.is_none());
         let together: Vec<Permit<'_>> = vec![
             p.acquire(far()).await.unwrap(),
             p.acquire(far()).await.unwrap(),

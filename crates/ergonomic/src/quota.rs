@@ -1,5 +1,5 @@
 //! What the pacer knows of the account's limit: a window counted by the server's
-//! `Ratelimit` headers ([`Budget`]), or, without headers, a quota learned from 429s
+//! `Ratelimit` headers ([`CountedWindow`]), or, without headers, a quota learned from 429s
 //! ([`Learned`]). The arithmetic lives here; `pacer.rs` decides who waits and wakes.
 //!
 //! Both are made for company: the limit is the account's, shared with other copies of
@@ -28,7 +28,7 @@ pub(crate) fn draw(counter: &mut u64) -> f64 {
 }
 
 /// A fall of `r` more than this many times this client's own requests is not
-/// believed (see [`Budget::share`]).
+/// believed (see [`CountedWindow::share`]).
 const ABSURD_FALL: u64 = 200;
 
 /// A fall of `r` of this much within a window shows a share worth trusting over the
@@ -43,7 +43,7 @@ const MIN_SHARE: f64 = 0.05;
 /// request that reached the server last, so it counts every answered request; those
 /// still in flight may not be counted and take from it.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Budget {
+pub(crate) struct CountedWindow {
     pub(crate) min_r: u64,
     /// The highest `r` answered in the window, and the answers counted in it: how much
     /// of what the window saw spent was this client's.
@@ -52,21 +52,21 @@ pub(crate) struct Budget {
     pub(crate) reset: Instant,
 }
 
-impl Budget {
+impl CountedWindow {
     /// The count an answer with `r` and a reset at `reset` leaves, merged into the
     /// window known so far if it is the same one (`t` is whole seconds: resets of one
     /// window fall within a second of each other). Also gives this client's share of
     /// the window's spending, when the window shows it.
     pub(crate) fn count(
-        known: Option<Budget>,
+        known: Option<CountedWindow>,
         r: u64,
         reset: Instant,
         now: Instant,
         in_flight: u64,
-    ) -> (Budget, Option<f64>) {
+    ) -> (CountedWindow, Option<f64>) {
         match known {
             Some(b) if b.reset > now && reset < b.reset + Duration::from_secs(1) => {
-                let b = Budget {
+                let b = CountedWindow {
                     min_r: b.min_r.min(r),
                     max_r: b.max_r.max(r),
                     answered: b.answered + 1,
@@ -75,7 +75,7 @@ impl Budget {
                 (b, b.share(in_flight))
             }
             _ => (
-                Budget {
+                CountedWindow {
                     min_r: r,
                     max_r: r,
                     answered: 1,
@@ -314,10 +314,10 @@ mod tests {
     fn alone_the_whole_window_is_this_clients() {
         let now = Instant::now();
         let reset = now + Duration::from_secs(5);
-        let (mut b, share) = Budget::count(None, 49, reset, now, 0);
+        let (mut b, share) = CountedWindow::count(None, 49, reset, now, 0);
         assert_eq!(share, None);
         for r in (40..49).rev() {
-            let (next, share) = Budget::count(Some(b), r, reset, now, 0);
+            let (next, share) = CountedWindow::count(Some(b), r, reset, now, 0);
             assert_eq!(share, Some(1.0), "r={r}");
             b = next;
         }
@@ -333,9 +333,9 @@ mod tests {
     fn in_company_a_client_spends_its_share_of_what_is_left() {
         let now = Instant::now();
         let reset = now + Duration::from_secs(5);
-        let (b, _) = Budget::count(None, 49, reset, now, 0);
+        let (b, _) = CountedWindow::count(None, 49, reset, now, 0);
         // Our second answer: 20 were spent meanwhile, one of them ours.
-        let (b, share) = Budget::count(Some(b), 29, reset, now, 0);
+        let (b, share) = CountedWindow::count(Some(b), 29, reset, now, 0);
         assert_eq!(share, Some(MIN_SHARE.max(1.0 / 20.0)));
         assert_eq!(b.allowance(share, 1.0), 1, "5 % of 29, rounded down");
         assert_eq!(
@@ -343,7 +343,7 @@ mod tests {
             2,
             "rounded up when the roll is below .45"
         );
-        let (b, share) = Budget::count(Some(b), 9, reset, now, 9);
+        let (b, share) = CountedWindow::count(Some(b), 9, reset, now, 9);
         // Ours: the 2 answers after the highest r and the 9 in flight, of 40 spent.
         let share = share.unwrap();
         assert!((share - 11.0 / 40.0).abs() < 1e-9, "{share}");
@@ -371,7 +371,7 @@ mod tests {
     #[test]
     fn in_company_starts_are_spread_over_what_is_left_of_the_window() {
         let now = Instant::now();
-        let (b, _) = Budget::count(None, 10, now + Duration::from_secs(2), now, 0);
+        let (b, _) = CountedWindow::count(None, 10, now + Duration::from_secs(2), now, 0);
         assert_eq!(b.spacing(None, 4, now, 0.5), None, "alone: at once");
         assert_eq!(b.spacing(Some(1.0), 4, now, 0.5), None);
         let gap = |j| b.spacing(Some(0.5), 4, now, j).unwrap();
@@ -391,8 +391,8 @@ mod tests {
     fn a_stray_count_is_no_evidence_of_company() {
         let now = Instant::now();
         let reset = now + Duration::from_secs(20);
-        let (b, _) = Budget::count(None, u64::MAX, reset, now, 0);
-        let (b, share) = Budget::count(Some(b), 39, reset, now, 2);
+        let (b, _) = CountedWindow::count(None, u64::MAX, reset, now, 0);
+        let (b, share) = CountedWindow::count(Some(b), 39, reset, now, 2);
         assert_eq!(share, None);
         assert_eq!(
             b.allowance(share, 1.0),
@@ -404,8 +404,8 @@ mod tests {
     #[test]
     fn a_later_window_starts_a_new_count() {
         let now = Instant::now();
-        let (b, _) = Budget::count(None, 1, now + Duration::from_secs(5), now, 0);
-        let (b, share) = Budget::count(Some(b), 50, now + Duration::from_secs(10), now, 0);
+        let (b, _) = CountedWindow::count(None, 1, now + Duration::from_secs(5), now, 0);
+        let (b, share) = CountedWindow::count(Some(b), 50, now + Duration::from_secs(10), now, 0);
         assert_eq!((b.min_r, b.answered, share), (50, 1, None));
     }
 

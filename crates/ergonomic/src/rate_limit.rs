@@ -1,19 +1,27 @@
 //! The rate-limit state a response advertises: what the pacer and callers read.
 
+use std::borrow::Cow;
+use std::convert::Infallible;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderMap;
 use serde::Serialize;
+use sfv::visitor::{
+    EntryVisitor, Ignored, InnerListVisitor, ItemVisitor, ListVisitor, ParameterVisitor,
+};
+use sfv::{BareItemFromInput, KeyRef};
 
 use crate::numbers::server_seconds;
 
 /// Rate-limit state advertised by the response, so callers can slow down before a 429.
 ///
-/// Durations are clamped to a day: a larger or unreadably large number (`t=1e19`,
-/// `t=18446744073709551615`) is one "far too long", never an overflow.
+/// Durations are clamped to a day: a larger number (`t=999999999999999`,
+/// `X-RateLimit-Reset: 18446744073709551615`) is one "far too long", never an overflow.
 ///
 /// Read from the IETF draft headers `Ratelimit: "default";r=50;t=30` and
-/// `Ratelimit-Policy: "burst";q=100;w=60`, or the older `X-RateLimit-*`. Where several
+/// `Ratelimit-Policy: "burst";q=100;w=60`, or the older `X-RateLimit-*`. The IETF
+/// headers are RFC 9651 structured-field lists: a quoted `,` or `;` is text, and a
+/// field that does not parse (`t=1e19`) is ignored whole, as the RFC says. Where several
 /// policies are given (`"burst";r=50;t=30, "daily";r=0;t=3600`, or the header
 /// repeated), the most restrictive wins: the fewest requests left, then the longest
 /// wait; its `Ratelimit-Policy` entry, by name, gives the limit and window. An
@@ -55,9 +63,8 @@ impl RateLimit {
         use crate::header_names as h;
         let mut rl = RateLimit::default();
         let (mut x_remaining, mut x_limit, mut x_reset) = (None, None, None);
-        // The most restrictive `Ratelimit` member so far: (r, t, policy name).
-        let mut tightest: Option<(u64, Option<Duration>, String)> = None;
-        let mut policies: Vec<(String, Option<u64>, Option<Duration>)> = Vec::new();
+        // A field sent on several lines is one list, its lines joined (RFC 9110 5.3).
+        let (mut ratelimit, mut policy) = (None, None);
         // One pass over the (few) headers instead of a hashed lookup per name.
         for (name, value) in headers {
             // Every name this reads starts so: one comparison skips the others.
@@ -68,31 +75,9 @@ impl RateLimit {
             let Ok(v) = value.to_str() else { continue };
             let num = || v.trim().parse::<u64>().ok();
             if *name == h::RATELIMIT {
-                for member in members(v) {
-                    let Some(r) = param(member, "r").and_then(|r| r.parse::<u64>().ok()) else {
-                        continue;
-                    };
-                    let t = param(member, "t").and_then(server_seconds);
-                    // A member without a usable `t` cannot start a count: those with
-                    // one come first, then the fewest left, then the longest wait.
-                    let key = |r: u64, t: Option<Duration>| {
-                        (t.is_none(), r, std::cmp::Reverse(t.unwrap_or_default()))
-                    };
-                    let tighter = tightest
-                        .as_ref()
-                        .is_none_or(|(r0, t0, _)| key(r, t) < key(*r0, *t0));
-                    if tighter {
-                        tightest = Some((r, t, policy_name(member)));
-                    }
-                }
+                join_line(&mut ratelimit, v);
             } else if *name == h::RATELIMIT_POLICY {
-                policies.extend(members(v).map(|m| {
-                    (
-                        policy_name(m),
-                        param(m, "q").and_then(|q| q.parse().ok()),
-                        param(m, "w").and_then(server_seconds),
-                    )
-                }));
+                join_line(&mut policy, v);
             } else if *name == h::X_RATELIMIT_REMAINING {
                 x_remaining = num();
             } else if *name == h::X_RATELIMIT_LIMIT {
@@ -101,13 +86,34 @@ impl RateLimit {
                 x_reset = reset_seconds(v, now);
             }
         }
+        // The most restrictive `Ratelimit` member: (r, t, policy name).
+        let mut tightest: Option<(u64, Option<Duration>, String)> = None;
+        for member in members(ratelimit.as_deref()) {
+            let Some(r) = member.param("r").and_then(|r| r.parse::<u64>().ok()) else {
+                continue;
+            };
+            let t = member.param("t").and_then(server_seconds);
+            // A member without a usable `t` cannot start a count: those with one come
+            // first, then the fewest left, then the longest wait.
+            let key = |r: u64, t: Option<Duration>| {
+                (t.is_none(), r, std::cmp::Reverse(t.unwrap_or_default()))
+            };
+            if tightest
+                .as_ref()
+                .is_none_or(|(r0, t0, _)| key(r, t) < key(*r0, *t0))
+            {
+                tightest = Some((r, t, member.name));
+            }
+        }
+        let policies = members(policy.as_deref());
         let chosen = tightest.as_ref().map(|(_, _, name)| name.as_str());
-        if let Some((_, q, w)) = policies
+        if let Some(p) = policies
             .iter()
-            .find(|(name, ..)| Some(name.as_str()) == chosen)
+            .find(|p| Some(p.name.as_str()) == chosen)
             .or(policies.first())
         {
-            (rl.limit, rl.window) = (*q, *w);
+            rl.limit = p.param("q").and_then(|q| q.parse().ok());
+            rl.window = p.param("w").and_then(server_seconds);
         }
         if let Some((r, t, _)) = tightest {
             (rl.remaining, rl.reset) = (Some(r), t);
@@ -140,55 +146,123 @@ fn reset_seconds(text: &str, now: SystemTime) -> Option<Duration> {
     }
 }
 
-/// The members of a structured-field list (`"a";r=1;t=2, "b";r=0;t=9`), split at
-/// commas outside quotes.
-fn members(header: &str) -> impl Iterator<Item = &str> {
-    let mut quoted = false;
-    let mut start = 0;
-    let mut cuts = Vec::new();
-    for (i, c) in header.char_indices() {
-        match c {
-            '"' => quoted = !quoted,
-            ',' if !quoted => {
-                cuts.push(&header[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    cuts.push(&header[start..]);
-    cuts.into_iter().map(str::trim).filter(|m| !m.is_empty())
+/// Adds one line of a field to what came before it.
+fn join_line<'a>(field: &mut Option<Cow<'a, str>>, line: &'a str) {
+    *field = Some(match field.take() {
+        None => Cow::Borrowed(line),
+        Some(before) => Cow::Owned(format!("{before}, {line}")),
+    });
 }
 
-/// A member split into its name (unquoted) and its parameters: a quoted name ends at
-/// its closing quote, so a `;` inside it (`"a;r=0";r=50`) is no parameter.
-fn split_member(member: &str) -> (&str, &str) {
-    let member = member.trim();
-    if let Some(quoted) = member.strip_prefix('"') {
-        match quoted.find('"') {
-            Some(end) => (&quoted[..end], &quoted[end + 1..]),
-            None => (quoted, ""),
-        }
-    } else {
-        member
-            .split_once(';')
-            .map_or((member, ""), |(n, p)| (n.trim(), p))
+/// One member of a `Ratelimit` or `Ratelimit-Policy` list: its name (a string or a
+/// token) and its number parameters, as sent.
+#[derive(Debug, Default)]
+struct Member {
+    name: String,
+    params: Vec<(String, String)>,
+}
+
+impl Member {
+    /// The parameter `key` (the last, when repeated: RFC 9651 4.2.3.2).
+    fn param(&self, key: &str) -> Option<&str> {
+        let mut found = self.params.iter().rev().filter(|(k, _)| k == key);
+        found.next().map(|(_, v)| v.as_str())
     }
 }
 
-/// A member's name.
-fn policy_name(member: &str) -> String {
-    split_member(member).0.to_string()
+/// The members of a structured-field list (RFC 9651, by `sfv`): a quoted `,` or `;` is
+/// text, not a separator. A field that does not parse is ignored whole, as the RFC
+/// says (no member of it is believed); so is a member that is an inner list.
+fn members(field: Option<&str>) -> Vec<Member> {
+    field
+        .and_then(|f| {
+            sfv::Parser::new(f)
+                .parse_list_with_visitor(Members::default())
+                .ok()
+        })
+        .unwrap_or_default()
 }
 
-/// `key=value` among a member's parameters (`"default";r=50;t=30`).
-fn param<'a>(member: &'a str, key: &str) -> Option<&'a str> {
-    split_member(member)
-        .1
-        .split(';')
-        .filter_map(|part| part.trim().split_once('='))
-        .find(|(k, _)| k.trim() == key)
-        .map(|(_, v)| v.trim().trim_matches('"'))
+/// Collects a list's members.
+#[derive(Default)]
+struct Members(Vec<Member>);
+
+/// One entry of the list, and where it goes.
+struct Entry<'a>(&'a mut Vec<Member>);
+
+/// One member's parameters being read, and where it goes once they are.
+struct Params<'a>(&'a mut Vec<Member>, Member);
+
+impl<'de> ListVisitor<'de> for Members {
+    type Out = Vec<Member>;
+    type Error = Infallible;
+
+    fn entry(&mut self) -> Result<impl EntryVisitor<'de>, Infallible> {
+        Ok(Entry(&mut self.0))
+    }
+
+    fn finish(self) -> Result<Vec<Member>, Infallible> {
+        Ok(self.0)
+    }
+}
+
+impl<'de> EntryVisitor<'de> for Entry<'_> {
+    type Error = Infallible;
+
+    fn item(self) -> Result<impl ItemVisitor<'de>, Infallible> {
+        Ok(self)
+    }
+
+    fn inner_list(self) -> Result<impl InnerListVisitor<'de>, Infallible> {
+        Ok(Ignored)
+    }
+}
+
+impl<'de> ItemVisitor<'de> for Entry<'_> {
+    type Out = ();
+    type Error = Infallible;
+
+    fn bare_item(
+        self,
+        item: BareItemFromInput<'de>,
+    ) -> Result<impl ParameterVisitor<'de, Out = ()>, Infallible> {
+        let name = match &item {
+            BareItemFromInput::String(s) => s.as_str().to_string(),
+            BareItemFromInput::Token(t) => t.as_str().to_string(),
+            _ => String::new(),
+        };
+        Ok(Params(
+            self.0,
+            Member {
+                name,
+                ..Member::default()
+            },
+        ))
+    }
+}
+
+impl<'de> ParameterVisitor<'de> for Params<'_> {
+    type Out = ();
+    type Error = Infallible;
+
+    fn parameter(
+        &mut self,
+        key: &'de KeyRef,
+        value: BareItemFromInput<'de>,
+    ) -> Result<(), Infallible> {
+        let value = match value {
+            BareItemFromInput::Integer(i) => i.to_string(),
+            BareItemFromInput::Decimal(d) => d.to_string(),
+            _ => return Ok(()),
+        };
+        self.1.params.push((key.as_str().to_string(), value));
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(), Infallible> {
+        self.0.push(self.1);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -228,23 +302,39 @@ mod tests {
         assert_eq!(rl.window, Some(Duration::from_secs(60)));
     }
 
+    /// The largest numbers RFC 9651 allows (15 digits; 12 before a decimal point) are
+    /// clamped to a day. A larger or unreadable one makes the field invalid, and an
+    /// invalid field is ignored whole; `X-RateLimit-Reset` is plain text, clamped.
     #[test]
     fn huge_resets_are_clamped_to_a_day() {
         let day = Some(crate::numbers::MAX_SERVER_WAIT);
+        for t in ["999999999999999", "999999999999.999"] {
+            let v = format!("\"default\";r=0;t={t}");
+            let h = ratelimit_owned(&v);
+            assert_eq!(RateLimit::from_headers(&h).unwrap().reset, day, "{t}");
+        }
         for t in [
             "18446744073709551615",
             "18446744073709551616",
             "1e19",
             "inf",
         ] {
-            let mut h = HeaderMap::new();
             let v = format!("\"default\";r=0;t={t}");
-            h.insert("ratelimit", HeaderValue::from_str(&v).unwrap());
-            assert_eq!(RateLimit::from_headers(&h).unwrap().reset, day, "{t}");
+            // `inf` is a token, not a number: the field parses, without a reset.
+            let reset = RateLimit::from_headers(&ratelimit_owned(&v)).and_then(|rl| rl.reset);
+            assert_eq!(reset, None, "{t}");
             let mut h = HeaderMap::new();
             h.insert("x-ratelimit-reset", HeaderValue::from_str(t).unwrap());
             assert_eq!(RateLimit::from_headers(&h).unwrap().reset, day, "{t}");
         }
+        let invalid = ratelimit_owned("\"default\";r=0;t=18446744073709551615");
+        assert_eq!(RateLimit::from_headers(&invalid), None);
+    }
+
+    fn ratelimit_owned(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("ratelimit", HeaderValue::from_str(value).unwrap());
+        h
     }
 
     fn ratelimit(values: &[&'static str]) -> HeaderMap {
@@ -309,6 +399,51 @@ mod tests {
             (rl.remaining, rl.reset),
             (Some(3), Some(Duration::from_secs(9)))
         );
+    }
+
+    /// Found by review: the hand-written splitter read a `;` or `,` inside a quoted
+    /// parameter value, or after an escaped quote in a name, as a separator, and took
+    /// the `r=0` inside the quotes for the member's count. RFC 9651 (`sfv`) reads them
+    /// as text.
+    #[test]
+    fn quoted_separators_in_names_and_values_are_text() {
+        for value in [
+            r#""default";note="x;r=0";r=50;t=30"#,
+            r#""default";note="x, r=0";r=50;t=30"#,
+            r#""a\";r=0;t=1";r=50;t=30"#,
+            r#""a\",\"b;r=0";r=50;t=30"#,
+        ] {
+            let rl = RateLimit::from_headers(&ratelimit(&[value])).expect(value);
+            assert_eq!(
+                (rl.remaining, rl.reset),
+                (Some(50), Some(Duration::from_secs(30))),
+                "{value}"
+            );
+        }
+        // The policy named with a `;` and a `,` is the one chosen, found by its name.
+        let mut h = ratelimit(&[r#""x;y,z";r=2;t=60, "b";r=9;t=60"#]);
+        h.insert(
+            "ratelimit-policy",
+            HeaderValue::from_static(r#""b";q=100;w=60, "x;y,z";q=10;w=60"#),
+        );
+        let rl = RateLimit::from_headers(&h).unwrap();
+        assert_eq!((rl.remaining, rl.limit), (Some(2), Some(10)));
+    }
+
+    /// A field that is not a structured list is ignored whole, every line of it (the
+    /// lines are one field); a repeated parameter counts by its last value.
+    #[test]
+    fn an_invalid_field_is_ignored_and_the_last_parameter_counts() {
+        assert_eq!(
+            RateLimit::from_headers(&ratelimit(&["default;r=5;t=3 junk"])),
+            None
+        );
+        assert_eq!(
+            RateLimit::from_headers(&ratelimit(&[r#""a";r=5;t=3"#, r#""b";r=0;t=="#])),
+            None
+        );
+        let rl = RateLimit::from_headers(&ratelimit(&[r#""a";r=0;r=7;t=3"#])).unwrap();
+        assert_eq!(rl.remaining, Some(7));
     }
 
     #[test]

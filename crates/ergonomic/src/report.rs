@@ -322,7 +322,7 @@ mod tests {
                 r#"{{"success":true,"messages":[{}],"result":{{"status":"ready"}}}}"#,
                 vec![message; n].join(",")
             );
-            let report = crate::decode_response(200, Default::default(), body.as_bytes(), 1)
+            let report = crate::decode_sync_response(200, Default::default(), body.as_bytes(), 1)
                 .expect("a report");
             let json = serde_json::to_value(&report).expect("serialises");
             assert_eq!(

@@ -20,7 +20,7 @@ const _: () = assert!(
 );
 
 /// Builds (and remembers the last) request URL of the sync operation under one base.
-pub(crate) struct SyncTarget {
+pub(crate) struct SyncRequestBuilder {
     base: String,
     /// The last ids synced and their request: a program that polls one server until
     /// it is ready checks and builds that URL once, not on every call.
@@ -33,8 +33,8 @@ struct Cached {
     request: Request,
 }
 
-impl SyncTarget {
-    /// A target under `base` (no trailing slash). Fails when even the longest ids
+impl SyncRequestBuilder {
+    /// A builder under `base` (no trailing slash). Fails when even the longest ids
     /// accepted would make a URL too long to send: that is the base URL's fault, and
     /// better said now than as a "network" error on every attempt.
     pub(crate) fn new(base: String) -> Result<Self, ConfigError> {
@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn the_request_follows_the_spec() {
-        let t = SyncTarget::new("https://h/v4".into()).unwrap();
+        let t = SyncRequestBuilder::new("https://h/v4".into()).unwrap();
         let r = t.request("acc", "srv").unwrap();
         assert_eq!(r.method, reqwest::Method::POST);
         assert_eq!(
@@ -141,7 +141,7 @@ mod tests {
 
     #[test]
     fn non_ascii_account_ids_are_percent_encoded() {
-        let t = SyncTarget::new("https://h".into()).unwrap();
+        let t = SyncRequestBuilder::new("https://h".into()).unwrap();
         let r = t.request("aé", "srv").unwrap();
         assert!(r.url.as_str().contains("/accounts/a%C3%A9/"), "{}", r.url);
     }
@@ -149,6 +149,6 @@ mod tests {
     #[test]
     fn a_base_too_long_for_any_request_is_refused() {
         let base = format!("https://h/{}", "p".repeat(70_000));
-        assert!(SyncTarget::new(base).is_err());
+        assert!(SyncRequestBuilder::new(base).is_err());
     }
 }

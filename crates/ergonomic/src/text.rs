@@ -4,35 +4,22 @@
 use std::fmt;
 use std::time::Duration;
 
-/// `250ms`, `1.5s`, `59s`, then whole units as people write them: `2m 30s`, `1h`,
-/// `1d` (a server's `t=86400` is a day, not `86400.0s`). From a minute up, the
-/// fraction of a second is rounded away.
+/// A duration for reading, written by `humantime` (`250ms`, `1s 500ms`, `2m 30s`, `1h`,
+/// `1day`: a server's `t=86400` is a day, not `86400s`) once what nobody reads is
+/// rounded away: from a minute up, the fraction of a second (to the nearest); from a
+/// millisecond up, what is below it; below that, the nanoseconds.
 pub(crate) fn human_duration(d: Duration) -> String {
-    if d < Duration::from_millis(1) && !d.is_zero() {
-        format!("{}µs", d.as_micros())
-    } else if d.as_millis() < 1000 {
-        format!("{}ms", d.as_millis())
-    } else if d < Duration::from_secs(60) {
-        if d.subsec_millis() == 0 {
-            format!("{}s", d.as_secs())
-        } else {
-            format!("{:.1}s", d.as_secs_f64())
-        }
+    let rounded = if d >= Duration::from_secs(60) {
+        Duration::from_secs(
+            d.as_secs()
+                .saturating_add(u64::from(d.subsec_millis() >= 500)),
+        )
+    } else if d >= Duration::from_millis(1) {
+        Duration::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     } else {
-        let secs = d.as_secs() + u64::from(d.subsec_millis() >= 500);
-        let parts = [
-            (secs / 86_400, "d"),
-            (secs / 3600 % 24, "h"),
-            (secs / 60 % 60, "m"),
-            (secs % 60, "s"),
-        ];
-        let words: Vec<String> = parts
-            .iter()
-            .filter(|(n, _)| *n > 0)
-            .map(|(n, unit)| format!("{n}{unit}"))
-            .collect();
-        words.join(" ")
-    }
+        Duration::from_micros(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+    };
+    humantime::format_duration(rounded).to_string()
 }
 
 /// `131070` → `131,070`.
@@ -197,20 +184,28 @@ mod tests {
 
     #[test]
     fn durations_read_naturally() {
-        assert_eq!(human_duration(Duration::from_millis(250)), "250ms");
-        assert_eq!(human_duration(Duration::from_micros(500)), "500µs");
-        assert_eq!(human_duration(Duration::from_secs(86_400)), "1d");
-        assert_eq!(human_duration(Duration::from_millis(86_399_970)), "1d");
-        assert_eq!(human_duration(Duration::from_secs(3600)), "1h");
-        assert_eq!(human_duration(Duration::from_secs(150)), "2m 30s");
-        assert_eq!(human_duration(Duration::from_secs(90_061)), "1d 1h 1m 1s");
-        assert_eq!(human_duration(Duration::from_millis(59_500)), "59.5s");
-        // The edges: a whole millisecond and a whole second use the larger unit.
-        assert_eq!(human_duration(Duration::from_millis(1)), "1ms");
-        assert_eq!(human_duration(Duration::from_secs(1)), "1s");
-        assert_eq!(human_duration(Duration::ZERO), "0ms");
-        assert_eq!(human_duration(Duration::from_secs(300)), "5m");
-        assert_eq!(human_duration(Duration::from_millis(1500)), "1.5s");
+        for (d, shown) in [
+            (Duration::from_millis(250), "250ms"),
+            (Duration::from_micros(500), "500µs"),
+            (Duration::from_nanos(500_900), "500µs"),
+            (Duration::from_secs(86_400), "1day"),
+            (Duration::from_secs(2 * 86_400), "2days"),
+            (Duration::from_millis(86_399_970), "1day"),
+            (Duration::from_secs(3600), "1h"),
+            (Duration::from_secs(150), "2m 30s"),
+            (Duration::from_millis(150_499), "2m 30s"),
+            (Duration::from_secs(90_061), "1day 1h 1m 1s"),
+            (Duration::from_millis(59_500), "59s 500ms"),
+            (Duration::from_micros(1_500_700), "1s 500ms"),
+            // The edges: a whole millisecond and a whole second use the larger unit.
+            (Duration::from_millis(1), "1ms"),
+            (Duration::from_secs(1), "1s"),
+            (Duration::ZERO, "0s"),
+            (Duration::from_secs(300), "5m"),
+            (Duration::MAX, "584542046090years 7months 15days 17h 5m 3s"),
+        ] {
+            assert_eq!(human_duration(d), shown, "{d:?}");
+        }
     }
 
     #[test]

@@ -67,7 +67,7 @@ pub(crate) async fn exchange(
     let too_large = |headers: HeaderMap| {
         // The attempt count is the executor's to record, as for every error.
         let mut d = ResponseDetails::new(status);
-        d.ray_id = crate::decode::ray_id(&headers);
+        d.ray_id = crate::header_facts::ray_id(&headers);
         d.problem = Some(format!(
             "body larger than the limit of {max_body_bytes} bytes"
         ));

@@ -15,13 +15,13 @@ use tokio::sync::futures::Notified;
 /// woke every waiter at every start, which at 128 calls in flight cost more than the
 /// calls themselves (found by profiling: 2.8 times the raw client's instructions).
 #[derive(Debug, Default)]
-pub(crate) struct Line {
+pub(crate) struct TurnQueue {
     tickets: VecDeque<(u64, Option<Arc<Notify>>)>,
     next: u64,
 }
 
-impl Line {
-    /// A ticket at the end of the line.
+impl TurnQueue {
+    /// A ticket at the end of the queue.
     pub(crate) fn join(&mut self) -> u64 {
         let ticket = self.next;
         self.next = self.next.wrapping_add(1);
@@ -35,7 +35,7 @@ impl Line {
     }
 
     /// The bell of `ticket`, which is not first: rung when it becomes first. Asked
-    /// under the same lock as [`Line::is_first`], so no ring can fall between the two
+    /// under the same lock as [`TurnQueue::is_first`], so no ring can fall between the two
     /// (and a ring before the wait is kept: `notify_one` stores it).
     pub(crate) fn bell(&mut self, ticket: u64) -> Option<Arc<Notify>> {
         let (_, bell) = self.tickets.iter_mut().find(|(t, _)| *t == ticket)?;
@@ -75,23 +75,23 @@ pub(crate) async fn either(a: Notified<'_>, b: Notified<'_>) {
 
 #[cfg(test)]
 mod tests {
-    use super::Line;
+    use super::TurnQueue;
 
     #[test]
     fn tickets_are_first_in_the_order_they_joined_and_leave_from_anywhere() {
-        let mut line = Line::default();
-        let (a, b, c) = (line.join(), line.join(), line.join());
-        assert!(line.is_first(a) && !line.is_first(b));
-        assert!(!line.leave(b).0, "b was not first");
-        let c_bell = line.bell(c).unwrap();
-        let (was_first, rung) = line.leave(a);
+        let mut queue = TurnQueue::default();
+        let (a, b, c) = (queue.join(), queue.join(), queue.join());
+        assert!(queue.is_first(a) && !queue.is_first(b));
+        assert!(!queue.leave(b).0, "b was not first");
+        let c_bell = queue.bell(c).unwrap();
+        let (was_first, rung) = queue.leave(a);
         assert!(was_first, "a was first");
         assert!(
             std::sync::Arc::ptr_eq(&rung.unwrap(), &c_bell),
             "c's bell rings"
         );
-        assert!(line.is_first(c));
-        assert!(line.leave(c).0);
-        assert!(line.is_empty());
+        assert!(queue.is_first(c));
+        assert!(queue.leave(c).0);
+        assert!(queue.is_empty());
     }
 }
