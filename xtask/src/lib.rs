@@ -12,6 +12,7 @@ mod compare;
 mod compare_schema;
 mod compare_security;
 pub mod compile;
+pub mod dependency_policy;
 pub mod diff;
 pub mod document;
 pub mod drift;
