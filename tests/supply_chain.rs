@@ -446,3 +446,73 @@ fn deny_toml_refuses_a_git_source_openssl_and_an_unlisted_license() {
         assert!(out.contains(needed), "{needed:?} not in:\n{out}");
     }
 }
+
+/// audit.yml's cargo-deny step run as a runner would, with a stand-in `cargo` that
+/// answers as cargo-deny does: the advisory on stderr, the `advisories FAILED` summary
+/// on stdout. A finding sets `found` (so the issue job runs) with the advisory in
+/// `findings`; a failure to reach the database sets only `status`.
+#[test]
+fn the_audit_step_tells_a_finding_from_a_failure_to_check() {
+    let audit = yaml(".github/workflows/audit.yml");
+    let script = steps(&audit)
+        .into_iter()
+        .find(|s| s["id"].as_str() == Some("deny"))
+        .and_then(|s| s["run"].as_str())
+        .expect("the deny step")
+        .to_string();
+    for (stderr, stdout, found) in [
+        (
+            "error[vulnerability]: itoa: a made-up advisory\\n  ID: RUSTSEC-2099-0001",
+            "advisories FAILED",
+            true,
+        ),
+        (
+            "error: failed to fetch advisory database: could not resolve host",
+            "",
+            false,
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let cargo = bin.join("cargo");
+        std::fs::write(
+            &cargo,
+            format!(
+                "#!/usr/bin/env bash\nprintf '{stderr}\\n' >&2\nprintf '{stdout}\\n'\nexit 1\n"
+            ),
+        )
+        .unwrap();
+        let chmod = std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&cargo)
+            .status()
+            .unwrap();
+        assert!(chmod.success());
+        let output = dir.path().join("output");
+        let summary = dir.path().join("summary");
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let run = std::process::Command::new("bash")
+            .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", &script])
+            .env("PATH", path)
+            .env("RUNNER_TEMP", dir.path())
+            .env("GITHUB_OUTPUT", &output)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{run:?}");
+        let written = std::fs::read_to_string(&output).unwrap();
+        assert!(written.contains("status=1"), "{written}");
+        assert_eq!(written.contains("found=true"), found, "{written}");
+        assert_eq!(written.contains("RUSTSEC-2099-0001"), found, "{written}");
+        let shown = std::fs::read_to_string(&summary).unwrap();
+        assert!(
+            shown.contains(stderr.split("\\n").next().unwrap()),
+            "{shown}"
+        );
+    }
+}
