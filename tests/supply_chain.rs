@@ -264,9 +264,35 @@ fn dependabot_moves_cargo_lock_and_the_actions_weekly_in_groups() {
             .find(|u| u["package-ecosystem"].as_str() == Some(ecosystem))
             .unwrap_or_else(|| panic!("no {ecosystem} entry"))
     };
-    for ecosystem in ["github-actions", "cargo"] {
+    for ecosystem in ["github-actions", "cargo", "npm"] {
         let u = entry(ecosystem);
-        assert_eq!(u["directory"].as_str(), Some("/"), "{ecosystem}");
+        // A release is proposed once it is a week old.
+        assert_eq!(
+            u["cooldown"]["default-days"].as_u64(),
+            Some(7),
+            "{ecosystem}"
+        );
+        if ecosystem == "npm" {
+            // Both test tools' lock files.
+            let dirs: Vec<&str> = u["directories"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_str().unwrap())
+                .collect();
+            assert_eq!(dirs, ["/tests/contract", "/xtask/actionlint"]);
+            for dir in &dirs {
+                assert!(
+                    workspace_root()
+                        .join(dir.trim_start_matches('/'))
+                        .join("package-lock.json")
+                        .is_file(),
+                    "{dir}"
+                );
+            }
+        } else {
+            assert_eq!(u["directory"].as_str(), Some("/"), "{ecosystem}");
+        }
         assert_eq!(
             u["schedule"]["interval"].as_str(),
             Some("weekly"),
@@ -296,9 +322,13 @@ fn dependabot_moves_cargo_lock_and_the_actions_weekly_in_groups() {
     let generators: Vec<&str> = lock
         .lines()
         .filter_map(|l| l.strip_prefix("name = \"")?.strip_suffix('"'))
-        .filter(|n| n.starts_with("progenitor") || n.starts_with("typify") || *n == "prettyplease")
+        .filter(|n| {
+            n.starts_with("progenitor")
+                || n.starts_with("typify")
+                || ["prettyplease", "openapiv3", "heck"].contains(n)
+        })
         .collect();
-    assert!(generators.len() >= 7, "{generators:?}");
+    assert!(generators.len() >= 9, "{generators:?}");
     for name in generators {
         assert!(
             ignored
