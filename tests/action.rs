@@ -654,14 +654,7 @@ fn a_platform_without_an_archive_falls_back_to_cargo_install() {
         log.display(),
         sync_binary().display()
     );
-    let cargo = tools.path().join("cargo");
-    std::fs::write(&cargo, fake).unwrap();
-    let status = Command::new("chmod")
-        .arg("+x")
-        .arg(&cargo)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    workspace_tests::write_executable(&tools.path().join("cargo"), &fake);
 
     let run = run_action_on(
         &[
@@ -930,12 +923,37 @@ fn fake_gh(code: i32) -> (tempfile::TempDir, PathBuf) {
         "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\" > '{log}'\nif [ -n \"${{GH_TOKEN:-}}\" ]; then echo token >> '{log}'; fi\necho 'Loaded 1 attestation; verification failed: certificate identity' >&2\nexit {code}\n",
         log = log.display()
     );
-    let gh = tools.path().join("gh");
-    std::fs::write(&gh, script).unwrap();
-    let status = Command::new("chmod").arg("+x").arg(&gh).status().unwrap();
-    assert!(status.success());
+    workspace_tests::write_executable(&tools.path().join("gh"), &script);
     (tools, log)
 }
+
+/// Runs the action against a good release with a stand-in `gh` that exits `gh_code`,
+/// for `svc-a` on the embedded mock, with `extra` inputs; returns the run and what
+/// `gh` was called with (`None`: it never ran).
+async fn run_with_gh(
+    extra: Vec<(&'static str, String)>,
+    gh_code: i32,
+) -> (ActionRun, Option<String>) {
+    let release = release_server(good_checksum()).await;
+    let (tools, log) = fake_gh(gh_code);
+    let mut inputs = vec![
+        ("account-id", ACCOUNT.into()),
+        ("servers", "svc-a".into()),
+        ("mock", "true".into()),
+    ];
+    inputs.extend(extra);
+    let run = run_action_async_on(
+        inputs,
+        released_files(),
+        release.base.clone(),
+        vec![tools.path().to_path_buf()],
+    )
+    .await;
+    (run, std::fs::read_to_string(&log).ok())
+}
+
+/// A token for `gh` only.
+const GH_TOKEN: &str = "ghs_workflow_token_for_attestations";
 
 /// A commit pinned by SHA whose manifest says another version than the program the
 /// release holds: the step downloads that version's archive, and refuses the program
@@ -1041,21 +1059,8 @@ fn a_version_that_cannot_be_known_or_a_bad_choice_stops_before_any_download() {
 async fn the_build_provenance_is_verified_with_gh_and_a_failed_check_refuses_the_archive() {
     let (_, _, target) = runner_platform();
     for (code, installed) in [(0, true), (1, false)] {
-        let release = release_server(good_checksum()).await;
-        let (tools, log) = fake_gh(code);
-        let run = run_action_async_on(
-            vec![
-                ("account-id", ACCOUNT.into()),
-                ("servers", "svc-a".into()),
-                ("mock", "true".into()),
-                ("github-token", "ghs_workflow_token_for_attestations".into()),
-            ],
-            released_files(),
-            release.base.clone(),
-            vec![tools.path().to_path_buf()],
-        )
-        .await;
-        let args = std::fs::read_to_string(&log).expect("gh ran");
+        let (run, gh) = run_with_gh(vec![("github-token", GH_TOKEN.into())], code).await;
+        let args = gh.expect("gh ran");
         let args: Vec<&str> = args.lines().collect();
         assert_eq!(args[..2], ["attestation", "verify"], "{args:?}");
         assert!(
@@ -1110,20 +1115,7 @@ async fn the_build_provenance_is_verified_with_gh_and_a_failed_check_refuses_the
 /// token); `false` never runs `gh`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_attestation_true_requires_the_check_and_false_skips_it() {
-    let release = release_server(good_checksum()).await;
-    let (tools, log) = fake_gh(0);
-    let run = run_action_async_on(
-        vec![
-            ("account-id", ACCOUNT.into()),
-            ("servers", "svc-a".into()),
-            ("mock", "true".into()),
-            ("verify-attestation", "true".into()),
-        ],
-        released_files(),
-        release.base.clone(),
-        vec![tools.path().to_path_buf()],
-    )
-    .await;
+    let (run, gh) = run_with_gh(vec![("verify-attestation", "true".into())], 0).await;
     assert_eq!(run.exit("install"), Some(1), "{run:#?}");
     assert!(
         run.stdout.contains("gh or a github-token is missing"),
@@ -1131,25 +1123,18 @@ async fn verify_attestation_true_requires_the_check_and_false_skips_it() {
         run.stdout
     );
     assert!(!run.bin_dir.join("cf-mcp-sync").exists());
-    assert!(!log.exists(), "gh did not run without a token");
+    assert_eq!(gh, None, "gh did not run without a token");
 
-    let release = release_server(good_checksum()).await;
-    let (tools, log) = fake_gh(1);
-    let run = run_action_async_on(
+    let (run, gh) = run_with_gh(
         vec![
-            ("account-id", ACCOUNT.into()),
-            ("servers", "svc-a".into()),
-            ("mock", "true".into()),
             ("verify-attestation", "false".into()),
-            ("github-token", "ghs_workflow_token_for_attestations".into()),
+            ("github-token", GH_TOKEN.into()),
         ],
-        released_files(),
-        release.base.clone(),
-        vec![tools.path().to_path_buf()],
+        1,
     )
     .await;
     assert_eq!(run.exit("sync"), Some(0), "{run:#?}");
-    assert!(!log.exists(), "gh never ran");
+    assert_eq!(gh, None, "gh never ran");
 }
 
 /// `latest` is verified against any release tag of the release workflow, by a pattern
@@ -1157,23 +1142,16 @@ async fn verify_attestation_true_requires_the_check_and_false_skips_it() {
 /// file whose name only starts with `release.yml`, does not match.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latest_is_verified_against_release_tags_only() {
-    let release = release_server(good_checksum()).await;
-    let (tools, log) = fake_gh(0);
-    let run = run_action_async_on(
+    let (run, gh) = run_with_gh(
         vec![
-            ("account-id", ACCOUNT.into()),
-            ("servers", "svc-a".into()),
-            ("mock", "true".into()),
             ("version", "latest".into()),
-            ("github-token", "ghs_workflow_token_for_attestations".into()),
+            ("github-token", GH_TOKEN.into()),
         ],
-        released_files(),
-        release.base.clone(),
-        vec![tools.path().to_path_buf()],
+        0,
     )
     .await;
     assert_eq!(run.exit("install"), Some(0), "{run:#?}");
-    let args = std::fs::read_to_string(&log).expect("gh ran");
+    let args = gh.expect("gh ran");
     let args: Vec<&str> = args.lines().collect();
     let at = args
         .iter()
@@ -1202,13 +1180,7 @@ async fn the_github_token_reaches_gh_only_not_the_downloaded_program() {
     );
     let stage = dir.path().join("stage");
     std::fs::create_dir_all(&stage).unwrap();
-    std::fs::write(stage.join("cf-mcp-sync"), program).unwrap();
-    let status = Command::new("chmod")
-        .arg("+x")
-        .arg(stage.join("cf-mcp-sync"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    workspace_tests::write_executable(&stage.join("cf-mcp-sync"), &program);
     let archive = tar_gz(&stage, &["cf-mcp-sync"]);
     let checksum = sha256_line(&archive, &format!("cf-mcp-sync-{target}.tar.gz"));
     let ok = |body: &[u8]| response("200 OK", &[], body);
@@ -1223,7 +1195,7 @@ async fn the_github_token_reaches_gh_only_not_the_downloaded_program() {
             ("account-id", ACCOUNT.into()),
             ("servers", "svc-a".into()),
             ("mock", "true".into()),
-            ("github-token", "ghs_workflow_token_for_attestations".into()),
+            ("github-token", GH_TOKEN.into()),
         ],
         released_files(),
         release.base.clone(),

@@ -505,20 +505,12 @@ fn the_audit_step_tells_a_finding_from_a_failure_to_check() {
         let dir = tempfile::tempdir().unwrap();
         let bin = dir.path().join("bin");
         std::fs::create_dir_all(&bin).unwrap();
-        let cargo = bin.join("cargo");
-        std::fs::write(
-            &cargo,
-            format!(
+        workspace_tests::write_executable(
+            &bin.join("cargo"),
+            &format!(
                 "#!/usr/bin/env bash\nprintf '{stderr}\\n' >&2\nprintf '{stdout}\\n'\nexit 1\n"
             ),
-        )
-        .unwrap();
-        let chmod = std::process::Command::new("chmod")
-            .arg("+x")
-            .arg(&cargo)
-            .status()
-            .unwrap();
-        assert!(chmod.success());
+        );
         let output = dir.path().join("output");
         let summary = dir.path().join("summary");
         let path = format!(

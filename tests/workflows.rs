@@ -424,6 +424,13 @@ fn the_spec_drift_job_runs_xtask_and_proposes_one_pull_request_per_fragment() {
     assert!(fail["run"].as_str().unwrap().contains("exit 1"));
 }
 
+/// Fails naming the first of `needed` that `text` (the scripts of `what`) lacks.
+fn assert_has(text: &str, needed: &[&str], what: &str) {
+    for n in needed {
+        assert!(text.contains(n), "{n} not in the {what}:\n{text}");
+    }
+}
+
 /// The release targets, in release.yml's matrix and everywhere that names them.
 const TARGETS: [&str; 5] = [
     "x86_64-unknown-linux-musl",
@@ -492,47 +499,48 @@ fn the_release_workflow_builds_every_target_checksums_each_archive_and_publishes
         );
     }
     let build = job_scripts(&release, "build");
-    for needed in [
-        // Auditable: the dependency list is in the binary, and that is checked.
-        "cargo auditable build --release --locked -p cf-mcp-sync --target \"$TARGET\"",
-        "grep -q -a -F '.dep-v0' \"$bin\"",
-        "musl-tools",
-        // musl builds are checked to be static.
-        "statically linked",
-        // The archive names action.yml and binstall download, each with its checksum.
-        "archive=\"cf-mcp-sync-$TARGET.tar.gz\"",
-        // Members by name (no `./` entry), owned by root.
-        "-czf \"dist/$archive\" cf-mcp-sync README.md LICENSE-MIT LICENSE-APACHE",
-        "owner=(--owner=0 --group=0 --numeric-owner)",
-        "owner=(--uid 0 --gid 0)",
-        "archive=\"cf-mcp-sync-$TARGET.zip\"",
-        "sha256sum \"$archive\" > \"$archive.sha256\"",
-        "shasum -a 256 \"$archive\" > \"$archive.sha256\"",
-    ] {
-        assert!(build.contains(needed), "{needed} not in the build job");
-    }
+    assert_has(
+        &build,
+        &[
+            // Auditable: the dependency list is in the binary, and that is checked.
+            "cargo auditable build --release --locked -p cf-mcp-sync --target \"$TARGET\"",
+            "grep -q -a -F '.dep-v0' \"$bin\"",
+            "musl-tools",
+            // musl builds are checked to be static.
+            "statically linked",
+            // The archive names action.yml and binstall download, each with its checksum.
+            "archive=\"cf-mcp-sync-$TARGET.tar.gz\"",
+            // Members by name (no `./` entry), owned by root.
+            "-czf \"dist/$archive\" cf-mcp-sync README.md LICENSE-MIT LICENSE-APACHE",
+            "owner=(--owner=0 --group=0 --numeric-owner)",
+            "owner=(--uid 0 --gid 0)",
+            "archive=\"cf-mcp-sync-$TARGET.zip\"",
+            "sha256sum \"$archive\" > \"$archive.sha256\"",
+            "shasum -a 256 \"$archive\" > \"$archive.sha256\"",
+        ],
+        "build job",
+    );
 
     // The release job, once every file is attested, collects every archive, the SBOM
     // and their checksums, writes SHA256SUMS, checks it, and attaches them all to the
     // release of the tag.
     assert_eq!(release["jobs"]["release"]["needs"].as_str(), Some("attest"));
     let publish_release = job_scripts(&release, "release");
-    for needed in [
-        "cat ./*.sha256 > SHA256SUMS",
-        "sha256sum --check --strict SHA256SUMS",
-        &format!("-eq {}", TARGETS.len() + 1),
-        "gh release create \"$TAG\" dist/*",
-        // A pre-release, or a backport older than Latest, never becomes Latest.
-        "*-*) flags=(--prerelease --latest=false) ;;",
-        "flags=(--latest=false)",
-        "\"${flags[@]}\"",
-        "--verify-tag",
-    ] {
-        assert!(
-            publish_release.contains(needed),
-            "{needed} not in the release job"
-        );
-    }
+    assert_has(
+        &publish_release,
+        &[
+            "cat ./*.sha256 > SHA256SUMS",
+            "sha256sum --check --strict SHA256SUMS",
+            &format!("-eq {}", TARGETS.len() + 1),
+            "gh release create \"$TAG\" dist/*",
+            // A pre-release, or a backport older than Latest, never becomes Latest.
+            "*-*) flags=(--prerelease --latest=false) ;;",
+            "flags=(--latest=false)",
+            "\"${flags[@]}\"",
+            "--verify-tag",
+        ],
+        "release job",
+    );
 
     // crates.io after the release, one crate per step, in dependency order, each
     // step alone holding the registry token, which trusted publishing issued for
@@ -597,17 +605,16 @@ fn a_release_needs_a_green_commit_and_carries_provenance_an_sbom_and_the_major_t
     let (_, release) = workflow("release.yml");
     let jobs = &release["jobs"];
     let gate = job_scripts(&release, "version");
-    for needed in [
-        "gh api \"repos/$REPO/compare/main...$SHA\" --jq .status",
-        "identical | behind) ;;",
-        "actions/workflows/ci.yml/runs?head_sha=$SHA&branch=main&event=push&status=success",
-        "if [ \"$green\" -lt 1 ]; then",
-    ] {
-        assert!(
-            gate.contains(needed),
-            "{needed} not in the CI gate:\n{gate}"
-        );
-    }
+    assert_has(
+        &gate,
+        &[
+            "gh api \"repos/$REPO/compare/main...$SHA\" --jq .status",
+            "identical | behind) ;;",
+            "actions/workflows/ci.yml/runs?head_sha=$SHA&branch=main&event=push&status=success",
+            "if [ \"$green\" -lt 1 ]; then",
+        ],
+        "CI gate",
+    );
     // Everything else waits for the gate.
     assert_eq!(jobs["build"]["needs"].as_str(), Some("version"));
     assert_eq!(jobs["sbom"]["needs"].as_str(), Some("version"));
@@ -615,14 +622,16 @@ fn a_release_needs_a_green_commit_and_carries_provenance_an_sbom_and_the_major_t
     // The SBOM: CycloneDX JSON of the command's graph, checked to be one, with its
     // checksum, uploaded beside the archives.
     let sbom = job_scripts(&release, "sbom");
-    for needed in [
-        "cargo cyclonedx --manifest-path crates/cli/Cargo.toml --format json",
-        "--target all",
-        "jq -e '.bomFormat == \"CycloneDX\"",
-        "sha256sum cf-mcp-sync.cdx.json > cf-mcp-sync.cdx.json.sha256",
-    ] {
-        assert!(sbom.contains(needed), "{needed} not in the sbom job");
-    }
+    assert_has(
+        &sbom,
+        &[
+            "cargo cyclonedx --manifest-path crates/cli/Cargo.toml --format json",
+            "--target all",
+            "jq -e '.bomFormat == \"CycloneDX\"",
+            "sha256sum cf-mcp-sync.cdx.json > cf-mcp-sync.cdx.json.sha256",
+        ],
+        "sbom job",
+    );
     let tools: Vec<&str> = steps(&release)
         .iter()
         .filter(|s| {
@@ -678,14 +687,16 @@ fn a_release_needs_a_green_commit_and_carries_provenance_an_sbom_and_the_major_t
         Some("major-tag")
     );
     let major = job_scripts(&release, "major-tag");
-    for needed in [
-        "*-*) echo \"$TAG is a pre-release: the major tag stays\"; exit 0 ;;",
-        "major=\"v${version%%.*}\"",
-        "sort -V | tail -n 1)\" != \"$version\"",
-        "git/refs/tags/$major\" -f sha=\"$SHA\" -F force=true",
-    ] {
-        assert!(major.contains(needed), "{needed} not in the major-tag job");
-    }
+    assert_has(
+        &major,
+        &[
+            "*-*) echo \"$TAG is a pre-release: the major tag stays\"; exit 0 ;;",
+            "major=\"v${version%%.*}\"",
+            "sort -V | tail -n 1)\" != \"$version\"",
+            "git/refs/tags/$major\" -f sha=\"$SHA\" -F force=true",
+        ],
+        "major-tag job",
+    );
 }
 
 #[test]

@@ -68,6 +68,15 @@ pub const SYNC_PATH_ITEM: &str =
 pub const SYNC_OP: &str =
     "/paths/~1accounts~1{account_id}~1access~1ai-controls~1mcp~1servers~1{id}~1sync/post";
 
+/// Writes `script` to `path` as an executable file: the stand-in tools (`gh`, `cargo`,
+/// a released program) that tests put on a PATH.
+pub fn write_executable(path: &Path, script: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, script).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
 /// `http://127.0.0.1:<port>` where nothing listens, and nothing can start to: the port is
 /// the local end of a connection this process keeps open until it exits, so a connection
 /// to it is refused and no listener is given it (a port bound and released could be, to
