@@ -152,7 +152,7 @@ fn cell(text: &str) -> String {
 
 /// One character of table-cell text. The rules are xtask's `markdown_text`'s (the CLI
 /// does not depend on the xtask): both are tested against the same hostile strings,
-/// tests/fixtures/hostile-markdown.txt. Control characters become a space; `&`, `<`,
+/// src/testdata/hostile-markdown.txt. Control characters become a space; `&`, `<`,
 /// `>`, `@`, `#` entities (a mention or an issue link needs the character itself);
 /// punctuation that makes markup gets a backslash.
 fn push_markdown_text(out: &mut String, c: char) {
@@ -290,7 +290,7 @@ mod tests {
 
     include!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/fixtures/hostile_markdown.rs"
+        "/src/testdata/hostile_markdown.rs"
     ));
 
     /// The same hostile strings, and the same escaping, as xtask's report.
@@ -299,7 +299,7 @@ mod tests {
         check_hostile_markdown(
             include_str!(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/../../tests/fixtures/hostile-markdown.txt"
+                "/src/testdata/hostile-markdown.txt"
             )),
             cell,
         );
