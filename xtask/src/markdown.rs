@@ -56,7 +56,7 @@ fn code_span(text: &str) -> String {
 
 /// `text` as plain table-cell text: one line, no HTML, no cell breaks, no emphasis, no
 /// link, image or mention. The command's summary cells (crates/cli/src/ci_output.rs)
-/// follow the same rules; both are tested against crates/cli/src/testdata/hostile-markdown.txt.
+/// follow the same rules; both are tested against crates/cli/testdata/hostile-markdown.txt.
 pub fn markdown_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -146,7 +146,7 @@ mod tests {
 
     include!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../crates/cli/src/testdata/hostile_markdown.rs"
+        "/../crates/cli/testdata/hostile_markdown.rs"
     ));
 
     /// The same hostile strings, and the same escaping, as the command's summary cells.
@@ -155,7 +155,7 @@ mod tests {
         check_hostile_markdown(
             include_str!(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/../crates/cli/src/testdata/hostile-markdown.txt"
+                "/../crates/cli/testdata/hostile-markdown.txt"
             )),
             markdown_text,
         );

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-/// After [`run_ci`](crate::rehearse::run_ci) built the scratch copy in the workspace's own target directory:
+/// After the rehearsal's `run_ci` built the scratch copy in the workspace's own target directory:
 /// removes what it built of the workspace's own packages there. Cargo keys a path
 /// package by its place in the workspace, so the copy's builds of them look like the
 /// workspace's own; left in place, the next build here could take a drifted one as

@@ -152,7 +152,7 @@ fn cell(text: &str) -> String {
 
 /// One character of table-cell text. The rules are xtask's `markdown_text`'s (the CLI
 /// does not depend on the xtask): both are tested against the same hostile strings,
-/// src/testdata/hostile-markdown.txt. Control characters become a space; `&`, `<`,
+/// testdata/hostile-markdown.txt. Control characters become a space; `&`, `<`,
 /// `>`, `@`, `#` entities (a mention or an issue link needs the character itself);
 /// punctuation that makes markup gets a backslash.
 fn push_markdown_text(out: &mut String, c: char) {
@@ -290,7 +290,7 @@ mod tests {
 
     include!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/src/testdata/hostile_markdown.rs"
+        "/testdata/hostile_markdown.rs"
     ));
 
     /// The same hostile strings, and the same escaping, as xtask's report.
@@ -299,7 +299,7 @@ mod tests {
         check_hostile_markdown(
             include_str!(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/src/testdata/hostile-markdown.txt"
+                "/testdata/hostile-markdown.txt"
             )),
             cell,
         );
