@@ -622,7 +622,7 @@ async fn a_checksum_mismatch_is_refused_and_nothing_runs() {
         )
         .await;
         assert_eq!(release.requests(), 2);
-        assert_eq!(run.exit("install"), Some(1), "{run:#?}");
+        assert_eq!(run.exit("download"), Some(1), "{run:#?}");
         assert_eq!(run.exit("sync"), None, "the sync never ran");
         assert!(
             run.stdout
@@ -728,8 +728,13 @@ fn inputs_reach_the_scripts_only_through_env() {
         for secret in ["inputs.api-token", "inputs.api-key", "inputs.email"] {
             assert_eq!(env.contains(secret), id == "sync", "{secret} in step {id}");
         }
-        // The workflow's token only reaches the step that checks provenance.
-        assert_eq!(env.contains("inputs.github-token"), id == "install", "{id}");
+        // The workflow's token only reaches the step that checks provenance, which
+        // runs nothing it downloaded.
+        assert_eq!(
+            env.contains("inputs.github-token"),
+            id == "provenance",
+            "{id}"
+        );
     }
     // Every output a step writes is declared (a caller can read only those), and
     // every declared one is written.
@@ -751,6 +756,7 @@ fn inputs_reach_the_scripts_only_through_env() {
             Some(format!("${{{{ steps.{step}.outputs.{output} }}}}").as_str())
         );
     }
+    let text = std::fs::read_to_string(workspace_root().join("action.yml")).unwrap();
     for step in action_steps(&action) {
         let id = step["id"].as_str().unwrap();
         let run = step["run"].as_str().unwrap();
@@ -766,10 +772,12 @@ fn inputs_reach_the_scripts_only_through_env() {
                 .filter(|key| key.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'))
                 .filter(|key| !key.is_empty())
             {
-                if id == "install" && key == "path" {
-                    continue; // the sync step's own input, not the action's output
-                }
-                assert!(declared.contains(&key), "step {id} writes undeclared {key}");
+                // Either the action's output, or a later step's input.
+                let consumed = format!("${{{{ steps.{id}.outputs.{key} }}}}");
+                assert!(
+                    declared.contains(&key) || text.contains(&consumed),
+                    "step {id} writes {key}, which nothing reads"
+                );
             }
         }
     }
@@ -1001,7 +1009,10 @@ async fn a_sha_pin_with_line_ends(eol: &str) {
         !run.bin_dir.join("cf-mcp-sync").exists(),
         "nothing installed"
     );
-    assert!(run.outputs_raw.is_empty(), "{run:#?}");
+    assert!(
+        run.outputs.get("install").is_none_or(|o| o.is_empty()),
+        "{run:#?}"
+    );
     run.assert_no_secret();
 }
 
@@ -1041,7 +1052,7 @@ fn a_version_that_cannot_be_known_or_a_bad_choice_stops_before_any_download() {
         let mut inputs = vec![("account-id", ACCOUNT), ("servers", "svc-a")];
         inputs.extend(given);
         let run = run_action(&inputs, files, &closed);
-        assert_eq!(run.exit("install"), Some(code), "{expected}: {run:#?}");
+        assert_eq!(run.exit("download"), Some(code), "{expected}: {run:#?}");
         assert!(
             run.stdout
                 .lines()
@@ -1093,7 +1104,7 @@ async fn the_build_provenance_is_verified_with_gh_and_a_failed_check_refuses_the
             );
             assert_eq!(run.exit("sync"), Some(0), "{run:#?}");
         } else {
-            assert_eq!(run.exit("install"), Some(1), "{run:#?}");
+            assert_eq!(run.exit("provenance"), Some(1), "{run:#?}");
             assert!(
                 run.stdout.lines().any(|l| l.starts_with("::error")
                     && l.contains("does not verify")
@@ -1116,7 +1127,7 @@ async fn the_build_provenance_is_verified_with_gh_and_a_failed_check_refuses_the
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_attestation_true_requires_the_check_and_false_skips_it() {
     let (run, gh) = run_with_gh(vec![("verify-attestation", "true".into())], 0).await;
-    assert_eq!(run.exit("install"), Some(1), "{run:#?}");
+    assert_eq!(run.exit("provenance"), Some(1), "{run:#?}");
     assert!(
         run.stdout.contains("gh or a github-token is missing"),
         "{}",
@@ -1173,10 +1184,11 @@ async fn the_github_token_reaches_gh_only_not_the_downloaded_program() {
     let (_, _, target) = runner_platform();
     let dir = tempfile::tempdir().unwrap();
     let seen = dir.path().join("environment-seen");
+    // Its own environment, and its parent's (the step's shell), which it can read.
     let program = format!(
-        "#!/usr/bin/env bash\nenv > '{}'\necho 'cf-mcp-sync {}'\n",
-        seen.display(),
-        version()
+        "#!/usr/bin/env bash\nenv > '{seen}'\ntr '\\0' '\\n' < /proc/$PPID/environ >> '{seen}' && echo PARENT_READ >> '{seen}'\necho 'cf-mcp-sync {}'\n",
+        version(),
+        seen = seen.display(),
     );
     let stage = dir.path().join("stage");
     std::fs::create_dir_all(&stage).unwrap();
@@ -1207,6 +1219,7 @@ async fn the_github_token_reaches_gh_only_not_the_downloaded_program() {
     assert!(gh.lines().any(|l| l == "token"), "gh was given the token");
     let environment = std::fs::read_to_string(&seen).expect("the program ran");
     assert!(environment.contains("GITHUB_OUTPUT="), "{environment}");
+    assert!(environment.contains("PARENT_READ"), "{environment}");
     assert!(
         !environment.contains("ghs_workflow_token"),
         "the program saw the token:\n{environment}"
