@@ -16,6 +16,37 @@ pub(crate) const COPIED_TOP_LEVEL: [&str; 3] = ["openapi", "info", "servers"];
 /// of everything they reference, and nothing else, as upstream wrote it (key order,
 /// component names and `$ref`s kept).
 pub fn extract_raw(doc: &Value, operations: &[String]) -> Result<Value> {
+    check_scope(doc, operations)?;
+    let wanted = |op: &Value| {
+        op.get("operationId")
+            .and_then(Value::as_str)
+            .is_some_and(|id| operations.iter().any(|w| w == id))
+    };
+    let paths = wanted_paths(doc, wanted);
+    let (needs_global_security, scheme_names) = security_schemes(doc, &paths);
+
+    // The transitive closure of `$ref`s, from the kept paths and security schemes.
+    let mut closure = Closure::new(doc);
+    closure.walk(&Value::Object(paths.clone()), "#/paths")?;
+    // A requirement is a scheme's name, not a `$ref`: one that names no scheme (upstream
+    // published six such versions on 2023-08-04, every name prefixed, no scheme renamed)
+    // is kept as written, and `diff` reports the auth alternative as changed.
+    for name in &scheme_names {
+        let pointer = format!("#/components/securitySchemes/{}", escape(name));
+        if doc.pointer(&pointer[1..]).is_some() {
+            closure.visit(&pointer, "a security requirement")?;
+        }
+    }
+    Ok(Value::Object(assemble(
+        doc,
+        paths,
+        &closure,
+        needs_global_security,
+    )))
+}
+
+/// Every operation asked for is in the document.
+fn check_scope(doc: &Value, operations: &[String]) -> Result<()> {
     if operations.is_empty() {
         bail!("no operations to extract");
     }
@@ -31,35 +62,41 @@ pub fn extract_raw(doc: &Value, operations: &[String]) -> Result<Value> {
             );
         }
     }
-    let wanted = |op: &Value| {
-        op.get("operationId")
-            .and_then(Value::as_str)
-            .is_some_and(|id| operations.iter().any(|w| w == id))
-    };
+    Ok(())
+}
 
-    // paths: only the wanted methods, with the path item's shared keys.
+/// The path items that hold a wanted operation: only the wanted methods, with the path
+/// item's shared keys.
+fn wanted_paths(doc: &Value, wanted: impl Fn(&Value) -> bool) -> Map<String, Value> {
     let mut paths = Map::new();
-    if let Some(all_paths) = doc.get("paths").and_then(Value::as_object) {
-        for (path, item) in all_paths {
-            let Some(item) = item.as_object() else {
-                continue;
-            };
-            if !METHODS.iter().any(|m| item.get(*m).is_some_and(wanted)) {
-                continue;
-            }
-            let mut kept = Map::new();
-            for (key, value) in item {
-                let is_method = METHODS.contains(&key.as_str());
-                if !is_method || wanted(value) {
-                    kept.insert(key.clone(), value.clone());
-                }
-            }
-            paths.insert(path.clone(), Value::Object(kept));
+    for (path, item) in doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let Some(item) = item.as_object() else {
+            continue;
+        };
+        if !METHODS.iter().any(|m| item.get(*m).is_some_and(&wanted)) {
+            continue;
         }
+        let mut kept = Map::new();
+        for (key, value) in item {
+            let is_method = METHODS.contains(&key.as_str());
+            if !is_method || wanted(value) {
+                kept.insert(key.clone(), value.clone());
+            }
+        }
+        paths.insert(path.clone(), Value::Object(kept));
     }
+    paths
+}
 
-    // Security: each kept operation's requirement, or the document's when it has none.
-    let global_security = doc.get("security").cloned();
+/// The security schemes the kept operations name (each operation's requirement, or the
+/// document's when it has none), and whether the document's requirement is needed.
+fn security_schemes(doc: &Value, paths: &Map<String, Value>) -> (bool, Vec<String>) {
+    let global_security = doc.get("security");
     let mut needs_global_security = false;
     let mut scheme_names: Vec<String> = Vec::new();
     for item in paths.values() {
@@ -69,7 +106,7 @@ pub fn extract_raw(doc: &Value, operations: &[String]) -> Result<Value> {
                 Some(s) => s,
                 None => {
                     needs_global_security = true;
-                    match &global_security {
+                    match global_security {
                         Some(s) => s,
                         None => continue,
                     }
@@ -89,20 +126,17 @@ pub fn extract_raw(doc: &Value, operations: &[String]) -> Result<Value> {
             }
         }
     }
+    (needs_global_security, scheme_names)
+}
 
-    // The transitive closure of `$ref`s, from the kept paths and security schemes.
-    let mut closure = Closure::new(doc);
-    closure.walk(&Value::Object(paths.clone()), "#/paths")?;
-    // A requirement is a scheme's name, not a `$ref`: one that names no scheme (upstream
-    // published six such versions on 2023-08-04, every name prefixed, no scheme renamed)
-    // is kept as written, and `diff` reports the auth alternative as changed.
-    for name in &scheme_names {
-        let pointer = format!("#/components/securitySchemes/{}", escape(name));
-        if doc.pointer(&pointer[1..]).is_some() {
-            closure.visit(&pointer, "a security requirement")?;
-        }
-    }
-
+/// The fragment: the document's top level in its own order, with the kept paths, the
+/// tags they use and the components the closure reached.
+fn assemble(
+    doc: &Value,
+    mut paths: Map<String, Value>,
+    closure: &Closure<'_>,
+    needs_global_security: bool,
+) -> Map<String, Value> {
     // Before the loop: `paths` is moved out when its key comes, which upstream may put
     // before or after `tags`.
     let used = used_tags(&paths);
@@ -143,7 +177,7 @@ pub fn extract_raw(doc: &Value, operations: &[String]) -> Result<Value> {
             _ => {}
         }
     }
-    Ok(Value::Object(out))
+    out
 }
 
 pub(crate) fn used_tags(paths: &Map<String, Value>) -> HashSet<String> {

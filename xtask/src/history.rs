@@ -59,19 +59,8 @@ pub fn run(options: &Options) -> Result<Vec<Operation>> {
         .iter()
         .map(|t| parse_target(t))
         .collect::<Result<_>>()?;
-    let mut ops: Vec<Operation> = options
-        .operations
-        .iter()
-        .map(|t| Operation {
-            target: t.clone(),
-            ..Operation::default()
-        })
-        .collect();
-    let mut last_raw: Vec<Option<String>> = vec![None; ops.len()];
-    let mut last_canonical: Vec<Option<String>> = vec![None; ops.len()];
+    let mut walk = Walk::new(options);
     let mut cat = Cat::start(&options.git_dir)?;
-    let mut cache: std::collections::HashMap<String, std::result::Result<String, Failure>> =
-        std::collections::HashMap::new();
     for (n, (commit, date, blob)) in commits.iter().enumerate() {
         if n % 100 == 0 {
             eprintln!("  {n}/{} ({date})", commits.len());
@@ -81,73 +70,12 @@ pub fn run(options: &Options) -> Result<Vec<Operation>> {
             continue;
         };
         for (i, (method, path)) in targets.iter().enumerate() {
-            let Some(id) = find(&doc, method, path) else {
-                continue;
-            };
-            ops[i].seen += 1;
-            let raw = match extract::extract_raw(&doc, &[id.to_string()]) {
-                Ok(raw) => raw,
-                Err(e) => {
-                    record_extract_failure(&mut ops[i], commit, date, id, &e);
-                    continue;
-                }
-            };
-            let raw_text = extract::to_committed_text(&raw)?;
-            if last_raw[i].as_deref() == Some(raw_text.as_str()) {
-                continue;
+            if let Some(id) = find(&doc, method, path) {
+                walk.visit(i, commit, date, id, &doc)?;
             }
-            last_raw[i] = Some(raw_text);
-            let canonical = match extract::canonical(raw) {
-                Ok(c) => c,
-                Err(e) => {
-                    record_extract_failure(&mut ops[i], commit, date, id, &e);
-                    continue;
-                }
-            };
-            let text = extract::to_committed_text(&canonical)?;
-            if last_canonical[i].as_deref() == Some(text.as_str()) {
-                ops[i].byte_only += 1;
-                continue;
-            }
-            last_canonical[i] = Some(text.clone());
-            let dir = options.work_dir.join(slug(&ops[i].target));
-            std::fs::create_dir_all(&dir)?;
-            let file = dir.join(format!(
-                "{:03}-{}.json",
-                ops[i].versions.len(),
-                &commit[..8]
-            ));
-            std::fs::write(&file, &text)?;
-            let fragment = Fragment {
-                rel_path: "openapi/replay.json".to_string(),
-                sha256: spec::sha256_hex(text.as_bytes()),
-                doc: canonical,
-            };
-            // Upstream flips back and forth (an envelope in `allOf`, then `anyOf`, then
-            // `allOf` again): a fragment seen before is not generated twice.
-            let generated = match cache.get(&fragment.sha256) {
-                Some(done) => done.clone(),
-                None => {
-                    let done = bounded::render(
-                        &options.exe,
-                        &fragment,
-                        &options.work_dir.join("scratch"),
-                        Bound::default(),
-                    )?;
-                    cache.insert(fragment.sha256.clone(), done.clone());
-                    done
-                }
-            };
-            ops[i].versions.push(Version {
-                commit: commit.clone(),
-                date: date.clone(),
-                operation_id: id.to_string(),
-                file,
-                generated,
-                compiled: None,
-            });
         }
     }
+    let mut ops = walk.ops;
     if options.compile {
         compile_all(options, &mut ops)?;
     }
@@ -155,6 +83,108 @@ pub fn run(options: &Options) -> Result<Vec<Operation>> {
         op.pairs = pairs(op)?;
     }
     Ok(ops)
+}
+
+/// What the walk through upstream's history keeps per operation: the versions found,
+/// the last raw and canonical text (a repeat is no new version), and the generated
+/// code of every fragment seen (upstream flips back and forth).
+struct Walk<'a> {
+    options: &'a Options,
+    ops: Vec<Operation>,
+    last_raw: Vec<Option<String>>,
+    last_canonical: Vec<Option<String>>,
+    cache: std::collections::HashMap<String, std::result::Result<String, Failure>>,
+}
+
+impl<'a> Walk<'a> {
+    fn new(options: &'a Options) -> Self {
+        let ops: Vec<Operation> = options
+            .operations
+            .iter()
+            .map(|t| Operation {
+                target: t.clone(),
+                ..Operation::default()
+            })
+            .collect();
+        let n = ops.len();
+        Walk {
+            options,
+            ops,
+            last_raw: vec![None; n],
+            last_canonical: vec![None; n],
+            cache: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Operation `i` as `doc` (upstream at `commit`) has it: extracted, and when its
+    /// canonical form is new, written and generated as a new version.
+    fn visit(&mut self, i: usize, commit: &str, date: &str, id: &str, doc: &Value) -> Result<()> {
+        self.ops[i].seen += 1;
+        let raw = match extract::extract_raw(doc, &[id.to_string()]) {
+            Ok(raw) => raw,
+            Err(e) => {
+                record_extract_failure(&mut self.ops[i], commit, date, id, &e);
+                return Ok(());
+            }
+        };
+        let raw_text = extract::to_committed_text(&raw)?;
+        if self.last_raw[i].as_deref() == Some(raw_text.as_str()) {
+            return Ok(());
+        }
+        self.last_raw[i] = Some(raw_text);
+        let canonical = match extract::canonical(raw) {
+            Ok(c) => c,
+            Err(e) => {
+                record_extract_failure(&mut self.ops[i], commit, date, id, &e);
+                return Ok(());
+            }
+        };
+        let text = extract::to_committed_text(&canonical)?;
+        if self.last_canonical[i].as_deref() == Some(text.as_str()) {
+            self.ops[i].byte_only += 1;
+            return Ok(());
+        }
+        self.last_canonical[i] = Some(text.clone());
+        let dir = self.options.work_dir.join(slug(&self.ops[i].target));
+        std::fs::create_dir_all(&dir)?;
+        let file = dir.join(format!(
+            "{:03}-{}.json",
+            self.ops[i].versions.len(),
+            commit.get(..8).unwrap_or(commit)
+        ));
+        std::fs::write(&file, &text)?;
+        let fragment = Fragment {
+            rel_path: "openapi/replay.json".to_string(),
+            sha256: spec::sha256_hex(text.as_bytes()),
+            doc: canonical,
+        };
+        let generated = self.generated(&fragment)?;
+        self.ops[i].versions.push(Version {
+            commit: commit.to_string(),
+            date: date.to_string(),
+            operation_id: id.to_string(),
+            file,
+            generated,
+            compiled: None,
+        });
+        Ok(())
+    }
+
+    /// The fragment's generated code, rendered once however often upstream returns to
+    /// it (an envelope in `allOf`, then `anyOf`, then `allOf` again).
+    fn generated(&mut self, fragment: &Fragment) -> Result<std::result::Result<String, Failure>> {
+        if let Some(done) = self.cache.get(&fragment.sha256) {
+            return Ok(done.clone());
+        }
+        let done = bounded::render(
+            &self.options.exe,
+            fragment,
+            &self.options.work_dir.join("scratch"),
+            Bound::default(),
+        )?;
+        self.cache.insert(fragment.sha256.clone(), done.clone());
+        Ok(done)
+    }
 }
 
 fn record_extract_failure(
