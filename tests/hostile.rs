@@ -1352,20 +1352,23 @@ async fn a_placeholder_token_changes_nothing_the_server_sent() {
     }
 }
 
-/// A real-length credential echoed by the server goes from its strings only: a status
-/// of `ready`, a boolean, the numbers and the keys are read and printed as sent, and
-/// the echo (in the result's error, its unknown fields, the messages, escaped or
-/// upper-cased) is `[redacted]` in the record, which stays one valid JSON line.
+/// A real-length credential echoed by the server goes from its strings, keys included:
+/// a status of `ready`, a boolean, the numbers and the other keys are read and printed
+/// as sent, and the echo (in the result's error, its unknown fields and keys, the
+/// messages and their unknown fields' keys, escaped or upper-cased) is `[redacted]` in
+/// the record, which stays one valid JSON line. (Found by attack: a credential as a key
+/// was printed whole.)
 #[tokio::test(flavor = "multi_thread")]
-async fn a_real_length_credential_goes_from_strings_only() {
+async fn a_real_length_credential_goes_from_strings_and_keys() {
     let escaped = format!("\\u0074{}", &secrets::TOKEN[1..]);
     let upper = secrets::TOKEN.to_uppercase();
     let result = format!(
-        r#"{{"status":"error","error":"bad {escaped}","error_details":{{"status_code":401,"cause":"{upper}"}},"extra":["{}",7]}}"#,
+        r#"{{"status":"error","error":"bad {escaped}","error_details":{{"status_code":401,"cause":"{upper}"}},"extra":["{}",7],"{}":1}}"#,
+        secrets::TOKEN,
         secrets::TOKEN
     );
     let body = format!(
-        r#"{{"success":true,"errors":[],"messages":[{{"code":1,"message":"for {}","x":"{escaped}"}}],"result":{result}}}"#,
+        r#"{{"success":true,"errors":[],"messages":[{{"code":1,"message":"for {}","x":"{escaped}","{upper}":"y"}}],"result":{result}}}"#,
         secrets::TOKEN
     );
     let server = FaultServer::start(vec![Step::Raw(json("200 OK", &body))]).await;
@@ -1377,7 +1380,7 @@ async fn a_real_length_credential_goes_from_strings_only() {
     let record = run.record();
     assert_eq!(
         record["report"]["result"],
-        serde_json::json!({"status":"error","error":"bad [redacted]","error_details":{"status_code":401,"cause":"[redacted]"},"extra":["[redacted]",7]})
+        serde_json::json!({"status":"error","error":"bad [redacted]","error_details":{"status_code":401,"cause":"[redacted]"},"extra":["[redacted]",7],"[redacted]":1})
     );
     assert!(
         run.stdout.contains(r#""status_code":401,"#),
@@ -1386,6 +1389,7 @@ async fn a_real_length_credential_goes_from_strings_only() {
     );
     assert_eq!(record["report"]["messages"][0]["message"], "for [redacted]");
     assert_eq!(record["report"]["messages"][0]["x"], "[redacted]");
+    assert_eq!(record["report"]["messages"][0]["[redacted]"], "y");
     assert_eq!(record["report"]["failure"]["message"], "bad [redacted]");
 }
 

@@ -80,7 +80,7 @@ impl Scrubber {
             if let Some(source) = &mut item.source {
                 self.value(source);
             }
-            item.extra.values_mut().for_each(|v| self.value(v));
+            self.map(&mut item.extra);
             self.items(&mut item.error_chain);
         }
     }
@@ -91,10 +91,10 @@ impl Scrubber {
         }
     }
 
-    /// `raw` with the secrets out of its string values, or `None` when no string holds
-    /// one. Only those string literals are rewritten; every other byte (keys as they
-    /// were spelled, numbers in the form sent, spacing) is copied as it is, and nothing
-    /// is parsed into a tree, so depth and size cost nothing.
+    /// `raw` with the secrets out of its strings (values and keys), or `None` when no
+    /// string holds one. Only those string literals are rewritten; every other byte
+    /// (other keys as they were spelled, numbers in the form sent, spacing) is copied
+    /// as it is, and nothing is parsed into a tree, so depth and size cost nothing.
     pub(crate) fn raw(&self, raw: &RawValue) -> Option<Box<RawValue>> {
         let text = raw.get();
         // Without an escape, every string reads as it is written: one search decides.
@@ -107,10 +107,7 @@ impl Scrubber {
         while let Some(start) = text.get(at..).and_then(|t| t.find('"')).map(|o| at + o) {
             let end = string_end(text, start)?;
             at = end;
-            let after = text.get(end..).unwrap_or_default().trim_start();
-            if after.starts_with(':') {
-                continue; // a key
-            }
+            // Keys too: a key can hold a credential as well as a value can.
             let literal = text.get(start..end)?;
             let value: String = serde_json::from_str(literal).ok()?;
             if let Some(clean) = self.text(&value) {
@@ -147,18 +144,17 @@ mod tests {
     const TOKEN: &str = "tok-SECRET-0123456789";
 
     #[test]
-    fn a_result_loses_secrets_in_its_strings_only_and_keeps_its_numbers() {
+    fn a_result_loses_secrets_in_its_strings_and_keys_and_keeps_its_numbers() {
         let s = Scrubber::new([TOKEN]);
         let text = format!(
             r#"{{"status":"error","n":502,"f":-32603.0,"{TOKEN}":["\u0074ok-secret-0123456789",true,null,{{"k":"x {TOKEN}"}}]}}"#
         );
         let raw = RawValue::from_string(text).unwrap();
         let clean = s.raw(&raw).expect("rewritten");
+        // Found by attack: a credential as a key was printed whole.
         assert_eq!(
             clean.get(),
-            format!(
-                r#"{{"status":"error","n":502,"f":-32603.0,"{TOKEN}":["[redacted]",true,null,{{"k":"x [redacted]"}}]}}"#
-            )
+            r#"{"status":"error","n":502,"f":-32603.0,"[redacted]":["[redacted]",true,null,{"k":"x [redacted]"}]}"#
         );
         // Found by attack: keys were re-encoded (`\u0041` became `A`) and spacing lost
         // when a result was rewritten. Both stay as sent, at any depth.

@@ -239,13 +239,42 @@ impl Scrubber {
         }
     }
 
-    /// Replaces secrets in the string values of `v` (never its keys), in place.
+    /// Replaces secrets in the strings of `v`, its object keys included, in place.
     pub(crate) fn value(&self, v: &mut serde_json::Value) {
         match v {
             serde_json::Value::String(s) => self.string(s),
             serde_json::Value::Array(items) => items.iter_mut().for_each(|i| self.value(i)),
-            serde_json::Value::Object(map) => map.values_mut().for_each(|i| self.value(i)),
+            serde_json::Value::Object(map) => self.map(map),
             _ => {}
+        }
+    }
+
+    /// Replaces secrets in the keys and values of `map`, in place. A key that held a
+    /// secret is written with it redacted; two such keys that would then be one are
+    /// told apart (`[redacted] 2`), so that no value is lost.
+    pub(crate) fn map(&self, map: &mut serde_json::Map<String, serde_json::Value>) {
+        map.values_mut().for_each(|v| self.value(v));
+        if !map.keys().any(|k| self.text(k).is_some()) {
+            return;
+        }
+        // The keys that stay first, so that a redacted one cannot take their place.
+        let mut redacted = Vec::new();
+        for (key, value) in std::mem::take(map) {
+            match self.text(&key) {
+                Some(clean) => redacted.push((clean, value)),
+                None => {
+                    map.insert(key, value);
+                }
+            }
+        }
+        for (clean, value) in redacted {
+            let mut unique = clean.clone();
+            let mut n = 1;
+            while map.contains_key(&unique) {
+                n += 1;
+                unique = format!("{clean} {n}");
+            }
+            map.insert(unique, value);
         }
     }
 
@@ -408,13 +437,24 @@ mod tests {
     }
 
     #[test]
-    fn values_lose_secrets_in_strings_only() {
+    fn values_lose_secrets_in_strings_and_keys_and_keep_everything_else() {
         let s = Scrubber::new([TOKEN]);
-        let mut v = serde_json::json!({TOKEN: [TOKEN, 1, true, {"k": format!("x{TOKEN}")}]});
+        let lower = TOKEN.to_lowercase();
+        let mut v = serde_json::json!({
+            TOKEN: [TOKEN, 1, true, {"k": format!("x{TOKEN}")}],
+            lower: 2,
+            "[redacted]": 3,
+        });
         s.value(&mut v);
+        // Found by attack: a credential as a key was printed whole. No value is lost
+        // when two keys become one.
         assert_eq!(
             v,
-            serde_json::json!({TOKEN: ["[redacted]", 1, true, {"k": "x[redacted]"}]})
+            serde_json::json!({
+                "[redacted]": 3,
+                "[redacted] 2": ["[redacted]", 1, true, {"k": "x[redacted]"}],
+                "[redacted] 3": 2,
+            })
         );
     }
 }
