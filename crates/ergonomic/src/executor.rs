@@ -198,9 +198,10 @@ impl Executor {
         // A 429 whose hold (advice or spent window) outlasts the call: no retry could
         // start in time, so the call fails now as rate limited, not after a backoff as
         // a pacing timeout.
-        if matches!(err, Error::RateLimited(_))
-            && self.pacer.holding_until().is_some_and(|t| t > deadline)
+        if let (Error::RateLimited(_), Some(until)) = (&err, self.pacer.holding_until())
+            && until > deadline
         {
+            let err = held_past_deadline(err, until, deadline);
             tracing::debug!(attempt, error = %err, reason = "the rate limit holds past the deadline", "giving up");
             return Err(err);
         }
@@ -290,6 +291,27 @@ impl Executor {
         e.retryable = !deadline_reached;
         e
     }
+}
+
+/// A 429 given up because the rate limit holds past the call's deadline says so, and
+/// its `retry_after` is the longer of the server's advice and that hold (found by
+/// attack: a 1 s `Retry-After` beside a `Ratelimit` window of an hour said "retry after
+/// 1s", and a window alone said nothing).
+fn held_past_deadline(mut err: Error, until: Instant, deadline: Instant) -> Error {
+    let now = Instant::now();
+    let hold = until.saturating_duration_since(now);
+    if let Some(d) = err.details_mut() {
+        if d.retry_after.is_none_or(|advised| advised < hold) {
+            d.retry_after = Some(hold);
+        }
+        if d.problem.is_none() {
+            d.problem = Some(format!(
+                "the rate limit holds requests past the call's deadline ({} left)",
+                human_duration(deadline.saturating_duration_since(now))
+            ));
+        }
+    }
+    err
 }
 
 /// Runs `fut` inside `span`; skips the wrapper when no subscriber wants the span, which
