@@ -107,6 +107,9 @@ impl RateLimit {
         }
         let policies = members(policy.as_deref());
         let chosen = tightest.as_ref().map(|(_, _, name)| name.as_str());
+        // The count's own policy by name, else the first: Cloudflare names them apart
+        // (`"default";r=50;t=30` beside `"burst";q=100;w=60`, api-facts.md), so a
+        // strict pairing would never find its limit.
         if let Some(p) = policies
             .iter()
             .find(|p| Some(p.name.as_str()) == chosen)
