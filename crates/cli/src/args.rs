@@ -26,9 +26,10 @@ macro_rules! grammar {
         "\
 `cf-mcp-sync <SERVER_ID>... [OPTIONS]` (no subcommand) is the same as `cf-mcp-sync sync
 <SERVER_ID>... [OPTIONS]`: same output, same exit codes. The first argument that is not
-an option or an option's value names the subcommand when it is `sync`, `completions` or
-`help`; any other word starts the ids. Everything after `--` is an id: to sync a server
-called `sync` or `completions`, write `cf-mcp-sync sync [OPTIONS] -- sync completions`."
+an option or an option's value names the subcommand when it is `sync`, or, before any
+option, `completions` or `help`; any other word starts the ids. Everything after `--` is
+an id: to sync a server called `sync` or `completions`, write `cf-mcp-sync sync
+[OPTIONS] -- sync completions`."
     };
 }
 
@@ -141,9 +142,10 @@ pub const DEFAULT_SUBCOMMAND: &str = "sync";
 /// form `cf-mcp-sync [OPTIONS] <SERVER_ID>...` parses as `sync` and prints exactly what
 /// it prints. The first argument that is neither an option nor an option's value (as
 /// `command` declares them) decides: a subcommand's name is moved to the front (options
-/// may come before it); any other word, `--`, or no word at all means `sync`. Only
-/// `-h`, `--help`, `-V`, `--version` or nothing at all as the first argument are left to
-/// the top level.
+/// may come before `sync`; the options are sync's, so `help` or `completions` after one
+/// is an id); any other word, `--`, or no word at all means `sync`. An option's value
+/// is never `--` (clap refuses it, and so does this). Only `-h`, `--help`, `-V`,
+/// `--version` or nothing at all as the first argument are left to the top level.
 pub fn with_subcommand(mut args: Vec<OsString>, command: &clap::Command) -> Vec<OsString> {
     let Some(first) = args.get(1) else {
         return args;
@@ -159,6 +161,9 @@ pub fn with_subcommand(mut args: Vec<OsString>, command: &clap::Command) -> Vec<
     };
     let takes_value = |arg: &clap::Arg| arg.get_action().takes_values();
     let mut i = 1;
+    let mut after_option = false;
+    // The word after an option that takes one is its value, unless it is `--`.
+    let value_follows = |args: &[OsString], i: usize| args.get(i + 1).is_some_and(|w| w != "--");
     while let Some(word) = args.get(i) {
         let Some(text) = word.to_str() else { break };
         if text == "--" {
@@ -169,6 +174,10 @@ pub fn with_subcommand(mut args: Vec<OsString>, command: &clap::Command) -> Vec<
                 && sync
                     .get_arguments()
                     .any(|a| a.get_long() == Some(long) && takes_value(a));
+            if needs_next && !value_follows(&args, i) {
+                break;
+            }
+            after_option = true;
             i += if needs_next { 2 } else { 1 };
             continue;
         }
@@ -184,13 +193,18 @@ pub fn with_subcommand(mut args: Vec<OsString>, command: &clap::Command) -> Vec<
                     break;
                 }
             }
+            if needs_next && !value_follows(&args, i) {
+                break;
+            }
+            after_option = true;
             i += if needs_next { 2 } else { 1 };
             continue;
         }
-        let is_subcommand = text == "help"
+        let is_subcommand = (text == "help"
             || command
                 .get_subcommands()
-                .any(|s| s.get_name() == text || s.get_all_aliases().any(|a| a == text));
+                .any(|s| s.get_name() == text || s.get_all_aliases().any(|a| a == text)))
+            && (text == DEFAULT_SUBCOMMAND || !after_option);
         if is_subcommand {
             let name = args.remove(i);
             args.insert(1, name);
@@ -390,6 +404,22 @@ mod tests {
                 vec!["sync", "--mock", "--", "completions"],
             ),
             (vec!["--mock"], vec!["sync", "--mock"]),
+            // Found by attack: the options are sync's, so `help` or `completions` after
+            // one is an id (clap said "unrecognized subcommand '--mock'"); and `--` is
+            // never an option's value (clap refuses it there too).
+            (vec!["--mock", "help"], vec!["sync", "--mock", "help"]),
+            (
+                vec!["-o", "json", "completions", "bash"],
+                vec!["sync", "-o", "json", "completions", "bash"],
+            ),
+            (
+                vec!["--account-id", "--", "completions", "bash"],
+                vec!["sync", "--account-id", "--", "completions", "bash"],
+            ),
+            (
+                vec!["-o", "--", "completions"],
+                vec!["sync", "-o", "--", "completions"],
+            ),
             (vec!["--help"], vec!["--help"]),
             (vec!["-V"], vec!["-V"]),
             (vec!["help", "sync"], vec!["help", "sync"]),
