@@ -201,7 +201,7 @@ impl Executor {
         if let (Error::RateLimited(_), Some(until)) = (&err, self.pacer.holding_until())
             && until > deadline
         {
-            let err = held_past_deadline(err, until, deadline);
+            let err = held_past_deadline(err, until);
             tracing::debug!(attempt, error = %err, reason = "the rate limit holds past the deadline", "giving up");
             return Err(err);
         }
@@ -293,22 +293,19 @@ impl Executor {
     }
 }
 
-/// A 429 given up because the rate limit holds past the call's deadline says so, and
-/// its `retry_after` is the longer of the server's advice and that hold (found by
-/// attack: a 1 s `Retry-After` beside a `Ratelimit` window of an hour said "retry after
-/// 1s", and a window alone said nothing).
-fn held_past_deadline(mut err: Error, until: Instant, deadline: Instant) -> Error {
-    let now = Instant::now();
-    let hold = until.saturating_duration_since(now);
-    if let Some(d) = err.details_mut() {
-        if d.retry_after.is_none_or(|advised| advised < hold) {
-            d.retry_after = Some(hold);
-        }
+/// A 429 given up because the rate limit holds past the call's deadline, for longer
+/// than the server's advice explains, says so, and its `retry_after` is that hold
+/// (found by attack: a 1 s `Retry-After` beside a `Ratelimit` window of an hour said
+/// "retry after 1s", and a window alone said nothing). An advice that explains it is
+/// left as it was.
+fn held_past_deadline(mut err: Error, until: Instant) -> Error {
+    let hold = until.saturating_duration_since(Instant::now());
+    if let Some(d) = err.details_mut()
+        && d.retry_after.is_none_or(|advised| advised < hold)
+    {
+        d.retry_after = Some(hold);
         if d.problem.is_none() {
-            d.problem = Some(format!(
-                "the rate limit holds requests past the call's deadline ({} left)",
-                human_duration(deadline.saturating_duration_since(now))
-            ));
+            d.problem = Some("the rate limit holds requests past the call's deadline".to_string());
         }
     }
     err
