@@ -172,6 +172,14 @@ impl ActionRun {
         self.outputs.get(step)?.get(key).map(String::as_str)
     }
 
+    /// Whether the log has a workflow command `::<kind>` whose line says `text`.
+    fn announced(&self, kind: &str, text: &str) -> bool {
+        let prefix = format!("::{kind}");
+        self.stdout
+            .lines()
+            .any(|l| l.starts_with(&prefix) && l.contains(text))
+    }
+
     /// The summary table's row for `id`.
     fn row(&self, id: &str) -> &str {
         self.summary
@@ -434,17 +442,13 @@ async fn the_release_is_installed_after_its_checksum_and_mock_outcomes_reach_sum
     assert_eq!(run.output_of("install", "version"), Some(version()));
     // Installing from elsewhere than the repository's releases is announced.
     assert!(
-        run.stdout
-            .lines()
-            .any(|l| l.starts_with("::warning") && l.contains("CF_MCP_SYNC_RELEASE_BASE is set")),
+        run.announced("warning", "CF_MCP_SYNC_RELEASE_BASE is set"),
         "{}",
         run.stdout
     );
     // No `gh` token here: provenance is not checked, and the log says so.
     assert!(
-        run.stdout
-            .lines()
-            .any(|l| l.starts_with("::notice") && l.contains("build provenance not checked")),
+        run.announced("notice", "build provenance not checked"),
         "{}",
         run.stdout
     );
@@ -573,9 +577,7 @@ async fn a_failed_sync_fails_the_step_with_its_ray_id_in_the_summary() {
     // What `latest` turned out to be is said, and is the step's `version` output.
     assert_eq!(run.output_of("install", "version"), Some(version()));
     assert!(
-        run.stdout
-            .lines()
-            .any(|l| l.starts_with("::notice") && l.contains("latest installed")),
+        run.announced("notice", "latest installed"),
         "{}",
         run.stdout
     );
@@ -625,9 +627,7 @@ async fn a_checksum_mismatch_is_refused_and_nothing_runs() {
         assert_eq!(run.exit("download"), Some(1), "{run:#?}");
         assert_eq!(run.exit("sync"), None, "the sync never ran");
         assert!(
-            run.stdout
-                .lines()
-                .any(|l| l.starts_with("::error") && l.contains("checksum mismatch")),
+            run.announced("error", "checksum mismatch"),
             "{}",
             run.stdout
         );
@@ -998,13 +998,7 @@ async fn a_sha_pin_with_line_ends(eol: &str) {
         "the installed program says 'cf-mcp-sync {}', not cf-mcp-sync 9.9.9; refusing it",
         version()
     );
-    assert!(
-        run.stdout
-            .lines()
-            .any(|l| l.starts_with("::error") && l.contains(&refusal)),
-        "{}",
-        run.stdout
-    );
+    assert!(run.announced("error", &refusal), "{}", run.stdout);
     assert!(
         !run.bin_dir.join("cf-mcp-sync").exists(),
         "nothing installed"
@@ -1054,9 +1048,7 @@ fn a_version_that_cannot_be_known_or_a_bad_choice_stops_before_any_download() {
         let run = run_action(&inputs, files, &closed);
         assert_eq!(run.exit("download"), Some(code), "{expected}: {run:#?}");
         assert!(
-            run.stdout
-                .lines()
-                .any(|l| l.starts_with("::error") && l.contains(expected)),
+            run.announced("error", expected),
             "{expected}: {}",
             run.stdout
         );
