@@ -217,16 +217,7 @@ fn permissions_are_least_privilege() {
     }
     // Neither CI nor the drift job keeps a token in the checkout.
     for (name, yaml, job) in [("ci.yml", &ci, "test"), ("spec-drift.yml", &drift, "drift")] {
-        let checkout = yaml["jobs"][job]["steps"]
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .find(|s| {
-                s["uses"]
-                    .as_str()
-                    .is_some_and(|u| u.starts_with("actions/checkout@"))
-            })
-            .unwrap();
+        let checkout = step_using(&yaml["jobs"][job], "actions/checkout@").unwrap();
         assert_eq!(
             checkout["with"]["persist-credentials"].as_bool(),
             Some(false),
@@ -422,6 +413,14 @@ fn the_spec_drift_job_runs_xtask_and_proposes_one_pull_request_per_fragment() {
         })
         .expect("a step that fails the run");
     assert!(fail["run"].as_str().unwrap().contains("exit 1"));
+}
+
+/// The first step of `job` that uses an action whose reference starts with `prefix`.
+fn step_using<'a>(job: &'a Value, prefix: &str) -> Option<&'a Value> {
+    job["steps"]
+        .as_sequence()?
+        .iter()
+        .find(|s| s["uses"].as_str().is_some_and(|u| u.starts_with(prefix)))
 }
 
 /// Fails naming the first of `needed` that `text` (the scripts of `what`) lacks.
@@ -653,15 +652,7 @@ fn a_release_needs_a_green_commit_and_carries_provenance_an_sbom_and_the_major_t
         .map(|n| n.as_str().unwrap())
         .collect();
     assert_eq!(needs, ["build", "sbom"]);
-    let attest = jobs["attest"]["steps"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .find(|s| {
-            s["uses"]
-                .as_str()
-                .is_some_and(|u| u.starts_with("actions/attest-build-provenance@"))
-        })
+    let attest = step_using(&jobs["attest"], "actions/attest-build-provenance@")
         .expect("an attest-build-provenance step");
     let subjects: Vec<&str> = attest["with"]["subject-path"]
         .as_str()
