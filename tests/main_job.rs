@@ -347,8 +347,8 @@ async fn retries_0_sends_one_request_per_id_even_when_rate_limited() {
 }
 
 /// The first request of a run goes alone (the rate limit is learned from its answer),
-/// but a stalled first answer holds the others for a bounded time, not until their own
-/// timeouts: the healthy ids are ready and only the stalled one fails.
+/// but a stalled first answer holds the others for a bounded time (the pacer's 2 s), not
+/// until their own timeouts (6 s): the healthy ids are ready and only the stalled one fails.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stalled_first_answer_does_not_fail_the_ids_behind_it() {
     let ready = json("200 OK", &ok_body(r#"{"status":"ready"}"#));
@@ -365,7 +365,7 @@ async fn a_stalled_first_answer_does_not_fail_the_ids_behind_it() {
         "--base-url",
         &server.base,
         "--timeout",
-        "10s",
+        "6s",
         "--retries",
         "0",
     ]);

@@ -261,6 +261,20 @@ fn ci_runs_exactly_the_readme_test_command_on_push_and_pull_request() {
             .any(|r| r.contains("cargo +\"$MSRV\" build --locked")),
         "{msrv:?}"
     );
+    // The other TLS backend is tested beside the test command, not in it.
+    assert_has(
+        &job_scripts(&ci, "tls-aws-lc-rs"),
+        &[
+            "cargo test -p cloudflare-mcp-sync --lib --no-default-features --features aws-lc-rs --locked",
+        ],
+        "ci.yml's tls-aws-lc-rs job",
+    );
+    // The test job builds without debug info, as .ci/run does.
+    assert_eq!(
+        ci["jobs"]["test"]["env"]["CARGO_PROFILE_DEV_DEBUG"].as_str(),
+        Some("0")
+    );
+    assert!(ci_run.contains("\nexport CARGO_PROFILE_DEV_DEBUG=0\n"));
     let uses: Vec<&str> = steps(&ci)
         .iter()
         .filter_map(|s| s["uses"].as_str())

@@ -22,7 +22,7 @@ struct Step {
     env: &'static [(&'static str, &'static str)],
 }
 
-const STEPS: [Step; 5] = [
+const STEPS: [Step; 4] = [
     Step {
         label: "format",
         args: &["fmt", "--all", "--check"],
@@ -68,22 +68,6 @@ const STEPS: [Step; 5] = [
             "--no-verify",
             "--locked",
             "--allow-dirty",
-        ],
-        env: &[],
-    },
-    // The other TLS backend: the library's own tests under it (the client's TLS set-up
-    // and every unit), without rebuilding the workspace's test crate for it.
-    Step {
-        label: "library tests with aws-lc-rs",
-        args: &[
-            "test",
-            "-p",
-            "cloudflare-mcp-sync",
-            "--lib",
-            "--no-default-features",
-            "--features",
-            "aws-lc-rs",
-            "--locked",
         ],
         env: &[],
     },
