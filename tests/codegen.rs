@@ -367,6 +367,38 @@ async fn generated_client_decodes_404_as_its_error_type() {
     }
 }
 
+proptest::proptest! {
+    /// The operations encode path parameters without progenitor's runtime (it is behind
+    /// the generated crate's `client` feature, which the library leaves off): their copy
+    /// of the encoding must be the one the generated client sends.
+    #[test]
+    fn params_path_encodes_as_the_generated_client(account in "\\PC{0,24}") {
+        let id: types::McpPortalsApiSyncServerId = "srv".parse().unwrap();
+        let params = op::Params::new(op::Required { account_id: &account, id: &id });
+        let expected = op::PATH
+            .replace("{account_id}", &progenitor_client::encode_path(&account))
+            .replace("{id}", "srv");
+        proptest::prop_assert_eq!(params.path(), expected);
+    }
+}
+
+/// The characters the encodings differ on if anyone's set drifts, one by one.
+#[test]
+fn params_path_encodes_every_ascii_character_as_the_generated_client() {
+    let id: types::McpPortalsApiSyncServerId = "srv".parse().unwrap();
+    for b in 0u8..=127 {
+        let account = format!("a{}z", b as char);
+        let params = op::Params::new(op::Required {
+            account_id: &account,
+            id: &id,
+        });
+        let expected = op::PATH
+            .replace("{account_id}", &progenitor_client::encode_path(&account))
+            .replace("{id}", "srv");
+        assert_eq!(params.path(), expected, "byte {b:#04x}");
+    }
+}
+
 #[test]
 fn id_newtype_enforces_the_spec_constraints() {
     for bad in [

@@ -50,8 +50,8 @@ const STEPS: [Step; 4] = [
         env: &[("RUSTDOCFLAGS", "-D warnings")],
     },
     // The published crates as crates.io would receive them: the manifests here (a
-    // version on every path dependency); then (`check_packages`) the three compiled
-    // with only their own features, and each package holding every file its build read,
+    // version on every path dependency); then (`check_packages`) each of the three
+    // compiled alone, with only its own features, and each package holding every file its build read,
     // from the lint step's dep-info (`packaged.rs`). Uncommitted changes are packaged
     // as they are.
     Step {
@@ -102,24 +102,21 @@ fn run_linting(command: &mut Command, root: &Path) -> Result<(std::process::Exit
     Ok((child.wait()?, found))
 }
 
-/// After `cargo package --no-verify`: the published packages compile with only the
-/// features they declare (the lint step's compile has the whole workspace's, tests'
-/// included), and each holds every file its targets' compiles read.
+/// After `cargo package --no-verify`: each published package compiles alone, with only
+/// the features it declares and its dependencies ask for (the lint step's compile has
+/// the whole workspace's, tests' included; the library takes the generated crate
+/// without its `client` feature), and each holds every file its targets' compiles read.
 fn check_packages(cargo: &str, root: &Path, dep_infos: &DepInfos) -> Result<()> {
-    let mut alone = vec!["check", "--locked"];
     for (name, _) in packaged::PUBLISHED {
-        alone.extend(["-p", name]);
-    }
-    eprintln!("==> package: cargo {}", alone.join(" "));
-    let status = Command::new(cargo)
-        .args(&alone)
-        .current_dir(root)
-        .status()?;
-    if !status.success() {
-        bail!(
-            "step 'package' failed: the published crates do not compile with their own features ({status}); rerun it with: cargo {}",
-            alone.join(" ")
-        );
+        let alone = ["check", "--locked", "-p", name];
+        eprintln!("==> package: cargo {}", alone.join(" "));
+        let status = Command::new(cargo).args(alone).current_dir(root).status()?;
+        if !status.success() {
+            bail!(
+                "step 'package' failed: {name} does not compile alone, with its own features ({status}); rerun it with: cargo {}",
+                alone.join(" ")
+            );
+        }
     }
     let read = packaged::read_sources(dep_infos)?;
     let target = cargo_target_dir(cargo, root)?;

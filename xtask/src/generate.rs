@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use crate::bounded;
 use crate::generate_checks::{check_generatable, check_variant_names, locate_invalid};
-use crate::generate_rewrite::{mark_non_exhaustive, raw_reserved, schema_derives_behind_feature};
+use crate::generate_rewrite::{
+    client_behind_feature, mark_non_exhaustive, raw_reserved, schema_derives_behind_feature,
+};
 use crate::normalise;
 use crate::requests;
 use crate::spec::{self, Fragment};
@@ -65,8 +67,9 @@ pub fn render_fragment(fragment: &Fragment) -> Result<String> {
     add_methods_without_body(&mut file, &doc, &settings, fragment)?;
     mark_non_exhaustive(&mut file);
     schema_derives_behind_feature(&mut file);
-    let body = prettyplease::unparse(&file);
     let operations = requests::render(&doc, &file)?;
+    client_behind_feature(&mut file);
+    let body = prettyplease::unparse(&file);
 
     let mut out = banner(fragment);
     out.push_str(&body);

@@ -1,6 +1,6 @@
 //! Rewrites of progenitor's output before it is printed: types `#[non_exhaustive]`,
-//! schemars derives behind the generated crate's feature, identifiers reserved in
-//! edition 2024 made raw.
+//! schemars derives and progenitor's client behind the generated crate's features,
+//! identifiers reserved in edition 2024 made raw.
 
 /// Marks every struct with named fields and every enum in progenitor's `types` module
 /// `#[non_exhaustive]`: a field or value the spec adds is then a minor change for
@@ -76,6 +76,34 @@ pub(crate) fn schema_derives_behind_feature(file: &mut syn::File) {
                 attrs.push(gated.clone());
             }
         }
+    }
+}
+
+/// Puts everything of progenitor's output but the `types` module (its client, the
+/// `progenitor_client` imports, the prelude) behind the generated crate's `client`
+/// feature. The library needs only the types and the operations' parameters, so a crate
+/// that depends on it builds neither `progenitor-client` nor the reqwest features it
+/// turns on (`json`, `query`, `stream`, and what they pull in), which otherwise sit on the
+/// build's critical path (BENCHMARKS.md, "Cost to depend").
+pub(crate) fn client_behind_feature(file: &mut syn::File) {
+    let gated: syn::Attribute = syn::parse_quote!(#[cfg(feature = "client")]);
+    for item in &mut file.items {
+        let attrs = match item {
+            syn::Item::Mod(m) if m.ident == "types" => continue,
+            syn::Item::Mod(m) => &mut m.attrs,
+            syn::Item::Use(u) => &mut u.attrs,
+            syn::Item::Struct(s) => &mut s.attrs,
+            syn::Item::Enum(e) => &mut e.attrs,
+            syn::Item::Impl(i) => &mut i.attrs,
+            syn::Item::Fn(f) => &mut f.attrs,
+            syn::Item::Type(t) => &mut t.attrs,
+            syn::Item::Const(c) => &mut c.attrs,
+            syn::Item::Static(s) => &mut s.attrs,
+            syn::Item::Trait(t) => &mut t.attrs,
+            syn::Item::Macro(m) => &mut m.attrs,
+            _ => continue,
+        };
+        attrs.insert(0, gated.clone());
     }
 }
 

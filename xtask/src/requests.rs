@@ -42,6 +42,7 @@ pub fn render(doc: &Value, file: &syn::File) -> Result<String> {
         "/// Each operation's id, method and path, and its parameters as one typed struct, \
          by operationId.\npub mod operations {\n",
     );
+    out.push_str(PATH_ENCODING);
     for op in ops {
         let id = op
             .op
@@ -59,6 +60,19 @@ pub fn render(doc: &Value, file: &syn::File) -> Result<String> {
     let parsed: syn::File = syn::parse_str(&out).context("the operations module does not parse")?;
     Ok(prettyplease::unparse(&parsed))
 }
+
+/// The path parameters' percent-encoding, without progenitor's runtime (which is behind
+/// the `client` feature): the set `progenitor_client::encode_path` uses, so that
+/// `Params::path` is the path the generated client sends (tests/codegen.rs holds the two
+/// equal over arbitrary strings).
+const PATH_ENCODING: &str = "\
+    /// Percent-encodes one path parameter as progenitor's client does.\n\
+    fn encode_path(value: &str) -> String {\n\
+    const PATH_SET: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS\
+    .add(b' ').add(b'\"').add(b'#').add(b'<').add(b'>').add(b'?').add(b'`')\
+    .add(b'{').add(b'}').add(b'/').add(b'%');\n\
+    percent_encoding::utf8_percent_encode(value, PATH_SET).to_string()\n\
+    }\n";
 
 /// One spec parameter.
 struct Param {
@@ -289,8 +303,8 @@ fn operation_module(
         "/// `{id}`\n\
          pub mod {module} {{\n\
          #[allow(unused_imports)] use crate::types;\n\
-         #[allow(unused_imports)] use progenitor_client::encode_path;\n\
-         #[allow(unused_imports)] use crate::{{Error, ResponseValue, ByteStream}};\n\
+         #[allow(unused_imports)] use super::encode_path;\n\
+         #[cfg(feature = \"client\")] #[allow(unused_imports)] use crate::{{Error, ResponseValue, ByteStream}};\n\
          /// The body of a success response, whatever the spec names its type.\n\
          pub type Body = {body};\n\
          /// The body of a documented error response, whatever the spec names its type.\n\
@@ -324,6 +338,7 @@ fn operation_module(
          #[allow(unused_mut)] let mut q = Vec::new();\n{query}q\n}}\n\
          /// Sends the operation with progenitor's client, every parameter in its place: \
          a parameter the spec adds does not change this call.\n\
+         #[cfg(feature = \"client\")]\n\
          pub async fn send(&self, client: &crate::Client) -> {output_all} {{\n\
          {unwrap_body}client.{client_method}({call_args}).await\n}}\n\
          }}\n\
