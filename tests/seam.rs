@@ -84,14 +84,16 @@ fn check_after(ws: &Path, change: impl FnOnce(&mut Value)) -> (bool, String) {
     )
 }
 
-/// One target directory for every run of this suite, beside the workspace's own.
+/// One target directory for every run of this suite, beside the workspace's own, and
+/// shared with xtask's corpus test (`xtask/tests/corpus.rs`), which runs after it and
+/// checks copies of the generated crate on the same dependencies: it starts warm.
 fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    // <target>/<profile>/deps/<test> → <target>/seam-check
+    // <target>/<profile>/deps/<test> → <target>/scratch-check
     exe.ancestors()
         .nth(3)
         .expect("target dir")
-        .join("seam-check")
+        .join("scratch-check")
 }
 
 fn operation(doc: &mut Value) -> &mut Value {
