@@ -84,16 +84,16 @@ fn check_after(ws: &Path, change: impl FnOnce(&mut Value)) -> (bool, String) {
     )
 }
 
-/// One target directory for every run of this suite, beside the workspace's own, and
-/// shared with xtask's corpus test (`xtask/tests/corpus.rs`), which runs after it and
-/// checks copies of the generated crate on the same dependencies: it starts warm.
+/// One target directory for every run of this suite, inside the workspace's own: the
+/// one `cargo xtask ci`'s package step checks the library alone in (same dependencies,
+/// same features: this suite starts warm), and xtask's corpus test after it.
 fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     // <target>/<profile>/deps/<test> → <target>/scratch-check
     exe.ancestors()
         .nth(3)
         .expect("target dir")
-        .join("scratch-check")
+        .join(xtask::ci::SCRATCH_CHECK)
 }
 
 fn operation(doc: &mut Value) -> &mut Value {

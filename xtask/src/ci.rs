@@ -15,6 +15,10 @@ pub use crate::dependency_policy::{
 };
 use crate::{drift, packaged, rehearse, spec};
 
+/// The target directory, inside the workspace's, of the checks of the library alone
+/// and of generated copies: this step's, the seam suite's and the corpus test's.
+pub const SCRATCH_CHECK: &str = "scratch-check";
+
 /// One external step: a label, the cargo arguments, extra environment.
 struct Step {
     label: &'static str,
@@ -109,11 +113,26 @@ fn run_linting(command: &mut Command, root: &Path) -> Result<(std::process::Exit
 /// holds every file its targets' compiles read. The generated crate with its default
 /// `client` is the lint step's (with `schemars` beside it): checking it alone as well
 /// rebuilt the stack with a third set of features, 14 s for no other code.
+///
+/// The library is checked in `<target>/scratch-check`, where the seam suite
+/// (`tests/seam.rs`) checks its scratch copies of the library alone, on the same
+/// dependencies with the same features: the test step's seam then starts warm.
 fn check_packages(cargo: &str, root: &Path, dep_infos: &DepInfos) -> Result<()> {
-    for name in ["cloudflare-mcp-sync", "cf-mcp-sync"] {
-        let alone = ["check", "--locked", "-p", name];
+    let target = cargo_target_dir(cargo, root)?;
+    let scratch = target.join(SCRATCH_CHECK).display().to_string();
+    for (name, target_dir) in [
+        ("cloudflare-mcp-sync", Some(scratch.as_str())),
+        ("cf-mcp-sync", None),
+    ] {
+        let mut alone = vec!["check", "--locked", "-p", name];
+        if let Some(dir) = target_dir {
+            alone.extend(["--target-dir", dir]);
+        }
         eprintln!("==> package: cargo {}", alone.join(" "));
-        let status = Command::new(cargo).args(alone).current_dir(root).status()?;
+        let status = Command::new(cargo)
+            .args(&alone)
+            .current_dir(root)
+            .status()?;
         if !status.success() {
             bail!(
                 "step 'package' failed: {name} does not compile alone, with its own features ({status}); rerun it with: cargo {}",
@@ -122,7 +141,6 @@ fn check_packages(cargo: &str, root: &Path, dep_infos: &DepInfos) -> Result<()> 
         }
     }
     let read = packaged::read_sources(dep_infos)?;
-    let target = cargo_target_dir(cargo, root)?;
     let mut problems = Vec::new();
     for (name, dir) in packaged::PUBLISHED {
         let Some(read) = read.get(name) else {

@@ -100,7 +100,7 @@ fn every_real_version_generates_under_the_bound_or_is_refused_by_name() {
         .ancestors()
         .nth(3)
         .expect("target dir")
-        .join("scratch-check");
+        .join(xtask::ci::SCRATCH_CHECK);
     let checker =
         xtask::compile::Checker::with_target(&root(), &scratch.path().join("check"), &target)
             .expect("check workspace")
