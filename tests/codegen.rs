@@ -293,6 +293,39 @@ fn inlined_and_referenced_spellings_generate_the_same_code() {
     );
 }
 
+/// Without the generated crate's `client` feature, progenitor's runtime and reqwest are
+/// not dependencies: an operation whose response is a byte stream (progenitor's
+/// `ByteStream`) exists only with the client, while a typed one is always there.
+#[test]
+fn an_operation_typed_by_the_client_runtime_exists_only_with_the_client() {
+    let ws = scratch_workspace();
+    write_spec(ws.path(), &committed_spec());
+    let typed = generate::render(ws.path()).unwrap();
+    assert!(
+        typed.contains("\n    pub mod mcp_portals_api_sync_server {"),
+        "gated"
+    );
+    let mut doc = committed_spec();
+    let ok = doc
+        .pointer_mut(&format!("{SYNC_OP}/responses/200"))
+        .expect("the 200 response");
+    *ok = json!({
+        "description": "the server's capabilities, as bytes",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+    });
+    write_spec(ws.path(), &doc);
+    let streamed = generate::render(ws.path()).unwrap();
+    assert!(
+        streamed.contains("pub type Body = ByteStream;"),
+        "{streamed}"
+    );
+    assert!(
+        streamed
+            .contains("#[cfg(feature = \"client\")]\n    pub mod mcp_portals_api_sync_server {"),
+        "the byte-stream operation is not behind the client feature"
+    );
+}
+
 /// A status value no spec lists.
 const UNLISTED: &str = "a-status-no-spec-lists";
 

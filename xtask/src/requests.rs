@@ -64,15 +64,32 @@ pub fn render(doc: &Value, file: &syn::File) -> Result<String> {
 /// The path parameters' percent-encoding, without progenitor's runtime (which is behind
 /// the `client` feature): the set `progenitor_client::encode_path` uses, so that
 /// `Params::path` is the path the generated client sends (tests/codegen.rs holds the two
-/// equal over arbitrary strings).
+/// equal over arbitrary strings). Unused, and allowed to be, when no operation has a
+/// path parameter or every one that has is behind the client.
 const PATH_ENCODING: &str = "\
     /// Percent-encodes one path parameter as progenitor's client does.\n\
+    #[allow(dead_code)]\n\
     fn encode_path(value: &str) -> String {\n\
     const PATH_SET: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS\
     .add(b' ').add(b'\"').add(b'#').add(b'<').add(b'>').add(b'?').add(b'`')\
     .add(b'{').add(b'}').add(b'/').add(b'%');\n\
     percent_encoding::utf8_percent_encode(value, PATH_SET).to_string()\n\
     }\n";
+
+/// Whether a type, as progenitor's tokens print it, names something of progenitor's
+/// runtime or of reqwest (whole words: a spec type called `ByteStreamConfig` does not).
+fn names_client_runtime(ty: &str) -> bool {
+    ty.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|word| {
+            [
+                "reqwest",
+                "progenitor_client",
+                "ByteStream",
+                "ResponseValue",
+            ]
+            .contains(&word)
+        })
+}
 
 /// One spec parameter.
 struct Param {
@@ -289,6 +306,17 @@ fn operation_module(
     let call_args = call_args.join(", ");
     let client_method = module.clone();
     let (output_all, body, error) = (&output.all, &output.body, &output.error);
+    // An operation typed by progenitor's runtime or by reqwest (a byte-stream response,
+    // a raw request body) exists only with the client: without it neither is a
+    // dependency of the generated crate.
+    let gate = if [fields.as_str(), body, error]
+        .into_iter()
+        .any(names_client_runtime)
+    {
+        "#[cfg(feature = \"client\")]\n"
+    } else {
+        ""
+    };
     let new_fields = new_fields.join(", ");
     // progenitor's method takes a body even where the spec makes it optional: without
     // one, the request goes through the `_without_body` twin `generate` adds.
@@ -301,7 +329,7 @@ fn operation_module(
     };
     Ok(format!(
         "/// `{id}`\n\
-         pub mod {module} {{\n\
+         {gate}pub mod {module} {{\n\
          #[allow(unused_imports)] use crate::types;\n\
          #[allow(unused_imports)] use super::encode_path;\n\
          #[cfg(feature = \"client\")] #[allow(unused_imports)] use crate::{{Error, ResponseValue, ByteStream}};\n\
