@@ -122,14 +122,18 @@ pub mod secrets {
     /// The global key.
     pub const KEY: &str = "key-SECRET-77e2b9";
 
-    /// Panics if `text` contains any of the secrets (or the distinctive part of them).
+    /// Panics if `text` contains any of the secrets or a distinctive part of one, in any
+    /// case (a header echoed lower-cased, an email upper-cased still leaks it); the word
+    /// `SECRET` only as written, since `secret` is a word output may use.
     pub fn assert_no_secret(text: &str) {
-        for secret in [TOKEN, EMAIL, KEY, "SECRET", "leak-check"] {
+        let folded = text.to_lowercase();
+        for secret in [TOKEN, EMAIL, KEY, "4f9a1c0d", "77e2b9", "leak-check"] {
             assert!(
-                !text.contains(secret),
-                "secret {secret:?} leaked into: {text}"
+                !folded.contains(&secret.to_lowercase()),
+                "secret {secret:?} (in some case) leaked into: {text}"
             );
         }
+        assert!(!text.contains("SECRET"), "\"SECRET\" leaked into: {text}");
     }
 }
 
@@ -218,5 +222,23 @@ mod tests {
         let refused = std::net::TcpStream::connect(("127.0.0.1", port)).expect_err("refused");
         assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
         assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_err());
+    }
+
+    /// The leak check finds a credential in any case, and a part of one, but not the
+    /// plain word "secret".
+    #[test]
+    fn the_leak_check_finds_credentials_in_any_case() {
+        use super::secrets::{EMAIL, KEY, TOKEN, assert_no_secret};
+        let leaks = [
+            EMAIL.to_uppercase(),
+            TOKEN.to_lowercase(),
+            format!("x-auth-key: {}", KEY.to_ascii_uppercase()),
+            "…c0d-77E2B9…".to_string(),
+        ];
+        for leak in leaks {
+            let caught = std::panic::catch_unwind(|| assert_no_secret(&leak));
+            assert!(caught.is_err(), "{leak:?} passed the leak check");
+        }
+        assert_no_secret("the secret key was [redacted]");
     }
 }
