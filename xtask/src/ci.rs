@@ -54,10 +54,10 @@ const STEPS: [Step; 4] = [
         env: &[("RUSTDOCFLAGS", "-D warnings")],
     },
     // The published crates as crates.io would receive them: the manifests here (a
-    // version on every path dependency); then (`check_packages`) each of the three
-    // compiled alone, with only its own features, and each package holding every file its build read,
-    // from the lint step's dep-info (`packaged.rs`). Uncommitted changes are packaged
-    // as they are.
+    // version on every path dependency); then (`check_packages`) the library and the
+    // command each compiled alone, with only their own features, and each package
+    // holding every file its build read, from the lint step's dep-info (`packaged.rs`).
+    // Uncommitted changes are packaged as they are.
     Step {
         label: "package",
         args: &[
