@@ -324,6 +324,42 @@ fn an_operation_typed_by_the_client_runtime_exists_only_with_the_client() {
             .contains("#[cfg(feature = \"client\")]\n    pub mod mcp_portals_api_sync_server {"),
         "the byte-stream operation is not behind the client feature"
     );
+    // And the crate compiles without the client (with it, the corpus test compiles
+    // real upstream versions with byte-stream responses).
+    let target = std::env::current_exe()
+        .expect("current exe")
+        .ancestors()
+        .nth(3)
+        .expect("target dir")
+        .join(xtask::ci::SCRATCH_CHECK);
+    let checked =
+        xtask::compile::Checker::with_target(&workspace_root(), &ws.path().join("check"), &target)
+            .expect("check workspace")
+            .offline()
+            .without_default_features()
+            .check(&[streamed.as_str()])
+            .expect("cargo check ran");
+    assert_eq!(checked, [Ok(())]);
+}
+
+/// A raw request body (`application/octet-stream`), which progenitor takes as a type
+/// parameter `B: Into<reqwest::Body>`, is refused naming the operation and the argument,
+/// instead of generating a `Params` that does not compile.
+#[test]
+fn a_raw_request_body_is_refused_by_name() {
+    let ws = scratch_workspace();
+    let mut doc = committed_spec();
+    doc.pointer_mut(SYNC_OP).expect("the sync operation")["requestBody"] = json!({
+        "required": true,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+    });
+    write_spec(ws.path(), &doc);
+    let err = format!("{:#}", generate::render(ws.path()).unwrap_err());
+    assert!(
+        err.contains("mcp_portals_api_sync_server takes `body`"),
+        "{err}"
+    );
+    assert!(err.contains("application/octet-stream"), "{err}");
 }
 
 /// A status value no spec lists.

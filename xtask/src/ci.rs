@@ -113,33 +113,16 @@ fn run_linting(command: &mut Command, root: &Path) -> Result<(std::process::Exit
 /// holds every file its targets' compiles read. The generated crate with its default
 /// `client` is the lint step's (with `schemars` beside it): checking it alone as well
 /// rebuilt the stack with a third set of features, 14 s for no other code.
-///
-/// The library is checked in `<target>/scratch-check`, where the seam suite
-/// (`tests/seam.rs`) checks its scratch copies of the library alone, on the same
-/// dependencies with the same features: the test step's seam then starts warm.
 fn check_packages(cargo: &str, root: &Path, dep_infos: &DepInfos) -> Result<()> {
     let target = cargo_target_dir(cargo, root)?;
-    let scratch = target.join(SCRATCH_CHECK).display().to_string();
-    for (name, target_dir) in [
-        ("cloudflare-mcp-sync", Some(scratch.as_str())),
-        ("cf-mcp-sync", None),
-    ] {
-        let mut alone = vec!["check", "--locked", "-p", name];
-        if let Some(dir) = target_dir {
-            alone.extend(["--target-dir", dir]);
-        }
-        eprintln!("==> package: cargo {}", alone.join(" "));
-        let status = Command::new(cargo)
-            .args(&alone)
-            .current_dir(root)
-            .status()?;
-        if !status.success() {
-            bail!(
-                "step 'package' failed: {name} does not compile alone, with its own features ({status}); rerun it with: cargo {}",
-                alone.join(" ")
-            );
-        }
-    }
+    check_library_alone(cargo, root, &target.join(SCRATCH_CHECK))?;
+    let alone = ["check", "--locked", "-p", "cf-mcp-sync"];
+    run_package_command(
+        cargo,
+        root,
+        &alone,
+        "cf-mcp-sync does not compile alone, with its own features",
+    )?;
     let read = packaged::read_sources(dep_infos)?;
     let mut problems = Vec::new();
     for (name, dir) in packaged::PUBLISHED {
@@ -160,6 +143,70 @@ fn check_packages(cargo: &str, root: &Path, dep_infos: &DepInfos) -> Result<()> 
             "step 'package' failed: a published crate would not build from its package:\n{}",
             problems.join("\n")
         );
+    }
+    Ok(())
+}
+
+/// `cargo check -p cloudflare-mcp-sync` alone, in `scratch`: the package step's, in the
+/// directory where the seam suite (`tests/seam.rs`) checks its scratch copies of the
+/// library alone, on the same dependencies with the same features, so that the seam
+/// starts warm. Those copies sit at the same paths inside their workspace as the crates
+/// here do, so cargo gives them the same artifacts and judges them by file times alone:
+/// what a seam case built (a drifted spec's crates) would pass for this tree's. The
+/// workspace's two crates are cleaned from `scratch` first; only dependencies are shared.
+pub fn check_library_alone(cargo: &str, root: &Path, scratch: &Path) -> Result<()> {
+    let scratch = scratch.display().to_string();
+    let clean = [
+        "clean",
+        "--quiet",
+        "--locked",
+        "-p",
+        "cloudflare-mcp-sync",
+        "-p",
+        "cloudflare-mcp-sync-generated",
+        "--target-dir",
+        &scratch,
+    ];
+    run_package_command(
+        cargo,
+        root,
+        &clean,
+        "cleaning the workspace's crates from the scratch build",
+    )?;
+    let check = [
+        "check",
+        "--locked",
+        "-p",
+        "cloudflare-mcp-sync",
+        "--target-dir",
+        &scratch,
+    ];
+    run_package_command(
+        cargo,
+        root,
+        &check,
+        "cloudflare-mcp-sync does not compile alone, with its own features",
+    )
+}
+
+/// Runs one cargo command of the package step, announced; the error says what failed
+/// and how to rerun it (an argument with a space quoted).
+fn run_package_command(cargo: &str, root: &Path, args: &[&str], what: &str) -> Result<()> {
+    let shown: Vec<String> = args
+        .iter()
+        .map(|a| {
+            if a.contains(char::is_whitespace) {
+                format!("'{a}'")
+            } else {
+                a.to_string()
+            }
+        })
+        .collect();
+    let shown = shown.join(" ");
+    eprintln!("==> package: cargo {shown}");
+    let status = Command::new(cargo).args(args).current_dir(root).status()?;
+    if !status.success() {
+        bail!("step 'package' failed: {what} ({status}); rerun it with: cargo {shown}");
     }
     Ok(())
 }

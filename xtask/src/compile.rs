@@ -18,6 +18,7 @@ pub struct Checker {
     lib_rs: String,
     members_at: (usize, usize),
     offline: bool,
+    no_default_features: bool,
 }
 
 impl Checker {
@@ -57,6 +58,7 @@ impl Checker {
             lib_rs,
             members_at: (start, end),
             offline: false,
+            no_default_features: false,
         })
     }
 
@@ -65,6 +67,14 @@ impl Checker {
     #[must_use]
     pub fn offline(mut self) -> Self {
         self.offline = true;
+        self
+    }
+
+    /// Checks the copies without their default features: without progenitor's client,
+    /// as the library takes the generated crate.
+    #[must_use]
+    pub fn without_default_features(mut self) -> Self {
+        self.no_default_features = true;
         self
     }
 
@@ -104,13 +114,16 @@ impl Checker {
         if self.offline {
             command.arg("--offline");
         }
+        command.args([
+            "check",
+            "--workspace",
+            "--keep-going",
+            "--message-format=json",
+        ]);
+        if self.no_default_features {
+            command.arg("--no-default-features");
+        }
         let out = command
-            .args([
-                "check",
-                "--workspace",
-                "--keep-going",
-                "--message-format=json",
-            ])
             .current_dir(&self.dir)
             .env("CARGO_TARGET_DIR", &self.target)
             .env_remove("RUSTFLAGS")

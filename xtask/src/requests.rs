@@ -306,9 +306,9 @@ fn operation_module(
     let call_args = call_args.join(", ");
     let client_method = module.clone();
     let (output_all, body, error) = (&output.all, &output.body, &output.error);
-    // An operation typed by progenitor's runtime or by reqwest (a byte-stream response,
-    // a raw request body) exists only with the client: without it neither is a
-    // dependency of the generated crate.
+    // An operation typed by progenitor's runtime or by reqwest (a byte-stream response)
+    // exists only with the client: without it neither is a dependency of the generated
+    // crate. (A raw request body is refused by `method_signature`.)
     let gate = if [fields.as_str(), body, error]
         .into_iter()
         .any(names_client_runtime)

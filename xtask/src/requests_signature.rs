@@ -34,10 +34,39 @@ pub(crate) fn method_signature(
                     _ => Err(anyhow!("an argument of {method} is not a plain name")),
                 })
                 .collect::<Result<Vec<_>>>()?;
+            refuse_generic_arguments(&f.sig, &args, method)?;
             return Ok((args, Output::read(&f.sig.output, method)?));
         }
     }
     bail!("no method {method} in the generated client")
+}
+
+/// Refuses, naming the argument, a method that takes an argument typed by its own type
+/// parameter: progenitor takes a raw request body (`application/octet-stream`) as
+/// `body: B` with `B: Into<reqwest::Body>`, and a `Params` field of type `B` would not
+/// compile. The spec change is then a clear red, not generated code that fails to build.
+fn refuse_generic_arguments(
+    sig: &syn::Signature,
+    args: &[(String, String)],
+    method: &str,
+) -> Result<()> {
+    for param in sig.generics.type_params() {
+        let name = param.ident.to_string();
+        for (arg, ty) in args {
+            let typed_by_it = ty
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|word| word == name);
+            if typed_by_it {
+                let bounds = param.bounds.to_token_stream().to_string();
+                bail!(
+                    "{method} takes `{arg}` as its type parameter `{name}: {bounds}` (a raw \
+                     request body, such as application/octet-stream): the operations module \
+                     cannot type it; teach xtask/src/requests.rs"
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What progenitor's method returns: `Result<ResponseValue<Body>, Error<ErrorBody>>`.
