@@ -326,12 +326,7 @@ fn an_operation_typed_by_the_client_runtime_exists_only_with_the_client() {
     );
     // And the crate compiles without the client (with it, the corpus test compiles
     // real upstream versions with byte-stream responses).
-    let target = std::env::current_exe()
-        .expect("current exe")
-        .ancestors()
-        .nth(3)
-        .expect("target dir")
-        .join(xtask::ci::SCRATCH_CHECK);
+    let target = xtask::ci::scratch_check_of_this_test();
     let checked =
         xtask::compile::Checker::with_target(&workspace_root(), &ws.path().join("check"), &target)
             .expect("check workspace")

@@ -88,12 +88,7 @@ fn check_after(ws: &Path, change: impl FnOnce(&mut Value)) -> (bool, String) {
 /// one `cargo xtask ci`'s package step checks the library alone in (same dependencies,
 /// same features: this suite starts warm), and xtask's corpus test after it.
 fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    // <target>/<profile>/deps/<test> → <target>/scratch-check
-    exe.ancestors()
-        .nth(3)
-        .expect("target dir")
-        .join(xtask::ci::SCRATCH_CHECK)
+    xtask::ci::scratch_check_of_this_test()
 }
 
 fn operation(doc: &mut Value) -> &mut Value {

@@ -19,6 +19,17 @@ use crate::{drift, packaged, rehearse, spec};
 /// and of generated copies: this step's, the seam suite's and the corpus test's.
 pub const SCRATCH_CHECK: &str = "scratch-check";
 
+/// `scratch-check` in the target directory the running test binary was built in
+/// (`<target>/<profile>/deps/<test>`): where the seam suite, the corpus test and the
+/// codegen tests check their scratch crates.
+pub fn scratch_check_of_this_test() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.ancestors()
+        .nth(3)
+        .unwrap_or_else(|| Path::new("target"))
+        .join(SCRATCH_CHECK)
+}
+
 /// One external step: a label, the cargo arguments, extra environment.
 struct Step {
     label: &'static str,

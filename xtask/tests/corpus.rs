@@ -95,12 +95,7 @@ fn every_real_version_generates_under_the_bound_or_is_refused_by_name() {
     // One cargo check of the representative subset, as copies of crates/generated, in
     // the target directory the seam suite (tests/seam.rs) checks in: the dependencies
     // both need are checked once per build directory.
-    let target = std::env::current_exe()
-        .expect("current exe")
-        .ancestors()
-        .nth(3)
-        .expect("target dir")
-        .join(xtask::ci::SCRATCH_CHECK);
+    let target = xtask::ci::scratch_check_of_this_test();
     let checker =
         xtask::compile::Checker::with_target(&root(), &scratch.path().join("check"), &target)
             .expect("check workspace")
