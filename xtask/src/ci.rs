@@ -387,7 +387,40 @@ fn run_counting(command: &mut Command) -> Result<(std::process::ExitStatus, Tall
 
 #[cfg(test)]
 mod tests {
-    use super::{Tally, cargo_deny_version, check_cargo_deny_version};
+    use super::{Tally, cargo_deny_version, check_cargo_deny_version, check_library_alone};
+
+    /// Found by attack: the seam suite's drifted builds of the workspace's crates, in the
+    /// scratch directory, passed for this tree's (same artifacts, newer files), so a second
+    /// `cargo xtask ci` failed. The workspace's crates are cleaned from it before the
+    /// check, in that order, both in that directory (a cargo that records its arguments).
+    #[cfg(unix)]
+    #[test]
+    fn the_library_is_checked_alone_after_cleaning_the_workspace_s_crates_from_scratch() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("calls");
+        let cargo = dir.path().join("cargo");
+        std::fs::write(
+            &cargo,
+            format!("#!/bin/sh\necho \"$*\" >> '{}'\n", log.display()),
+        )
+        .expect("write the stand-in");
+        std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let scratch = dir.path().join("target dir/scratch-check");
+        check_library_alone(cargo.to_str().expect("utf-8"), dir.path(), &scratch)
+            .expect("the stand-in succeeds");
+        let calls = std::fs::read_to_string(&log).expect("calls");
+        let at = scratch.display();
+        assert_eq!(
+            calls.lines().collect::<Vec<_>>(),
+            [
+                format!(
+                    "clean --quiet --locked -p cloudflare-mcp-sync -p cloudflare-mcp-sync-generated --target-dir {at}"
+                ),
+                format!("check --locked -p cloudflare-mcp-sync --target-dir {at}"),
+            ]
+        );
+    }
 
     #[test]
     fn a_missing_or_other_cargo_deny_is_refused_naming_the_install_command() {
