@@ -79,16 +79,15 @@ const PATH_ENCODING: &str = "\
 /// Whether a type, as progenitor's tokens print it, names something of progenitor's
 /// runtime or of reqwest (whole words: a spec type called `ByteStreamConfig` does not).
 fn names_client_runtime(ty: &str) -> bool {
-    ty.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .any(|word| {
-            [
-                "reqwest",
-                "progenitor_client",
-                "ByteStream",
-                "ResponseValue",
-            ]
-            .contains(&word)
-        })
+    crate::requests_signature::identifiers(ty).any(|word| {
+        [
+            "reqwest",
+            "progenitor_client",
+            "ByteStream",
+            "ResponseValue",
+        ]
+        .contains(&word)
+    })
 }
 
 /// One spec parameter.

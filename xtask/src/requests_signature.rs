@@ -53,9 +53,7 @@ fn refuse_generic_arguments(
     for param in sig.generics.type_params() {
         let name = param.ident.to_string();
         for (arg, ty) in args {
-            let typed_by_it = ty
-                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                .any(|word| word == name);
+            let typed_by_it = identifiers(ty).any(|word| word == name);
             if typed_by_it {
                 let bounds = param.bounds.to_token_stream().to_string();
                 bail!(
@@ -67,6 +65,13 @@ fn refuse_generic_arguments(
         }
     }
     Ok(())
+}
+
+/// The identifiers in a type's token text, in order (`:: types :: Foo < 'a >` gives
+/// `types`, `Foo`, `a`): whole words, so that `Foo` is not found in `FooBar`.
+pub(crate) fn identifiers(ty: &str) -> impl Iterator<Item = &str> {
+    ty.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
 }
 
 /// What progenitor's method returns: `Result<ResponseValue<Body>, Error<ErrorBody>>`.

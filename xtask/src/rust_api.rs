@@ -182,7 +182,7 @@ fn tokens(t: &impl ToTokens) -> String {
 
 /// The identifiers a type's text names after `types ::` (and bare capitalised ones).
 fn type_names(ty: &str) -> Vec<String> {
-    ty.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+    crate::requests_signature::identifiers(ty)
         .filter(|w| w.starts_with(|c: char| c.is_ascii_uppercase()))
         .map(str::to_string)
         .collect()
